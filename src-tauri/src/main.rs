@@ -1,0 +1,2 @@
+//! Huddle desktop app.
+fn main() {}

@@ -1,2 +1,49 @@
 //! Huddle desktop app.
-fn main() {}
+//!
+//! `main` answers `--version` and `--help` before anything touches a display, so the
+//! packaged binary can be checked on a headless machine; otherwise it starts logging and
+//! hands over to the Tauri shell in [`app`].
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod app;
+mod cli;
+mod commands;
+mod error;
+mod logging;
+mod settings;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::parse(std::env::args_os().skip(1)) {
+        cli::Invocation::Version => {
+            println!("{}", cli::version_line());
+            ExitCode::SUCCESS
+        }
+        cli::Invocation::Help => {
+            println!("{}", cli::help_text());
+            ExitCode::SUCCESS
+        }
+        cli::Invocation::Invalid(message) => {
+            eprintln!("huddle: {message}\n\n{}", cli::help_text());
+            ExitCode::from(2)
+        }
+        cli::Invocation::Run => {
+            let log = match logging::init() {
+                Ok(log) => log,
+                Err(err) => {
+                    eprintln!("huddle: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match app::run(log) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!(error = %err, "the app stopped with an error");
+                    eprintln!("huddle: {err}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+# Huddle's commands. The README names two: `make run` and `make test`.
+# Both install what is missing first (see .ci/install-deps and .ci/apt-packages).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+export CARGO_TERM_COLOR ?= never
+
+TAURI := npx --no-install tauri
+# Runs a command under a virtual display when there is no real one.
+HEADLESS := $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY)),,xvfb-run -a -s "-screen 0 1280x800x24")
+
+.PHONY: run test deps deps-test app lint unit ui-test e2e bundle clean
+
+## make run: build the app and open it (under Xvfb when there is no display).
+run: deps app
+	$(HEADLESS) target/debug/huddle
+
+## make test: every check and test, as CI runs it.
+test: deps-test lint unit ui-test e2e
+	@echo "make test: all checks passed"
+
+deps:
+	.ci/install-deps
+
+deps-test:
+	.ci/install-deps --test
+
+# The app with its web UI embedded (a debug build: quick to compile, same behaviour).
+app:
+	$(TAURI) build --debug --no-bundle
+
+lint:
+	cargo fmt --all -- --check
+	npm run --silent build
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+unit:
+	tests/env/start-pulse.sh
+	cargo test --workspace --locked
+
+ui-test:
+	npm run --silent check
+	npm test --silent
+
+# End to end: build the app and its .deb/.rpm, then drive the real window through
+# tauri-driver + WebKitWebDriver under Xvfb and check the packaged binary.
+e2e:
+	$(TAURI) build --debug --bundles deb,rpm
+	mkdir -p target/e2e
+	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- node --test --test-concurrency=1 tests/e2e/
+
+## make bundle: release installers for this machine (.deb and .rpm on Linux).
+bundle: deps
+	$(TAURI) build --bundles deb,rpm
+
+clean:
+	cargo clean
+	rm -rf ui/dist node_modules

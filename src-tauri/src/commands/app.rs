@@ -1,0 +1,23 @@
+//! Facts about the running app, for the UI's footer and bug reports.
+
+use serde::Serialize;
+use tauri::State;
+
+use crate::app::AppState;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub version: &'static str,
+    pub log_dir: String,
+    pub settings_path: String,
+}
+
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        log_dir: state.log_dir.display().to_string(),
+        settings_path: state.settings.path().display().to_string(),
+    }
+}

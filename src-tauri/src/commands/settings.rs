@@ -1,0 +1,17 @@
+//! Loading and saving the user's remembered choices.
+
+use tauri::State;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::settings::{Loaded, Settings};
+
+#[tauri::command]
+pub fn load_settings(state: State<'_, AppState>) -> Result<Loaded, AppError> {
+    state.settings.load()
+}
+
+#[tauri::command]
+pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<(), AppError> {
+    state.settings.save(&settings)
+}

@@ -1,0 +1,63 @@
+// The real app, driven through tauri-driver + WebKitWebDriver: the window opens, the
+// pre-join screen renders, and a screenshot is kept under target/e2e/.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { decodePng, distinctColours, openApp, repoRoot, startDriver, waitFor } from "./webdriver.mjs";
+
+const application = path.join(repoRoot, "target", "debug", "huddle");
+let driver;
+let app;
+
+before(async () => {
+  assert.ok(existsSync(application), `${application} is missing: build it with 'npx tauri build --debug'`);
+  driver = await startDriver();
+  // A private home so the test neither reads nor writes the user's settings.
+  const home = mkdtempSync(path.join(tmpdir(), "huddle-e2e-"));
+  app = await openApp(driver, application, {
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, "config"),
+    XDG_STATE_HOME: path.join(home, "state"),
+  });
+});
+
+after(async () => {
+  await app?.close();
+  await driver?.stop();
+});
+
+test("the window is titled Huddle", async () => {
+  assert.equal(await app.title(), "Huddle");
+});
+
+test("the pre-join screen renders its heading and form", async () => {
+  const heading = await waitFor("the pre-join heading", async () => {
+    const el = await app.find("h1");
+    const text = await app.text(el);
+    return text === "Ready to join?" ? el : null;
+  });
+  const rect = await app.rect(heading);
+  assert.ok(rect.width > 50 && rect.height > 10, `heading is laid out (${JSON.stringify(rect)})`);
+  const inputs = await app.findAll("form input");
+  assert.ok(inputs.length >= 4, `form has its inputs (found ${inputs.length})`);
+  // The version comes from the Rust side, so this proves the IPC bridge works too.
+  const footer = await waitFor("the version footer", async () => app.text(await app.find("footer")));
+  assert.match(footer, /^Huddle \d+\.\d+\.\d+/);
+});
+
+test("a screenshot shows a rendered page, not a blank window", async () => {
+  const { file, png } = await app.screenshot("prejoin");
+  const img = decodePng(png);
+  assert.ok(img.width >= 300 && img.height >= 300, `screenshot ${file} is ${img.width}x${img.height}`);
+  const colours = distinctColours(img);
+  assert.ok(colours >= 8, `screenshot ${file} has ${colours} distinct colours; a blank window has 1-2`);
+});
+
+test("the form validates the session name before joining", async () => {
+  const join = await app.find("button[type=submit]");
+  await app.click(join);
+  const message = await waitFor("the session-name error", async () => app.text(await app.find("#session-error")));
+  assert.match(message, /Enter the name of the session/);
+});

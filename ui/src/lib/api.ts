@@ -1,0 +1,63 @@
+// Typed wrappers around the app's Tauri commands. Every command returns either its value
+// or an AppError { code, message } whose message is written for a person.
+import { invoke } from "@tauri-apps/api/core";
+
+export interface AppError {
+  code: string;
+  message: string;
+}
+
+export interface AppInfo {
+  version: string;
+  logDir: string;
+  settingsPath: string;
+}
+
+export interface Settings {
+  displayName: string;
+  sessionName: string;
+  serverUrl: string;
+  joinMuted: boolean;
+  joinVideoOff: boolean;
+  mirrorPreview: boolean;
+  cameraId: string | null;
+  microphoneId: string | null;
+  speakerId: string | null;
+}
+
+export interface LoadedSettings {
+  settings: Settings;
+  notice: string | null;
+}
+
+export const defaultSettings: Settings = {
+  displayName: "",
+  sessionName: "",
+  serverUrl: "",
+  joinMuted: false,
+  joinVideoOff: false,
+  mirrorPreview: true,
+  cameraId: null,
+  microphoneId: null,
+  speakerId: null,
+};
+
+/** Turns whatever a command threw into an AppError. */
+export function asAppError(err: unknown): AppError {
+  if (typeof err === "object" && err !== null && "message" in err) {
+    const e = err as { code?: unknown; message: unknown };
+    return { code: typeof e.code === "string" ? e.code : "unknown", message: String(e.message) };
+  }
+  return { code: "unknown", message: String(err) };
+}
+
+/** True inside the desktop app; false in a plain browser or a unit test. */
+export function inDesktopApp(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}
+
+export const api = {
+  appInfo: () => invoke<AppInfo>("app_info"),
+  loadSettings: () => invoke<LoadedSettings>("load_settings"),
+  saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
+};

@@ -1,0 +1,45 @@
+//! Limits shared by the app, the server and the room. Changing one is a protocol change.
+
+use std::time::Duration;
+
+/// Largest WebSocket text frame either side accepts, in bytes.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Longest session name, in characters.
+pub const MAX_SESSION_NAME_CHARS: usize = 150;
+/// Longest display name, in characters; longer names are truncated, not refused.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 200;
+/// Display name used when the given one is empty or only whitespace.
+pub const DEFAULT_DISPLAY_NAME: &str = "Guest";
+/// Shortest and longest passcode, in characters (printable ASCII only).
+pub const MIN_PASSCODE_CHARS: usize = 1;
+/// See [`MIN_PASSCODE_CHARS`].
+pub const MAX_PASSCODE_CHARS: usize = 10;
+/// Longest chat message, in characters.
+pub const MAX_CHAT_CHARS: usize = 4_000;
+/// Most members one session holds.
+pub const MAX_SESSION_MEMBERS: usize = 5_000;
+/// Default number of members who may publish (host, managers, participants); later joiners
+/// take part as audience.
+pub const DEFAULT_MAX_ACTIVE: usize = 1_000;
+/// Chat messages a session keeps for gap refill and reconnects.
+pub const DEFAULT_CHAT_HISTORY: usize = 1_000;
+/// Chat messages handed to a member in `welcome`.
+pub const WELCOME_CHAT_MESSAGES: usize = 50;
+/// Time the first message (`join`) must arrive within.
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the client sends `ping`.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+/// A connection silent for this long is treated as dropped.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a dropped member stays `reconnecting` before it leaves with `connection_lost`.
+pub const DEFAULT_RECONNECT_GRACE: Duration = Duration::from_secs(30);
+/// How long a host may be alone before the session ends.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(40 * 60);
+/// Longest idle timeout a join may ask for, in minutes (one day).
+pub const MAX_IDLE_TIMEOUT_MINS: u32 = 24 * 60;
+/// Messages per second a connection may send, sustained.
+pub const RATE_LIMIT_PER_SEC: u32 = 20;
+/// Messages a connection may send in a burst above the sustained rate.
+pub const RATE_LIMIT_BURST: u32 = 50;
+/// WebSocket close code for a connection closed for flooding (policy violation).
+pub const CLOSE_POLICY_VIOLATION: u16 = 1008;

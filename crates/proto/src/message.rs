@@ -1,0 +1,624 @@
+//! Every message between app and server, as serde-tagged enums.
+//!
+//! On the wire each message is one JSON object in one text frame, tagged by `"type"`:
+//! `{"type":"ping","nonce":3}`. The app sends [`ClientMessage`]s, the server sends
+//! [`ServerMessage`]s. Unknown fields are ignored so that later versions can add optional
+//! fields without breaking older peers.
+
+use crate::error::{ErrorCode, ProtoError};
+use crate::ids::{ChatSeq, ParticipantId, RequestId, ResumeKey};
+use serde::{Deserialize, Serialize};
+
+/// What a member may do, in decreasing order of power. See SPEC §3 for the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Runs the session; exactly one while anyone is in it (unless nobody eligible joined).
+    Host,
+    /// Helps the host: every host control except roles, transfer and end.
+    Manager,
+    /// Publishes and chats; no control over others.
+    Participant,
+    /// Watches and listens; may chat if the session allows it.
+    Audience,
+}
+
+impl Role {
+    /// The role a token's `role_type` claim names: 0 participant, 1 host, 2 manager,
+    /// 3 audience.
+    ///
+    /// # Errors
+    /// [`ProtoError::UnknownRoleType`] for any other number.
+    pub fn from_role_type(role_type: u8) -> Result<Role, ProtoError> {
+        match role_type {
+            0 => Ok(Role::Participant),
+            1 => Ok(Role::Host),
+            2 => Ok(Role::Manager),
+            3 => Ok(Role::Audience),
+            other => Err(ProtoError::UnknownRoleType(other)),
+        }
+    }
+
+    /// The `role_type` claim value of this role.
+    #[must_use]
+    pub fn role_type(self) -> u8 {
+        match self {
+            Role::Participant => 0,
+            Role::Host => 1,
+            Role::Manager => 2,
+            Role::Audience => 3,
+        }
+    }
+
+    /// The wire name, as in `"manager"`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Host => "host",
+            Role::Manager => "manager",
+            Role::Participant => "participant",
+            Role::Audience => "audience",
+        }
+    }
+}
+
+/// Whether a member's connection is up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Connected.
+    Present,
+    /// The connection dropped; the member keeps its place until the grace period ends.
+    Reconnecting,
+}
+
+/// A reaction shown briefly over a member's tile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reaction {
+    /// 👍
+    ThumbsUp,
+    /// 👏
+    Clap,
+    /// ❤️
+    Heart,
+    /// 😂
+    Joy,
+    /// 😮
+    Surprised,
+    /// 🎉
+    Tada,
+}
+
+/// The public state of one member, as everyone in the session sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The member's id in this session.
+    pub id: ParticipantId,
+    /// Name shown to others (plain text, never markup).
+    pub display_name: String,
+    /// Current role.
+    pub role: Role,
+    /// Microphone muted.
+    pub audio_muted: bool,
+    /// Camera on.
+    pub video_on: bool,
+    /// Sharing the screen.
+    pub sharing: bool,
+    /// Currently speaking (voice activity, reported by the member's app).
+    pub talking: bool,
+    /// Hand raised.
+    pub hand_raised: bool,
+    /// Connected or reconnecting.
+    pub connection: ConnectionState,
+    /// Position in join order (1 for the first member); kept across a resume.
+    pub join_order: u64,
+}
+
+/// The changed fields of a member; absent fields did not change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberUpdate {
+    /// New display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// New role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// New microphone state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_muted: Option<bool>,
+    /// New camera state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_on: Option<bool>,
+    /// New screen share state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing: Option<bool>,
+    /// New talking state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub talking: Option<bool>,
+    /// New hand state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand_raised: Option<bool>,
+    /// New connection state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<ConnectionState>,
+}
+
+impl MemberUpdate {
+    /// True when no field changed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        *self == MemberUpdate::default()
+    }
+}
+
+/// Settings of the session that every member sees.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The session name as its creator typed it.
+    pub name: String,
+    /// No new joins while locked.
+    pub locked: bool,
+    /// Only the host and managers may share their screen.
+    pub share_locked: bool,
+    /// The member spotlighted for everyone, if any.
+    pub spotlight: Option<ParticipantId>,
+    /// Joining needs a passcode.
+    pub passcode_protected: bool,
+    /// Audience members may chat.
+    pub audience_chat: bool,
+    /// Most members that may publish; later joiners take part as audience.
+    pub max_active: u32,
+    /// Most members the session holds.
+    pub capacity: u32,
+}
+
+/// One chat message as delivered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Per-session sequence number, shared by public and private messages.
+    pub seq: ChatSeq,
+    /// The sender.
+    pub from: ParticipantId,
+    /// The sender's display name when sent.
+    pub from_name: String,
+    /// The recipient of a private message; `null` for a message to everyone.
+    pub to: Option<ParticipantId>,
+    /// The text, as sent.
+    pub text: String,
+}
+
+/// Taking a dropped member back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    /// The member to take back.
+    pub participant_id: ParticipantId,
+    /// The secret from that member's `welcome`.
+    pub resume_key: ResumeKey,
+}
+
+/// The first message of a connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Join {
+    /// Must equal [`crate::PROTOCOL_VERSION`].
+    pub protocol_version: u32,
+    /// Session to join (created if nobody is in it).
+    pub session_name: String,
+    /// Name to show to others.
+    pub display_name: String,
+    /// Passcode; sets it when this join creates the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passcode: Option<String>,
+    /// Join token (HS256 JWT); required unless the server runs in open mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Take back a dropped member instead of joining as a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<Resume>,
+    /// Join with the microphone muted.
+    #[serde(default)]
+    pub audio_muted: bool,
+    /// Join with the camera on.
+    #[serde(default)]
+    pub video_on: bool,
+    /// Minutes the host may be alone before the session ends (applies while this member is
+    /// host; the server default is 40).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_mins: Option<u32>,
+}
+
+/// Everything a member asks the session to do after joining. Each is sent inside
+/// `request {id, action}` and answered by `ok {id}` or `error {id, ...}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    /// Mute or unmute one's own microphone. Unmuting answers an `unmute_requested`.
+    SetAudio {
+        /// New state.
+        muted: bool,
+    },
+    /// Turn one's own camera on or off.
+    SetVideo {
+        /// New state.
+        on: bool,
+    },
+    /// Start or stop sharing one's screen.
+    SetSharing {
+        /// New state.
+        on: bool,
+    },
+    /// Report one's own voice activity.
+    SetTalking {
+        /// New state.
+        talking: bool,
+    },
+    /// Send a chat message to everyone (`to` absent) or privately to one member.
+    Chat {
+        /// Recipient of a private message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<ParticipantId>,
+        /// The text.
+        text: String,
+    },
+    /// Raise one's own hand.
+    RaiseHand,
+    /// Lower one's own hand (`participant` absent) or someone else's (host, manager).
+    LowerHand {
+        /// Whose hand; absent for one's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<ParticipantId>,
+    },
+    /// Show a reaction to everyone.
+    React {
+        /// Which one.
+        reaction: Reaction,
+    },
+    /// Mute someone's microphone (host, manager). They are told by whom.
+    MuteAudio {
+        /// Whom.
+        participant: ParticipantId,
+    },
+    /// Mute everyone else's microphone (host, manager).
+    MuteAll,
+    /// Turn someone's camera off (host, manager). They are told by whom.
+    StopVideo {
+        /// Whom.
+        participant: ParticipantId,
+    },
+    /// Ask someone to unmute (host, manager); they decide with their own `set_audio`.
+    AskUnmute {
+        /// Whom.
+        participant: ParticipantId,
+    },
+    /// Rename someone (host, manager) or oneself (anyone).
+    Rename {
+        /// Whom.
+        participant: ParticipantId,
+        /// The new display name (cleaned like a joining name).
+        name: String,
+    },
+    /// Remove someone from the session (host, manager).
+    Remove {
+        /// Whom.
+        participant: ParticipantId,
+    },
+    /// Remove everyone else (host, manager; a manager cannot remove the host).
+    RemoveOthers,
+    /// Allow screen sharing only to the host and managers (host, manager).
+    LockSharing {
+        /// New state.
+        locked: bool,
+    },
+    /// Lock or unlock the session against new joins (host, manager).
+    LockSession {
+        /// New state.
+        locked: bool,
+    },
+    /// Allow or forbid chat for the audience (host, manager).
+    SetAudienceChat {
+        /// New state.
+        allowed: bool,
+    },
+    /// Spotlight someone for everyone, or clear the spotlight (host, manager).
+    Spotlight {
+        /// Whom; absent to clear.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<ParticipantId>,
+    },
+    /// Make an audience member a participant (host, manager).
+    PromoteAudience {
+        /// Whom.
+        participant: ParticipantId,
+    },
+    /// Make a participant audience; they stop publishing (host, manager).
+    DemoteToAudience {
+        /// Whom.
+        participant: ParticipantId,
+    },
+    /// Make a participant a manager (host).
+    MakeManager {
+        /// Whom.
+        participant: ParticipantId,
+    },
+    /// Make a manager a participant again (host).
+    RevokeManager {
+        /// Whom.
+        participant: ParticipantId,
+    },
+    /// Hand the host role to someone; the old host becomes a participant (host).
+    TransferHost {
+        /// Whom.
+        participant: ParticipantId,
+    },
+    /// Leave the session.
+    Leave,
+    /// End the session for everyone (host).
+    End,
+}
+
+impl Action {
+    /// The `type` of every action, for decoding errors and documentation.
+    pub const TYPES: &'static [&'static str] = &[
+        "set_audio",
+        "set_video",
+        "set_sharing",
+        "set_talking",
+        "chat",
+        "raise_hand",
+        "lower_hand",
+        "react",
+        "mute_audio",
+        "mute_all",
+        "stop_video",
+        "ask_unmute",
+        "rename",
+        "remove",
+        "remove_others",
+        "lock_sharing",
+        "lock_session",
+        "set_audience_chat",
+        "spotlight",
+        "promote_audience",
+        "demote_to_audience",
+        "make_manager",
+        "revoke_manager",
+        "transfer_host",
+        "leave",
+        "end",
+    ];
+}
+
+/// A message from the app to the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Join or resume; must be the first message, within the join timeout.
+    Join(Join),
+    /// Ask the session to do something.
+    Request {
+        /// Echoed in the answer.
+        id: RequestId,
+        /// What to do.
+        action: Action,
+    },
+    /// Ask for the chat messages addressed to oneself after `after_seq` (to fill a gap).
+    ChatHistory {
+        /// Echoed in the answer.
+        id: RequestId,
+        /// Return messages with a larger sequence number.
+        after_seq: ChatSeq,
+    },
+    /// Heartbeat; answered by `pong` with the same nonce.
+    Ping {
+        /// Any number; echoed.
+        nonce: u64,
+    },
+}
+
+impl ClientMessage {
+    /// The `type` of every client message.
+    pub const TYPES: &'static [&'static str] = &["join", "request", "chat_history", "ping"];
+}
+
+/// Why a member left, as told to the others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// They left on their own.
+    Left,
+    /// A host or manager removed them.
+    Removed {
+        /// Who removed them.
+        by: ParticipantId,
+    },
+    /// Their connection dropped and did not come back within the grace period.
+    ConnectionLost,
+    /// The session ended.
+    SessionEnded,
+}
+
+/// Why a session ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EndReason {
+    /// The host ended it for everyone.
+    EndedByHost {
+        /// The host who ended it.
+        by: ParticipantId,
+    },
+    /// The host was alone for the idle timeout.
+    IdleTimeout,
+    /// The last member left.
+    Empty,
+    /// The server is shutting down.
+    ServerShutdown,
+}
+
+/// Something that changed in the session, pushed inside `event {event}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerEvent {
+    /// Someone joined (sent to everyone else).
+    Joined {
+        /// Their public state.
+        member: Member,
+    },
+    /// Someone left.
+    Left {
+        /// Who.
+        participant: ParticipantId,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// Someone's state changed; only the changed fields are present.
+    Updated {
+        /// Who.
+        participant: ParticipantId,
+        /// What changed.
+        changes: MemberUpdate,
+    },
+    /// The session's settings changed; the full settings follow.
+    SessionUpdated {
+        /// The new settings.
+        session: SessionInfo,
+    },
+    /// A chat message addressed to the recipient.
+    Chat {
+        /// The message.
+        message: ChatMessage,
+    },
+    /// Someone reacted.
+    Reaction {
+        /// Who.
+        participant: ParticipantId,
+        /// Which reaction.
+        reaction: Reaction,
+    },
+    /// Your microphone was muted by a host or manager.
+    YouWereMuted {
+        /// Who muted you.
+        by: ParticipantId,
+    },
+    /// Your camera was stopped by a host or manager.
+    YourVideoStopped {
+        /// Who stopped it.
+        by: ParticipantId,
+    },
+    /// A host or manager asks you to unmute; answer with `set_audio {muted:false}` or ignore.
+    UnmuteRequested {
+        /// Who asks.
+        by: ParticipantId,
+    },
+    /// You were renamed.
+    YouWereRenamed {
+        /// Who renamed you.
+        by: ParticipantId,
+        /// Your new name.
+        name: String,
+    },
+    /// Your hand was lowered by a host or manager.
+    YourHandLowered {
+        /// Who lowered it.
+        by: ParticipantId,
+    },
+    /// Your role changed.
+    YourRoleChanged {
+        /// Who changed it (for a host hand-over, the leaving host).
+        by: ParticipantId,
+        /// The new role.
+        role: Role,
+    },
+    /// You were removed; the server closes the connection after this.
+    YouWereRemoved {
+        /// Who removed you.
+        by: ParticipantId,
+    },
+    /// The session ended; the server closes the connection after this.
+    SessionEnded {
+        /// Why.
+        reason: EndReason,
+    },
+}
+
+/// The answer to a successful `join`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The server's protocol version.
+    pub protocol_version: u32,
+    /// Your id in this session.
+    pub participant_id: ParticipantId,
+    /// Your role.
+    pub role: Role,
+    /// Secret to resume this membership after a dropped connection. Keep it private.
+    pub resume_key: ResumeKey,
+    /// True when this join took back a dropped member.
+    pub resumed: bool,
+    /// Session settings.
+    pub session: SessionInfo,
+    /// Every member, you included, in join order.
+    pub members: Vec<Member>,
+    /// Recent chat addressed to you, oldest first.
+    pub chat: Vec<ChatMessage>,
+    /// How often to send `ping`, in milliseconds.
+    pub heartbeat_interval_ms: u64,
+}
+
+/// A message from the server to the app.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// The join succeeded.
+    Welcome(Welcome),
+    /// The request with this id succeeded.
+    Ok {
+        /// The request's id.
+        id: RequestId,
+    },
+    /// Something failed. `id` names the request, or is absent for a connection-level error
+    /// (a refused join, a malformed frame, rate limiting).
+    Error {
+        /// The failed request, if the error answers one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Stable machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable detail, e.g. the missing permission.
+        message: String,
+    },
+    /// Something changed in the session.
+    Event {
+        /// What changed.
+        event: ServerEvent,
+    },
+    /// The answer to `chat_history`.
+    ChatHistory {
+        /// The request's id.
+        id: RequestId,
+        /// The messages addressed to you after `after_seq`, oldest first.
+        messages: Vec<ChatMessage>,
+        /// False when older messages after `after_seq` were already dropped from the
+        /// session's bounded history.
+        complete: bool,
+    },
+    /// The answer to `ping`.
+    Pong {
+        /// The ping's nonce.
+        nonce: u64,
+    },
+}
+
+impl ServerMessage {
+    /// The `type` of every server message.
+    pub const TYPES: &'static [&'static str] =
+        &["welcome", "ok", "error", "event", "chat_history", "pong"];
+
+    /// An error answering request `id` (or the connection, when `None`).
+    #[must_use]
+    pub fn error(id: Option<RequestId>, code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error {
+            id,
+            code,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! Every message survives encode -> decode unchanged, and every variant's `type` is one the
+//! decoder knows (so the TYPES lists cannot drift from the enums).
+
+use huddle_proto::{
+    decode_client, decode_server, encode, Action, ChatMessage, ChatSeq, ClientMessage,
+    ConnectionState, EndReason, ErrorCode, Join, LeaveReason, Member, MemberUpdate, ParticipantId,
+    Reaction, RequestId, Resume, ResumeKey, Role, ServerEvent, ServerMessage, SessionInfo, Welcome,
+    PROTOCOL_VERSION,
+};
+use std::collections::BTreeSet;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const P: ParticipantId = ParticipantId(2);
+
+fn all_actions() -> Vec<Action> {
+    vec![
+        Action::SetAudio { muted: false },
+        Action::SetVideo { on: true },
+        Action::SetSharing { on: true },
+        Action::SetTalking { talking: true },
+        Action::Chat {
+            to: None,
+            text: "hello \"all\" <b>".into(),
+        },
+        Action::Chat {
+            to: Some(P),
+            text: "psst".into(),
+        },
+        Action::RaiseHand,
+        Action::LowerHand { participant: None },
+        Action::LowerHand {
+            participant: Some(P),
+        },
+        Action::React {
+            reaction: Reaction::Tada,
+        },
+        Action::MuteAudio { participant: P },
+        Action::MuteAll,
+        Action::StopVideo { participant: P },
+        Action::AskUnmute { participant: P },
+        Action::Rename {
+            participant: P,
+            name: "Bo".into(),
+        },
+        Action::Remove { participant: P },
+        Action::RemoveOthers,
+        Action::LockSharing { locked: true },
+        Action::LockSession { locked: true },
+        Action::SetAudienceChat { allowed: false },
+        Action::Spotlight {
+            participant: Some(P),
+        },
+        Action::Spotlight { participant: None },
+        Action::PromoteAudience { participant: P },
+        Action::DemoteToAudience { participant: P },
+        Action::MakeManager { participant: P },
+        Action::RevokeManager { participant: P },
+        Action::TransferHost { participant: P },
+        Action::Leave,
+        Action::End,
+    ]
+}
+
+fn all_client_messages() -> Vec<ClientMessage> {
+    let mut out = vec![
+        ClientMessage::Join(Join {
+            protocol_version: PROTOCOL_VERSION,
+            session_name: "Weekly Sync".into(),
+            display_name: "Ann".into(),
+            passcode: Some("1234".into()),
+            token: Some("eyJ...".into()),
+            resume: Some(Resume {
+                participant_id: P,
+                resume_key: ResumeKey("k3y".into()),
+            }),
+            audio_muted: true,
+            video_on: false,
+            idle_timeout_mins: Some(10),
+        }),
+        ClientMessage::Join(Join {
+            protocol_version: PROTOCOL_VERSION,
+            session_name: "x".into(),
+            display_name: String::new(),
+            passcode: None,
+            token: None,
+            resume: None,
+            audio_muted: false,
+            video_on: true,
+            idle_timeout_mins: None,
+        }),
+        ClientMessage::ChatHistory {
+            id: RequestId(9),
+            after_seq: ChatSeq(41),
+        },
+        ClientMessage::Ping { nonce: u64::MAX },
+    ];
+    out.extend(
+        all_actions()
+            .into_iter()
+            .enumerate()
+            .map(|(i, action)| ClientMessage::Request {
+                id: RequestId(i as u64),
+                action,
+            }),
+    );
+    out
+}
+
+fn member() -> Member {
+    Member {
+        id: P,
+        display_name: "Bo".into(),
+        role: Role::Participant,
+        audio_muted: true,
+        video_on: false,
+        sharing: false,
+        talking: false,
+        hand_raised: true,
+        connection: ConnectionState::Reconnecting,
+        join_order: 2,
+    }
+}
+
+fn session() -> SessionInfo {
+    SessionInfo {
+        name: "Weekly Sync".into(),
+        locked: false,
+        share_locked: true,
+        spotlight: Some(P),
+        passcode_protected: true,
+        audience_chat: true,
+        max_active: 1000,
+        capacity: 5000,
+    }
+}
+
+fn chat() -> ChatMessage {
+    ChatMessage {
+        seq: ChatSeq(7),
+        from: ParticipantId(1),
+        from_name: "Ann".into(),
+        to: Some(P),
+        text: "hi".into(),
+    }
+}
+
+fn all_events() -> Vec<ServerEvent> {
+    let by = ParticipantId(1);
+    vec![
+        ServerEvent::Joined { member: member() },
+        ServerEvent::Left {
+            participant: P,
+            reason: LeaveReason::Left,
+        },
+        ServerEvent::Left {
+            participant: P,
+            reason: LeaveReason::Removed { by },
+        },
+        ServerEvent::Left {
+            participant: P,
+            reason: LeaveReason::ConnectionLost,
+        },
+        ServerEvent::Left {
+            participant: P,
+            reason: LeaveReason::SessionEnded,
+        },
+        ServerEvent::Updated {
+            participant: P,
+            changes: MemberUpdate {
+                audio_muted: Some(false),
+                role: Some(Role::Manager),
+                ..MemberUpdate::default()
+            },
+        },
+        ServerEvent::SessionUpdated { session: session() },
+        ServerEvent::Chat { message: chat() },
+        ServerEvent::Reaction {
+            participant: P,
+            reaction: Reaction::ThumbsUp,
+        },
+        ServerEvent::YouWereMuted { by },
+        ServerEvent::YourVideoStopped { by },
+        ServerEvent::UnmuteRequested { by },
+        ServerEvent::YouWereRenamed {
+            by,
+            name: "Bob".into(),
+        },
+        ServerEvent::YourHandLowered { by },
+        ServerEvent::YourRoleChanged {
+            by,
+            role: Role::Audience,
+        },
+        ServerEvent::YouWereRemoved { by },
+        ServerEvent::SessionEnded {
+            reason: EndReason::EndedByHost { by },
+        },
+        ServerEvent::SessionEnded {
+            reason: EndReason::IdleTimeout,
+        },
+        ServerEvent::SessionEnded {
+            reason: EndReason::Empty,
+        },
+        ServerEvent::SessionEnded {
+            reason: EndReason::ServerShutdown,
+        },
+    ]
+}
+
+fn all_server_messages() -> Vec<ServerMessage> {
+    let mut out = vec![
+        ServerMessage::Welcome(Welcome {
+            protocol_version: PROTOCOL_VERSION,
+            participant_id: P,
+            role: Role::Host,
+            resume_key: ResumeKey("k3y".into()),
+            resumed: false,
+            session: session(),
+            members: vec![member()],
+            chat: vec![chat()],
+            heartbeat_interval_ms: 5000,
+        }),
+        ServerMessage::Ok { id: RequestId(3) },
+        ServerMessage::error(
+            Some(RequestId(3)),
+            ErrorCode::PermissionDenied,
+            "missing permission: admin",
+        ),
+        ServerMessage::error(None, ErrorCode::RateLimited, "slow down"),
+        ServerMessage::ChatHistory {
+            id: RequestId(4),
+            messages: vec![chat()],
+            complete: false,
+        },
+        ServerMessage::Pong { nonce: 0 },
+    ];
+    out.extend(
+        all_events()
+            .into_iter()
+            .map(|event| ServerMessage::Event { event }),
+    );
+    out
+}
+
+fn type_of(json: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let v: serde_json::Value = serde_json::from_str(json)?;
+    Ok(v.get("type")
+        .and_then(serde_json::Value::as_str)
+        .ok_or("no type field")?
+        .to_owned())
+}
+
+#[test]
+fn every_client_message_round_trips() -> TestResult {
+    for msg in all_client_messages() {
+        let text = encode(&msg)?;
+        assert_eq!(decode_client(&text)?, msg, "{text}");
+    }
+    Ok(())
+}
+
+#[test]
+fn every_server_message_round_trips() -> TestResult {
+    for msg in all_server_messages() {
+        let text = encode(&msg)?;
+        assert_eq!(decode_server(&text)?, msg, "{text}");
+    }
+    Ok(())
+}
+
+#[test]
+fn type_lists_match_the_enums() -> TestResult {
+    let actions: BTreeSet<String> = all_actions()
+        .iter()
+        .map(|a| type_of(&encode(a)?))
+        .collect::<Result<_, _>>()?;
+    let listed: BTreeSet<String> = Action::TYPES.iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(actions, listed);
+
+    let client: BTreeSet<String> = all_client_messages()
+        .iter()
+        .map(|m| type_of(&encode(m)?))
+        .collect::<Result<_, _>>()?;
+    let listed: BTreeSet<String> = ClientMessage::TYPES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    assert_eq!(client, listed);
+
+    let server: BTreeSet<String> = all_server_messages()
+        .iter()
+        .map(|m| type_of(&encode(m)?))
+        .collect::<Result<_, _>>()?;
+    let listed: BTreeSet<String> = ServerMessage::TYPES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    assert_eq!(server, listed);
+    Ok(())
+}
+
+#[test]
+fn wire_shape_is_flat_and_snake_case() -> TestResult {
+    let text = encode(&ClientMessage::Request {
+        id: RequestId(1),
+        action: Action::MuteAudio { participant: P },
+    })?;
+    assert_eq!(
+        text,
+        r#"{"type":"request","id":1,"action":{"type":"mute_audio","participant":2}}"#
+    );
+    let text = encode(&ServerMessage::Event {
+        event: ServerEvent::Left {
+            participant: P,
+            reason: LeaveReason::Removed {
+                by: ParticipantId(1),
+            },
+        },
+    })?;
+    assert_eq!(
+        text,
+        r#"{"type":"event","event":{"type":"left","participant":2,"reason":{"kind":"removed","by":1}}}"#
+    );
+    // A minimal join from a hand-written client: optional fields may be left out.
+    let join = decode_client(
+        r#"{"type":"join","protocol_version":1,"session_name":"a","display_name":"b"}"#,
+    )?;
+    assert!(matches!(
+        join,
+        ClientMessage::Join(Join {
+            passcode: None,
+            audio_muted: false,
+            ..
+        })
+    ));
+    Ok(())
+}
+
+/// Prints one example of every message; run with `--nocapture --ignored` when updating
+/// docs/protocol.md.
+#[test]
+#[ignore = "prints examples for the protocol document"]
+fn print_examples() -> TestResult {
+    for msg in all_client_messages() {
+        println!("{}", encode(&msg)?);
+    }
+    for msg in all_server_messages() {
+        println!("{}", encode(&msg)?);
+    }
+    Ok(())
+}

@@ -7,20 +7,20 @@
 //! before any parsing. serde_json limits nesting depth, so deep input cannot overflow the stack.
 
 use crate::error::ProtoError;
-use crate::limits::MAX_FRAME_BYTES;
+use crate::limits::{MAX_FRAME_BYTES, MAX_SERVER_FRAME_BYTES};
 use crate::message::{Action, ClientMessage, ServerMessage};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-/// Decodes one frame sent by the app.
+/// Decodes one frame sent by the app (limit [`MAX_FRAME_BYTES`]).
 ///
 /// # Errors
 /// [`ProtoError::TooLarge`], [`ProtoError::Malformed`], [`ProtoError::MissingType`],
 /// [`ProtoError::UnknownType`], [`ProtoError::UnknownAction`] or
 /// [`ProtoError::InvalidMessage`].
 pub fn decode_client(text: &str) -> Result<ClientMessage, ProtoError> {
-    let value = parse_tagged(text, ClientMessage::TYPES)?;
+    let value = parse_tagged(text, ClientMessage::TYPES, MAX_FRAME_BYTES)?;
     // A request's action is a second tagged enum; name an unknown action as such rather than
     // as a generic field error.
     if value.get("type").and_then(Value::as_str) == Some("request") {
@@ -36,12 +36,12 @@ pub fn decode_client(text: &str) -> Result<ClientMessage, ProtoError> {
     from_value(value)
 }
 
-/// Decodes one frame sent by the server.
+/// Decodes one frame sent by the server (limit [`MAX_SERVER_FRAME_BYTES`]).
 ///
 /// # Errors
 /// As [`decode_client`], except for [`ProtoError::UnknownAction`].
 pub fn decode_server(text: &str) -> Result<ServerMessage, ProtoError> {
-    let value = parse_tagged(text, ServerMessage::TYPES)?;
+    let value = parse_tagged(text, ServerMessage::TYPES, MAX_SERVER_FRAME_BYTES)?;
     from_value(value)
 }
 
@@ -53,11 +53,11 @@ pub fn encode<T: Serialize>(message: &T) -> Result<String, ProtoError> {
     serde_json::to_string(message).map_err(|e| ProtoError::Encode(e.to_string()))
 }
 
-fn parse_tagged(text: &str, known: &[&str]) -> Result<Value, ProtoError> {
-    if text.len() > MAX_FRAME_BYTES {
+fn parse_tagged(text: &str, known: &[&str], max: usize) -> Result<Value, ProtoError> {
+    if text.len() > max {
         return Err(ProtoError::TooLarge {
             len: text.len(),
-            max: MAX_FRAME_BYTES,
+            max,
         });
     }
     let value: Value = serde_json::from_str(text).map_err(|e| ProtoError::Malformed {

@@ -2,8 +2,13 @@
 
 use std::time::Duration;
 
-/// Largest WebSocket text frame either side accepts, in bytes.
+/// Largest WebSocket text frame the server accepts from the app, in bytes.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Largest text frame the app accepts from the server, in bytes. Larger than
+/// [`MAX_FRAME_BYTES`] because `welcome` carries the whole roster: about 190 bytes per member
+/// with short names, so roughly 1 MB for 5,000 members and several MB with 200-character
+/// names.
+pub const MAX_SERVER_FRAME_BYTES: usize = 16 * 1024 * 1024;
 /// Longest session name, in characters.
 pub const MAX_SESSION_NAME_CHARS: usize = 150;
 /// Longest display name, in characters; longer names are truncated, not refused.

@@ -6,7 +6,7 @@ use crate::error::RoomError;
 use crate::grants::{grants, Grants, Permission};
 use huddle_proto::limits::{
     DEFAULT_CHAT_HISTORY, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_ACTIVE, DEFAULT_RECONNECT_GRACE,
-    HEARTBEAT_INTERVAL, MAX_SESSION_MEMBERS, WELCOME_CHAT_MESSAGES,
+    HEARTBEAT_INTERVAL, MAX_IDLE_TIMEOUT_MINS, MAX_SESSION_MEMBERS, WELCOME_CHAT_MESSAGES,
 };
 use huddle_proto::{
     Action, ChatMessage, ChatSeq, ChatText, ConnectionState, DisplayName, EndReason, LeaveReason,
@@ -450,7 +450,7 @@ impl Room {
         if self.ended {
             return;
         }
-        let until = now + self.config.reconnect_grace;
+        let until = later(now, self.config.reconnect_grace);
         let Some(member) = self.members.get_mut(&who) else {
             return;
         };
@@ -995,8 +995,13 @@ impl Room {
         match alone_host {
             Some(host) => {
                 if self.idle_deadline.is_none() {
-                    let timeout = host.idle_timeout.unwrap_or(self.config.idle_timeout);
-                    self.idle_deadline = Some(now + timeout);
+                    // A join may ask for any number of minutes; past the maximum it gets the
+                    // maximum.
+                    let max = Duration::from_secs(u64::from(MAX_IDLE_TIMEOUT_MINS) * 60);
+                    let timeout = host
+                        .idle_timeout
+                        .map_or(self.config.idle_timeout, |t| t.min(max));
+                    self.idle_deadline = Some(later(now, timeout));
                 }
             }
             None => self.idle_deadline = None,
@@ -1067,6 +1072,12 @@ impl Room {
                 .unwrap_or(u64::MAX),
         }
     }
+}
+
+/// `now + d`, saturating far in the future instead of overflowing on absurd durations.
+fn later(now: Instant, d: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(d.min(CENTURY)).unwrap_or(now)
 }
 
 /// Sets a flag and records it in the update when it changes.

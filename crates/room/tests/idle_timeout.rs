@@ -69,3 +69,24 @@ fn a_lone_participant_is_not_timed_out() -> TestResult {
     assert!(!sim.room.is_ended());
     Ok(())
 }
+
+#[test]
+fn absurd_timeouts_are_clamped_not_a_crash() -> TestResult {
+    let config = RoomConfig {
+        reconnect_grace: Duration::MAX,
+        ..RoomConfig::default()
+    };
+    let mut sim = Sim::new(config)?;
+    let mut req = sim.request("Host", None);
+    req.idle_timeout = Some(Duration::MAX);
+    let host = sim.join_req(req)?.participant_id;
+    // At most one day, however long the join asked for.
+    assert_eq!(
+        sim.room.poll_timeout(),
+        Some(sim.now + Duration::from_secs(24 * 3600))
+    );
+    sim.room.disconnect(sim.now, host);
+    sim.advance(Duration::from_secs(24 * 3600));
+    assert!(sim.room.is_ended());
+    Ok(())
+}

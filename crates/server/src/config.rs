@@ -1,0 +1,378 @@
+//! Server configuration: one [`ServerConfig`] built from defaults, a TOML file, the
+//! environment and command-line flags, in that order of increasing precedence.
+//!
+//! The library takes a finished `ServerConfig` (the desktop app builds one in code); the
+//! binary builds it with [`FileConfig`] and the flags in `main.rs`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::duration::parse_duration;
+use crate::error::ServerError;
+
+/// Default listening address: loopback only, so a server started without thought is not
+/// reachable from the network.
+pub const DEFAULT_BIND: &str = "127.0.0.1:7880";
+
+/// How joiners are admitted.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthMode {
+    /// Every join needs an HS256 token signed with this secret.
+    Jwt {
+        /// Shared secret of the token issuer and this server.
+        secret: Vec<u8>,
+    },
+    /// No token; the first joiner of a session becomes its host.
+    Open,
+}
+
+impl std::fmt::Debug for AuthMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // Never print the secret, not even in debug logs.
+            AuthMode::Jwt { .. } => f.write_str("Jwt { secret: <hidden> }"),
+            AuthMode::Open => f.write_str("Open"),
+        }
+    }
+}
+
+/// PEM files for HTTPS/WSS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// Per-connection message limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Sustained messages per second.
+    pub per_second: u32,
+    /// Messages allowed in a burst above the sustained rate.
+    pub burst: u32,
+    /// Rate-limited messages tolerated (refilled at `per_second`) before the connection is
+    /// closed for flooding.
+    pub flood_tolerance: u32,
+}
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Token or open admission.
+    pub auth: AuthMode,
+    /// Serve HTTPS/WSS with these files; `None` serves plain HTTP/WS.
+    pub tls: Option<TlsFiles>,
+    /// Allow plain HTTP on an address reachable from public networks.
+    pub allow_plain: bool,
+    /// How long a dropped member stays `reconnecting` and may resume.
+    pub reconnect_grace: Duration,
+    /// How long a new connection may take to send `join`.
+    pub join_timeout: Duration,
+    /// Interval at which clients are told to ping.
+    pub heartbeat_interval: Duration,
+    /// Silence after which a connection is dropped.
+    pub heartbeat_timeout: Duration,
+    /// Largest text frame accepted, in bytes.
+    pub max_frame_bytes: usize,
+    /// Per-connection rate limit.
+    pub rate_limit: RateLimit,
+    /// Messages queued towards one connection before it counts as too slow and is dropped.
+    pub outbox_capacity: usize,
+    /// Commands queued towards one room before senders wait.
+    pub room_queue_capacity: usize,
+    /// How long shutdown waits for connections to say goodbye.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerConfig {
+    /// A configuration with defaults for everything but the admission mode.
+    pub fn new(auth: AuthMode) -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 7880)),
+            auth,
+            tls: None,
+            allow_plain: false,
+            reconnect_grace: Duration::from_secs(30),
+            join_timeout: Duration::from_secs(10),
+            heartbeat_interval: Duration::from_secs(5),
+            heartbeat_timeout: Duration::from_secs(15),
+            max_frame_bytes: 64 * 1024,
+            rate_limit: RateLimit {
+                per_second: 20,
+                burst: 50,
+                flood_tolerance: 100,
+            },
+            outbox_capacity: 1024,
+            room_queue_capacity: 1024,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+
+    /// An open-mode configuration listening on a free loopback port: what tests and the
+    /// desktop app's embedded server start from.
+    pub fn open_loopback() -> Self {
+        let mut config = Self::new(AuthMode::Open);
+        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        config
+    }
+
+    /// Checks the combination of settings before anything is bound.
+    pub fn validate(&self) -> Result<(), ServerError> {
+        if let AuthMode::Jwt { secret } = &self.auth {
+            if secret.is_empty() {
+                return Err(ServerError::Config(
+                    "jwt mode needs a non-empty secret (--jwt-secret or HUDDLE_JWT_SECRET)"
+                        .to_owned(),
+                ));
+            }
+        }
+        if self.tls.is_none() && !self.allow_plain && !is_local_or_private(self.bind.ip()) {
+            return Err(ServerError::Config(format!(
+                "refusing to serve plain HTTP on {}, which may be reachable from public \
+                 networks: give --tls-cert and --tls-key, or --allow-plain",
+                self.bind.ip()
+            )));
+        }
+        if self.heartbeat_timeout <= self.heartbeat_interval {
+            return Err(ServerError::Config(
+                "heartbeat timeout must be longer than the heartbeat interval".to_owned(),
+            ));
+        }
+        if self.rate_limit.per_second == 0 || self.rate_limit.burst == 0 {
+            return Err(ServerError::Config(
+                "rate limit and burst must be at least 1".to_owned(),
+            ));
+        }
+        if self.outbox_capacity == 0 || self.room_queue_capacity == 0 {
+            return Err(ServerError::Config(
+                "queue capacities must be at least 1".to_owned(),
+            ));
+        }
+        if self.max_frame_bytes < 1024 {
+            return Err(ServerError::Config(
+                "max frame size must be at least 1024 bytes".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// True for loopback, RFC 1918 / unique-local and link-local addresses: places where plain
+/// HTTP is a reasonable choice. The unspecified address (0.0.0.0, ::) is not: it listens on
+/// every interface, public ones included.
+pub fn is_local_or_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_local_or_private(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                // fc00::/7 unique local
+                || (first & 0xfe00) == 0xfc00
+                // fe80::/10 link local
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// The TOML configuration file. Every field is optional; unknown fields are refused so a
+/// typo does not silently fall back to a default.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// `jwt` or `open`.
+    pub mode: Option<String>,
+    /// HS256 secret for `jwt` mode.
+    pub jwt_secret: Option<String>,
+    /// Listening address, e.g. `0.0.0.0:7880`.
+    pub bind: Option<String>,
+    /// Certificate chain PEM file.
+    pub tls_cert: Option<PathBuf>,
+    /// Private key PEM file.
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP even on public addresses.
+    pub allow_plain: Option<bool>,
+    /// Reconnect grace, e.g. `30s`.
+    pub reconnect_grace: Option<String>,
+    /// Join timeout, e.g. `10s`.
+    pub join_timeout: Option<String>,
+    /// Heartbeat timeout, e.g. `15s`.
+    pub heartbeat_timeout: Option<String>,
+    /// Sustained messages per second per connection.
+    pub rate_per_second: Option<u32>,
+    /// Burst of messages per connection.
+    pub rate_burst: Option<u32>,
+    /// Outbound queue length per connection.
+    pub outbox_capacity: Option<usize>,
+}
+
+impl FileConfig {
+    /// Reads and parses a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ServerError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ServerError::ConfigRead {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|source| ServerError::ConfigParse {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Parses configuration text.
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Overlays `other`'s set fields on this one (`other` wins).
+    pub fn overlay(self, other: FileConfig) -> FileConfig {
+        FileConfig {
+            mode: other.mode.or(self.mode),
+            jwt_secret: other.jwt_secret.or(self.jwt_secret),
+            bind: other.bind.or(self.bind),
+            tls_cert: other.tls_cert.or(self.tls_cert),
+            tls_key: other.tls_key.or(self.tls_key),
+            allow_plain: other.allow_plain.or(self.allow_plain),
+            reconnect_grace: other.reconnect_grace.or(self.reconnect_grace),
+            join_timeout: other.join_timeout.or(self.join_timeout),
+            heartbeat_timeout: other.heartbeat_timeout.or(self.heartbeat_timeout),
+            rate_per_second: other.rate_per_second.or(self.rate_per_second),
+            rate_burst: other.rate_burst.or(self.rate_burst),
+            outbox_capacity: other.outbox_capacity.or(self.outbox_capacity),
+        }
+    }
+
+    /// Turns the merged settings into a checked [`ServerConfig`].
+    pub fn into_server_config(self) -> Result<ServerConfig, ServerError> {
+        let mode = self.mode.as_deref().unwrap_or("jwt").to_ascii_lowercase();
+        let auth = match mode.as_str() {
+            "jwt" => AuthMode::Jwt {
+                secret: self.jwt_secret.unwrap_or_default().into_bytes(),
+            },
+            "open" => AuthMode::Open,
+            other => {
+                return Err(ServerError::Config(format!(
+                    "unknown mode `{other}`: expected `jwt` or `open`"
+                )))
+            }
+        };
+        let mut config = ServerConfig::new(auth);
+        if let Some(bind) = self.bind {
+            config.bind = bind.parse().map_err(|_| {
+                ServerError::Config(format!("bind address `{bind}` is not IP:PORT"))
+            })?;
+        }
+        config.tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(ServerError::Config(
+                    "TLS needs both a certificate and a key file".to_owned(),
+                ))
+            }
+        };
+        config.allow_plain = self.allow_plain.unwrap_or(false);
+        let duration = |name: &str, text: Option<String>, default: Duration| match text {
+            Some(text) => {
+                parse_duration(&text).map_err(|e| ServerError::Config(format!("{name}: {e}")))
+            }
+            None => Ok(default),
+        };
+        config.reconnect_grace = duration(
+            "reconnect_grace",
+            self.reconnect_grace,
+            config.reconnect_grace,
+        )?;
+        config.join_timeout = duration("join_timeout", self.join_timeout, config.join_timeout)?;
+        config.heartbeat_timeout = duration(
+            "heartbeat_timeout",
+            self.heartbeat_timeout,
+            config.heartbeat_timeout,
+        )?;
+        if let Some(rate) = self.rate_per_second {
+            config.rate_limit.per_second = rate;
+        }
+        if let Some(burst) = self.rate_burst {
+            config.rate_limit.burst = burst;
+        }
+        if let Some(capacity) = self.outbox_capacity {
+            config.outbox_capacity = capacity;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_overrides() -> Result<(), Box<dyn std::error::Error>> {
+        let file = FileConfig::parse(
+            "mode = \"open\"\nbind = \"127.0.0.1:9000\"\nreconnect_grace = \"45s\"\n",
+        )?;
+        let flags = FileConfig {
+            bind: Some("127.0.0.1:9100".to_owned()),
+            ..FileConfig::default()
+        };
+        let config = file.overlay(flags).into_server_config()?;
+        assert_eq!(config.auth, AuthMode::Open);
+        assert_eq!(config.bind.port(), 9100);
+        assert_eq!(config.reconnect_grace, Duration::from_secs(45));
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_bad_combinations() {
+        let jwt_without_secret = FileConfig {
+            mode: Some("jwt".to_owned()),
+            ..FileConfig::default()
+        };
+        assert!(jwt_without_secret.into_server_config().is_err());
+
+        let public_plain = FileConfig {
+            mode: Some("open".to_owned()),
+            bind: Some("0.0.0.0:7880".to_owned()),
+            ..FileConfig::default()
+        };
+        assert!(public_plain.clone().into_server_config().is_err());
+        let allowed = FileConfig {
+            allow_plain: Some(true),
+            ..public_plain
+        };
+        assert!(allowed.into_server_config().is_ok());
+
+        assert!(FileConfig::parse("bnid = \"x\"").is_err());
+    }
+
+    #[test]
+    fn private_ranges() {
+        for ok in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.9",
+            "172.20.0.1",
+            "::1",
+            "fd00::1",
+        ] {
+            let ip: IpAddr = ok.parse().expect("literal address");
+            assert!(is_local_or_private(ip), "{ok}");
+        }
+        for public in ["0.0.0.0", "8.8.8.8", "::", "2001:db8::1"] {
+            let ip: IpAddr = public.parse().expect("literal address");
+            assert!(!is_local_or_private(ip), "{public}");
+        }
+    }
+}

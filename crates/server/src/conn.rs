@@ -1,0 +1,476 @@
+//! One WebSocket connection: framing, limits, heartbeats, the join handshake, and relaying
+//! between the socket and the member's room task.
+//!
+//! Everything a client sends is untrusted: frames are size-limited by the WebSocket layer,
+//! rate-limited here, decoded by `huddle_proto::decode_client` and answered with a clear
+//! `error` when wrong. Nothing a client sends can affect another connection except through
+//! the room's rules.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use huddle_proto::{
+    decode_client, ClientMessage, DisplayName, ErrorCode, Join, ParticipantId, Passcode, RequestId,
+    ResumeKey, ServerMessage, SessionName, PROTOCOL_VERSION,
+};
+use tokio::sync::oneshot;
+use tokio::time::{sleep_until, Instant};
+
+use crate::auth::{unix_now, TokenError};
+use crate::driver::{JoinParams, JoinRefusal, RoomCommand};
+use crate::outbox::{self, ConnId, Inbox, Outgoing};
+use crate::ratelimit::{ConnectionLimiter, Verdict};
+use crate::registry::RoomRef;
+use crate::state::AppState;
+
+/// Close code for protocol violations and flooding.
+const CLOSE_POLICY: u16 = 1008;
+/// Close code for binary frames.
+const CLOSE_UNSUPPORTED: u16 = 1003;
+/// Close code for frames over the size limit.
+const CLOSE_TOO_BIG: u16 = 1009;
+/// Close code when the server goes away.
+const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// Joins attempted against a room that ended in the meantime before giving up.
+const JOIN_ATTEMPTS: usize = 3;
+
+/// Longest a single frame write may take before the peer counts as gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves one upgraded WebSocket until it closes.
+pub async fn serve(mut socket: WebSocket, conn: ConnId, state: Arc<AppState>) {
+    let _guard = state.connection_guard();
+
+    let mut limiter = ConnectionLimiter::new(state.config.rate_limit, std::time::Instant::now());
+    let Some(join) = wait_for_join(&mut socket, &state, &mut limiter).await else {
+        return;
+    };
+    let params = match admit(&join, &state) {
+        Ok(params) => params,
+        Err((code, message)) => {
+            tracing::info!(%code, %message, "join refused");
+            refuse(&mut socket, None, code, message, outbox::CLOSE_NORMAL).await;
+            return;
+        }
+    };
+    let (outbox, inbox) = outbox::channel(conn, state.config.outbox_capacity);
+    let mut joined = None;
+    for _ in 0..JOIN_ATTEMPTS {
+        let Some(room) = state.registry.room_for(&params.name) else {
+            refuse(
+                &mut socket,
+                None,
+                ErrorCode::SessionEnded,
+                "the server is shutting down".to_owned(),
+                CLOSE_GOING_AWAY,
+            )
+            .await;
+            return;
+        };
+        let (reply, answer) = oneshot::channel();
+        let command = RoomCommand::Join {
+            params: params.clone(),
+            outbox: outbox.clone(),
+            reply,
+        };
+        if room.tx.send(command).await.is_err() {
+            continue;
+        }
+        match answer.await {
+            Ok(Ok(who)) => {
+                joined = Some((room, who));
+                break;
+            }
+            Ok(Err(JoinRefusal::Refused { code, message })) => {
+                tracing::info!(%code, %message, "join refused by room");
+                refuse(&mut socket, None, code, message, outbox::CLOSE_NORMAL).await;
+                return;
+            }
+            // The room ended between lookup and join: try again with a fresh one.
+            Ok(Err(JoinRefusal::Ended)) | Err(_) => continue,
+        }
+    }
+    let Some((room, who)) = joined else {
+        refuse(
+            &mut socket,
+            None,
+            ErrorCode::Internal,
+            "the session could not be joined, try again".to_owned(),
+            outbox::CLOSE_NORMAL,
+        )
+        .await;
+        return;
+    };
+    tracing::info!(session = %params.name.key(), participant = %who, "joined");
+    let end = relay(&mut socket, &state, conn, who, &room, inbox, &mut limiter).await;
+    tracing::info!(participant = %who, ?end, "connection closed");
+    // The room ignores this when it already let the member go or a resume took its place.
+    let _ = room.tx.send(RoomCommand::Disconnected { who, conn }).await;
+}
+
+/// How a joined connection ended, for the log.
+#[derive(Debug)]
+enum End {
+    RoomClosed,
+    ClientClosed,
+    Flooding,
+    Binary,
+    TooBig,
+    ReadError,
+    WriteFailed,
+    HeartbeatTimeout,
+    TooSlow,
+    RoomGone,
+}
+
+/// Waits for the first message, which must be `join`. Pings are answered meanwhile.
+async fn wait_for_join(
+    socket: &mut WebSocket,
+    state: &AppState,
+    limiter: &mut ConnectionLimiter,
+) -> Option<Join> {
+    let deadline = Instant::now() + state.config.join_timeout;
+    loop {
+        let frame = tokio::select! {
+            _ = sleep_until(deadline) => {
+                refuse(
+                    socket,
+                    None,
+                    ErrorCode::JoinTimeout,
+                    format!("no join within {} ms", state.config.join_timeout.as_millis()),
+                    CLOSE_POLICY,
+                )
+                .await;
+                return None;
+            }
+            _ = state.shutdown.cancelled() => {
+                refuse(
+                    socket,
+                    None,
+                    ErrorCode::SessionEnded,
+                    "the server is shutting down".to_owned(),
+                    CLOSE_GOING_AWAY,
+                )
+                .await;
+                return None;
+            }
+            frame = socket.recv() => frame,
+        };
+        let text = match frame {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Binary(_))) => {
+                refuse(
+                    socket,
+                    None,
+                    ErrorCode::BinaryFrame,
+                    "binary frames are not part of the protocol".to_owned(),
+                    CLOSE_UNSUPPORTED,
+                )
+                .await;
+                return None;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) | None => return None,
+            Some(Err(e)) => {
+                read_error(socket, &e).await;
+                return None;
+            }
+        };
+        if limiter.check(std::time::Instant::now()) != Verdict::Allow {
+            refuse(
+                socket,
+                None,
+                ErrorCode::RateLimited,
+                "too many messages before join".to_owned(),
+                CLOSE_POLICY,
+            )
+            .await;
+            return None;
+        }
+        match decode_client(&text) {
+            Ok(ClientMessage::Join(join)) => return Some(join),
+            Ok(ClientMessage::Ping { nonce }) => {
+                if send_message(socket, &ServerMessage::Pong { nonce })
+                    .await
+                    .is_err()
+                {
+                    return None;
+                }
+            }
+            Ok(ClientMessage::Request { id, .. } | ClientMessage::ChatHistory { id, .. }) => {
+                refuse(
+                    socket,
+                    Some(id),
+                    ErrorCode::NotJoined,
+                    "the first message must be join".to_owned(),
+                    CLOSE_POLICY,
+                )
+                .await;
+                return None;
+            }
+            Err(e) => {
+                refuse(socket, None, e.code(), e.to_string(), CLOSE_POLICY).await;
+                return None;
+            }
+        }
+    }
+}
+
+/// Checks a join against the protocol version, input rules and the admission mode.
+fn admit(join: &Join, state: &AppState) -> Result<JoinParams, (ErrorCode, String)> {
+    if join.protocol_version != PROTOCOL_VERSION {
+        return Err((
+            ErrorCode::UnsupportedVersion,
+            format!(
+                "protocol version {} is not supported; this server speaks {PROTOCOL_VERSION}",
+                join.protocol_version
+            ),
+        ));
+    }
+    let name = SessionName::parse(&join.session_name).map_err(|e| (e.code(), e.to_string()))?;
+    let passcode = join
+        .passcode
+        .as_deref()
+        .map(Passcode::parse)
+        .transpose()
+        .map_err(|e| (e.code(), e.to_string()))?;
+    let (role, identity, session_key) = match &state.verifier {
+        None => (None, None, None),
+        Some(verifier) => {
+            let token = join.token.as_deref().ok_or(TokenError::Missing);
+            let verified = token
+                .and_then(|token| verifier.verify(token, name.key(), unix_now()))
+                .map_err(|e| {
+                    tracing::info!(reason = e.reason(), "token refused");
+                    (e.wire_code(), e.to_string())
+                })?;
+            (Some(verified.role), verified.identity, verified.session_key)
+        }
+    };
+    let resume_key = new_resume_key().map_err(|e| (ErrorCode::Internal, e))?;
+    Ok(JoinParams {
+        name,
+        display_name: DisplayName::new(&join.display_name),
+        passcode,
+        token_role: role,
+        identity,
+        session_key,
+        resume: join.resume.clone(),
+        resume_key,
+        audio_muted: join.audio_muted,
+        video_on: join.video_on,
+        idle_timeout_mins: join.idle_timeout_mins,
+    })
+}
+
+/// 256 random bits, base64url: unguessable, and safe in JSON and logs' absence.
+fn new_resume_key() -> Result<ResumeKey, String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| format!("random source failed: {e}"))?;
+    Ok(ResumeKey(URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+/// Relays between a joined member's socket and its room until either side ends.
+async fn relay(
+    socket: &mut WebSocket,
+    state: &AppState,
+    conn: ConnId,
+    who: ParticipantId,
+    room: &RoomRef,
+    mut inbox: Inbox,
+    limiter: &mut ConnectionLimiter,
+) -> End {
+    let timeout = state.config.heartbeat_timeout;
+    let mut silence_deadline = Instant::now() + timeout;
+    loop {
+        tokio::select! {
+            biased;
+            _ = inbox.kill.cancelled() => {
+                close(socket, outbox::CLOSE_TOO_SLOW, "too slow").await;
+                return End::TooSlow;
+            }
+            out = inbox.rx.recv() => match out {
+                Some(Outgoing::Frame(text)) => {
+                    let sent = tokio::select! {
+                        sent = write(socket, Message::Text(text)) => sent,
+                        _ = inbox.kill.cancelled() => Err(()),
+                    };
+                    if sent.is_err() {
+                        return End::WriteFailed;
+                    }
+                }
+                Some(Outgoing::Close { code, reason }) => {
+                    close(socket, code, reason).await;
+                    return End::RoomClosed;
+                }
+                None => {
+                    close(socket, outbox::CLOSE_NORMAL, "").await;
+                    return End::RoomClosed;
+                }
+            },
+            _ = sleep_until(silence_deadline) => {
+                let _ = send_message(
+                    socket,
+                    &ServerMessage::error(
+                        None,
+                        ErrorCode::HeartbeatTimeout,
+                        format!("nothing received for {} ms", timeout.as_millis()),
+                    ),
+                )
+                .await;
+                close(socket, CLOSE_POLICY, "heartbeat timeout").await;
+                return End::HeartbeatTimeout;
+            }
+            frame = socket.recv() => {
+                silence_deadline = Instant::now() + timeout;
+                let text = match frame {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Binary(_))) => {
+                        refuse(
+                            socket,
+                            None,
+                            ErrorCode::BinaryFrame,
+                            "binary frames are not part of the protocol".to_owned(),
+                            CLOSE_UNSUPPORTED,
+                        )
+                        .await;
+                        return End::Binary;
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_))) | None => return End::ClientClosed,
+                    Some(Err(e)) => {
+                        return if read_error(socket, &e).await { End::TooBig } else { End::ReadError };
+                    }
+                };
+                match limiter.check(std::time::Instant::now()) {
+                    Verdict::Allow => {}
+                    Verdict::Limited => {
+                        let limited = ServerMessage::error(
+                            None,
+                            ErrorCode::RateLimited,
+                            "slow down: too many messages",
+                        );
+                        if send_message(socket, &limited).await.is_err() {
+                            return End::WriteFailed;
+                        }
+                        continue;
+                    }
+                    Verdict::Close => {
+                        refuse(
+                            socket,
+                            None,
+                            ErrorCode::RateLimited,
+                            "closed for flooding".to_owned(),
+                            CLOSE_POLICY,
+                        )
+                        .await;
+                        return End::Flooding;
+                    }
+                }
+                let command = match decode_client(&text) {
+                    Ok(ClientMessage::Ping { nonce }) => {
+                        if send_message(socket, &ServerMessage::Pong { nonce }).await.is_err() {
+                            return End::WriteFailed;
+                        }
+                        continue;
+                    }
+                    Ok(ClientMessage::Join(_)) => {
+                        let again = ServerMessage::error(
+                            None,
+                            ErrorCode::AlreadyJoined,
+                            "this connection has already joined",
+                        );
+                        if send_message(socket, &again).await.is_err() {
+                            return End::WriteFailed;
+                        }
+                        continue;
+                    }
+                    Ok(ClientMessage::Request { id, action }) => {
+                        RoomCommand::Request { who, conn, id, action }
+                    }
+                    Ok(ClientMessage::ChatHistory { id, after_seq }) => {
+                        RoomCommand::ChatHistory { who, conn, id, after_seq }
+                    }
+                    Err(e) => {
+                        let id = request_id_hint(&text);
+                        let bad = ServerMessage::error(id, e.code(), e.to_string());
+                        if send_message(socket, &bad).await.is_err() {
+                            return End::WriteFailed;
+                        }
+                        continue;
+                    }
+                };
+                if room.tx.send(command).await.is_err() {
+                    close(socket, CLOSE_GOING_AWAY, "session gone").await;
+                    return End::RoomGone;
+                }
+            }
+        }
+    }
+}
+
+/// Best-effort `id` of an undecodable request, so its error can still be matched to it.
+fn request_id_hint(text: &str) -> Option<RequestId> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    value.get("id")?.as_u64().map(RequestId)
+}
+
+/// Sends `error` and closes.
+async fn refuse(
+    socket: &mut WebSocket,
+    id: Option<RequestId>,
+    code: ErrorCode,
+    message: String,
+    close_code: u16,
+) {
+    if send_message(socket, &ServerMessage::error(id, code, message))
+        .await
+        .is_ok()
+    {
+        close(socket, close_code, code.as_str()).await;
+    }
+}
+
+/// Handles a read error; returns true when it was an oversized frame.
+async fn read_error(socket: &mut WebSocket, error: &axum::Error) -> bool {
+    let text = error.to_string();
+    // tungstenite reports size-limit violations as capacity errors; the socket is still
+    // writable, so the client can be told why it is being closed.
+    let too_big = text.contains("too long") || text.contains("Space limit exceeded");
+    if too_big {
+        refuse(
+            socket,
+            None,
+            ErrorCode::MessageTooLarge,
+            "frame exceeds the size limit".to_owned(),
+            CLOSE_TOO_BIG,
+        )
+        .await;
+    }
+    tracing::debug!(error = %text, "read failed");
+    too_big
+}
+
+async fn send_message(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), ()> {
+    let text = serde_json::to_string(message).map_err(|_| ())?;
+    write(socket, Message::Text(Utf8Bytes::from(text))).await
+}
+
+async fn write(socket: &mut WebSocket, message: Message) -> Result<(), ()> {
+    match tokio::time::timeout(WRITE_TIMEOUT, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = write(socket, Message::Close(Some(frame))).await;
+}

@@ -1,0 +1,401 @@
+//! One task per room: it owns the `huddle_room::Room` state machine and does all of its IO.
+//!
+//! The task feeds the room the commands that connections send it and the deadlines the room
+//! asks for (`poll_timeout`), then drains `poll_event` and routes each event to its
+//! recipients' outboxes, serializing it once. Connections are reached only through bounded
+//! outboxes and never awaited, so one slow member cannot stall a room; it is cut off
+//! instead. Later media forwarding state for the room belongs in [`RoomTask`] as well.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use huddle_proto::{
+    Action, ChatSeq, DisplayName, EndReason, ErrorCode, ParticipantId, Passcode, RequestId, Resume,
+    ResumeKey, Role, ServerEvent, ServerMessage, SessionName,
+};
+use huddle_room::{JoinRequest, Recipient, Room, RoomConfig};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use crate::config::ServerConfig;
+use crate::outbox::{ConnId, Outbox, Outgoing, PushError, CLOSE_NORMAL};
+use crate::registry::Registry;
+
+/// A join after the connection checked version, input and token.
+#[derive(Debug, Clone)]
+pub struct JoinParams {
+    /// The session.
+    pub name: SessionName,
+    /// Cleaned display name.
+    pub display_name: DisplayName,
+    /// Passcode given.
+    pub passcode: Option<Passcode>,
+    /// Role from a verified token; `None` in open mode.
+    pub token_role: Option<Role>,
+    /// `user_identity` from the token.
+    pub identity: Option<String>,
+    /// `session_key` from the token.
+    pub session_key: Option<String>,
+    /// Resume a dropped member.
+    pub resume: Option<Resume>,
+    /// Fresh random resume key for this membership.
+    pub resume_key: ResumeKey,
+    /// Join muted.
+    pub audio_muted: bool,
+    /// Join with camera on.
+    pub video_on: bool,
+    /// Requested idle timeout in minutes.
+    pub idle_timeout_mins: Option<u32>,
+}
+
+/// Why a join did not produce a member.
+#[derive(Debug, Clone)]
+pub enum JoinRefusal {
+    /// The room refused it; tell the client.
+    Refused {
+        /// Wire code.
+        code: ErrorCode,
+        /// Detail.
+        message: String,
+    },
+    /// The room ended before the join was handled; retry with a new room.
+    Ended,
+}
+
+/// What connections ask of a room task.
+#[derive(Debug)]
+pub enum RoomCommand {
+    /// Join (or resume) with this connection's outbox.
+    Join {
+        /// The checked join.
+        params: JoinParams,
+        /// Where the member's messages go.
+        outbox: Outbox,
+        /// The participant id, or why not.
+        reply: oneshot::Sender<Result<ParticipantId, JoinRefusal>>,
+    },
+    /// A member's request.
+    Request {
+        /// The member.
+        who: ParticipantId,
+        /// The connection it came from.
+        conn: ConnId,
+        /// Request id to answer.
+        id: RequestId,
+        /// What to do.
+        action: Action,
+    },
+    /// A member asks for missed chat.
+    ChatHistory {
+        /// The member.
+        who: ParticipantId,
+        /// The connection it came from.
+        conn: ConnId,
+        /// Request id to answer.
+        id: RequestId,
+        /// Messages after this one.
+        after_seq: ChatSeq,
+    },
+    /// A member's connection ended.
+    Disconnected {
+        /// The member.
+        who: ParticipantId,
+        /// The connection that ended.
+        conn: ConnId,
+    },
+    /// End the session with `server_shutdown`.
+    Shutdown,
+}
+
+/// The task that owns one room.
+pub struct RoomTask {
+    name: SessionName,
+    generation: u64,
+    commands: mpsc::Receiver<RoomCommand>,
+    registry: Arc<Registry>,
+    members_gauge: Arc<AtomicUsize>,
+    room: Room,
+    links: HashMap<ParticipantId, Outbox>,
+}
+
+impl RoomTask {
+    /// A task for a new room; nothing runs until [`RoomTask::run`] is spawned.
+    pub fn new(
+        name: SessionName,
+        generation: u64,
+        commands: mpsc::Receiver<RoomCommand>,
+        registry: Arc<Registry>,
+        members_gauge: Arc<AtomicUsize>,
+        config: Arc<ServerConfig>,
+    ) -> Self {
+        let room_config = RoomConfig {
+            reconnect_grace: config.reconnect_grace,
+            ..RoomConfig::default()
+        };
+        let room = Room::new(name.clone(), room_config, Instant::now().into_std());
+        Self {
+            name,
+            generation,
+            commands,
+            registry,
+            members_gauge,
+            room,
+            links: HashMap::new(),
+        }
+    }
+
+    /// Runs until the room ends.
+    pub async fn run(mut self) {
+        loop {
+            let deadline = self.room.poll_timeout().map(Instant::from_std);
+            let command = tokio::select! {
+                command = self.commands.recv() => command,
+                _ = sleep_until(deadline) => {
+                    self.room.handle_timeout(Instant::now().into_std());
+                    self.flush();
+                    if self.room.is_ended() {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let Some(command) = command else {
+                // Every sender is gone: the registry forgot this room and no connection
+                // is left. Nothing can reach it any more.
+                break;
+            };
+            let shutdown = matches!(command, RoomCommand::Shutdown);
+            self.apply(command);
+            self.flush();
+            // A room nobody managed to join (every join refused) is over too.
+            if self.room.is_ended() || shutdown || (self.room.is_empty() && self.links.is_empty()) {
+                break;
+            }
+        }
+        self.finish();
+    }
+
+    fn apply(&mut self, command: RoomCommand) {
+        let now = Instant::now().into_std();
+        match command {
+            RoomCommand::Join {
+                params,
+                outbox,
+                reply,
+            } => self.join(now, params, outbox, reply),
+            RoomCommand::Request {
+                who,
+                conn,
+                id,
+                action,
+            } => {
+                if !self.is_current(who, conn) {
+                    return;
+                }
+                let answer = match self.room.handle(now, who, action) {
+                    Ok(()) => ServerMessage::Ok { id },
+                    Err(e) => ServerMessage::error(Some(id), e.code(), e.to_string()),
+                };
+                self.send_to(who, &answer);
+            }
+            RoomCommand::ChatHistory {
+                who,
+                conn,
+                id,
+                after_seq,
+            } => {
+                if !self.is_current(who, conn) {
+                    return;
+                }
+                let answer = match self.room.chat_history(who, after_seq) {
+                    Ok((messages, complete)) => ServerMessage::ChatHistory {
+                        id,
+                        messages,
+                        complete,
+                    },
+                    Err(e) => ServerMessage::error(Some(id), e.code(), e.to_string()),
+                };
+                self.send_to(who, &answer);
+            }
+            RoomCommand::Disconnected { who, conn } => {
+                if self.is_current(who, conn) {
+                    self.links.remove(&who);
+                    self.room.disconnect(now, who);
+                }
+            }
+            RoomCommand::Shutdown => {
+                self.room.shut_down(EndReason::ServerShutdown);
+            }
+        }
+    }
+
+    fn join(
+        &mut self,
+        now: std::time::Instant,
+        params: JoinParams,
+        outbox: Outbox,
+        reply: oneshot::Sender<Result<ParticipantId, JoinRefusal>>,
+    ) {
+        if self.room.is_ended() {
+            let _ = reply.send(Err(JoinRefusal::Ended));
+            return;
+        }
+        let request = JoinRequest {
+            display_name: params.display_name,
+            passcode: params.passcode,
+            role: params.token_role,
+            identity: params.identity,
+            resume: params.resume,
+            resume_key: params.resume_key,
+            audio_muted: params.audio_muted,
+            video_on: params.video_on,
+            idle_timeout: params
+                .idle_timeout_mins
+                .map(|mins| std::time::Duration::from_secs(u64::from(mins) * 60)),
+        };
+        match self.room.join(now, request) {
+            Ok(outcome) => {
+                let who = outcome.participant_id;
+                let welcome = encode(&ServerMessage::Welcome(outcome.welcome));
+                // A fresh outbox has room for the welcome; if the connection is already
+                // gone the member simply turns `reconnecting` below.
+                let delivered = outbox.push(Outgoing::Frame(welcome)).is_ok();
+                if let Some(old) = self.links.insert(who, outbox) {
+                    // A resume took the member over from a connection that may still be
+                    // open (the client noticed the drop before the server did).
+                    old.close(CLOSE_NORMAL, "resumed on another connection");
+                }
+                if reply.send(Ok(who)).is_err() || !delivered {
+                    self.links.remove(&who);
+                    self.room.disconnect(now, who);
+                }
+            }
+            Err(e) => {
+                let _ = reply.send(Err(JoinRefusal::Refused {
+                    code: e.code(),
+                    message: e.to_string(),
+                }));
+            }
+        }
+    }
+
+    fn is_current(&self, who: ParticipantId, conn: ConnId) -> bool {
+        self.links.get(&who).is_some_and(|link| link.conn == conn)
+    }
+
+    fn send_to(&mut self, who: ParticipantId, message: &ServerMessage) {
+        let frame = encode(message);
+        if let Some(link) = self.links.get(&who) {
+            if let Err(PushError::Full | PushError::Closed) = link.push(Outgoing::Frame(frame)) {
+                self.cut(who);
+            }
+        }
+    }
+
+    /// Delivers every queued event, cuts members that cannot keep up, and closes the
+    /// connections of members the room no longer has.
+    fn flush(&mut self) {
+        let mut laggards = Vec::new();
+        loop {
+            while let Some((recipient, event)) = self.room.poll_event() {
+                self.route(&recipient, event, &mut laggards);
+            }
+            if laggards.is_empty() {
+                break;
+            }
+            // Cutting a member makes the room emit `reconnecting` to the others; deliver
+            // that too. Each member is cut at most once, so this ends.
+            for who in laggards.drain(..) {
+                self.cut(who);
+            }
+        }
+        let gone: Vec<ParticipantId> = self
+            .links
+            .keys()
+            .copied()
+            .filter(|id| !self.room.is_member(*id))
+            .collect();
+        for who in gone {
+            if let Some(link) = self.links.remove(&who) {
+                let reason = if self.room.is_ended() {
+                    "session ended"
+                } else {
+                    "left the session"
+                };
+                link.close(CLOSE_NORMAL, reason);
+            }
+        }
+        self.members_gauge
+            .store(self.links.len(), Ordering::Relaxed);
+    }
+
+    fn route(&self, recipient: &Recipient, event: ServerEvent, laggards: &mut Vec<ParticipantId>) {
+        let frame = encode(&ServerMessage::Event { event });
+        let mut deliver = |who: ParticipantId, link: &Outbox| {
+            if link.push(Outgoing::Frame(frame.clone())).is_err() && !laggards.contains(&who) {
+                laggards.push(who);
+            }
+        };
+        match recipient {
+            Recipient::One(who) => {
+                if let Some(link) = self.links.get(who) {
+                    deliver(*who, link);
+                }
+            }
+            Recipient::Only(list) => {
+                for who in list {
+                    if let Some(link) = self.links.get(who) {
+                        deliver(*who, link);
+                    }
+                }
+            }
+            other => {
+                for (who, link) in &self.links {
+                    if other.includes(*who) {
+                        deliver(*who, link);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Disconnects a member whose connection cannot take more messages.
+    fn cut(&mut self, who: ParticipantId) {
+        if let Some(link) = self.links.remove(&who) {
+            tracing::info!(session = %self.name.key(), participant = %who, "member too slow, disconnecting");
+            link.kill();
+            self.room.disconnect(Instant::now().into_std(), who);
+        }
+    }
+
+    fn finish(mut self) {
+        self.registry.forget(self.name.key(), self.generation);
+        self.commands.close();
+        // Joins that raced the end are told to retry with a new room.
+        while let Ok(command) = self.commands.try_recv() {
+            if let RoomCommand::Join { reply, .. } = command {
+                let _ = reply.send(Err(JoinRefusal::Ended));
+            }
+        }
+        for (_, link) in self.links.drain() {
+            link.close(CLOSE_NORMAL, "session ended");
+        }
+        self.members_gauge.store(0, Ordering::Relaxed);
+        tracing::info!(session = %self.name.key(), generation = self.generation, "room ended");
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn encode(message: &ServerMessage) -> Utf8Bytes {
+    // The message types serialize infallibly (no maps with non-string keys, no custom
+    // serializers that can fail); a failure here would be a bug in the protocol crate.
+    Utf8Bytes::from(serde_json::to_string(message).expect("protocol messages always serialize"))
+}

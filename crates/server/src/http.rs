@@ -1,0 +1,114 @@
+//! HTTP routes: the WebSocket endpoint and the health check.
+//!
+//! [`router`] returns a plain axum `Router` so later features (network tests, TURN
+//! credentials) can merge their own routes into it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tracing::Instrument as _;
+
+use crate::conn;
+use crate::state::AppState;
+
+/// Path of the WebSocket endpoint.
+pub const WS_PATH: &str = "/v1/ws";
+/// Path of the health endpoint.
+pub const HEALTH_PATH: &str = "/healthz";
+
+/// Remote address of an HTTP connection, for logs. A local type so it can be provided by
+/// both the plain and the TLS listener.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+    for PeerAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        PeerAddr(*stream.remote_addr())
+    }
+}
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
+    for PeerAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Self {
+        PeerAddr(*stream.remote_addr())
+    }
+}
+
+/// The server's routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(WS_PATH, get(websocket))
+        .route(HEALTH_PATH, get(health))
+        .with_state(state)
+}
+
+/// Body of `GET /healthz`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    /// Always `ok` while the server answers.
+    pub status: &'static str,
+    /// Server version.
+    pub version: &'static str,
+    /// Wire protocol version.
+    pub protocol_version: u32,
+    /// `jwt` or `open`.
+    pub mode: &'static str,
+    /// Live rooms.
+    pub rooms: usize,
+    /// Connected members over all rooms.
+    pub members: usize,
+    /// Open WebSocket connections, joined or not.
+    pub connections: usize,
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Json<Health> {
+    let counts = state.registry.counts();
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        protocol_version: huddle_proto::PROTOCOL_VERSION,
+        mode: match state.verifier {
+            Some(_) => "jwt",
+            None => "open",
+        },
+        rooms: counts.rooms,
+        members: counts.members,
+        connections: state.connections(),
+    })
+}
+
+async fn websocket(
+    upgrade: WebSocketUpgrade,
+    ConnectInfo(peer): ConnectInfo<PeerAddr>,
+    State(state): State<Arc<AppState>>,
+) -> Response {
+    if state.shutdown.is_cancelled() {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "server is shutting down",
+        )
+            .into_response();
+    }
+    let max = state.config.max_frame_bytes;
+    let conn = state.next_conn_id();
+    let span = tracing::info_span!("conn", id = conn.0, peer = %peer.0);
+    let tasks = state.tasks.clone();
+    upgrade
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| {
+            // Tracked so shutdown can wait for every connection to say goodbye.
+            tasks.track_future(conn::serve(socket, conn, state).instrument(span))
+        })
+}

@@ -1,0 +1,213 @@
+//! `huddle-server`: runs the session server, or mints a join token with `token`.
+//!
+//! Settings come from a TOML file (`--config`), then `HUDDLE_*` environment variables, then
+//! flags; later sources win. See `docs/server.md`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use huddle_proto::Role;
+use huddle_server::duration::parse_duration;
+use huddle_server::{mint_token, FileConfig, MintRequest, Server, ServerError};
+
+/// Huddle session server.
+#[derive(Debug, Parser)]
+#[command(name = "huddle-server", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default when no command is given).
+    Serve(ServeArgs),
+    /// Print a signed join token.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "HUDDLE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Admission mode: `jwt` (token required) or `open` (first joiner is host).
+    #[arg(long, env = "HUDDLE_MODE", value_name = "jwt|open")]
+    mode: Option<String>,
+    /// HS256 secret for jwt mode.
+    #[arg(
+        long,
+        env = "HUDDLE_JWT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    jwt_secret: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:7880].
+    #[arg(long, env = "HUDDLE_BIND", value_name = "IP:PORT")]
+    bind: Option<String>,
+    /// Certificate chain (PEM) for HTTPS/WSS.
+    #[arg(long, env = "HUDDLE_TLS_CERT", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for HTTPS/WSS.
+    #[arg(long, env = "HUDDLE_TLS_KEY", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Serve plain HTTP even on an address that is not loopback or private.
+    #[arg(long, env = "HUDDLE_ALLOW_PLAIN")]
+    allow_plain: bool,
+    /// How long a dropped member may resume, e.g. `30s`.
+    #[arg(long, env = "HUDDLE_RECONNECT_GRACE", value_name = "DURATION")]
+    reconnect_grace: Option<String>,
+    /// How long a new connection may take to send `join`, e.g. `10s`.
+    #[arg(long, env = "HUDDLE_JOIN_TIMEOUT", value_name = "DURATION")]
+    join_timeout: Option<String>,
+    /// Silence after which a connection is dropped, e.g. `15s`.
+    #[arg(long, env = "HUDDLE_HEARTBEAT_TIMEOUT", value_name = "DURATION")]
+    heartbeat_timeout: Option<String>,
+    /// Sustained messages per second per connection.
+    #[arg(long, env = "HUDDLE_RATE_PER_SECOND", value_name = "N")]
+    rate_per_second: Option<u32>,
+    /// Message burst per connection.
+    #[arg(long, env = "HUDDLE_RATE_BURST", value_name = "N")]
+    rate_burst: Option<u32>,
+    /// Messages queued towards one connection before it is dropped as too slow.
+    #[arg(long, env = "HUDDLE_OUTBOX_CAPACITY", value_name = "N")]
+    outbox_capacity: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+struct TokenArgs {
+    /// The server's HS256 secret.
+    #[arg(long, env = "HUDDLE_JWT_SECRET", hide_env_values = true)]
+    secret: String,
+    /// Session name (`tpc`).
+    #[arg(long)]
+    session: String,
+    /// `host` or `participant` (also `manager`, `audience`).
+    #[arg(long, default_value = "participant")]
+    role: String,
+    /// Lifetime, e.g. `2h`, `30m`.
+    #[arg(long, default_value = "2h")]
+    ttl: String,
+    /// `user_identity` claim.
+    #[arg(long)]
+    identity: Option<String>,
+    /// `session_key` claim.
+    #[arg(long)]
+    session_key: Option<String>,
+}
+
+impl ServeArgs {
+    fn into_file_config(self) -> FileConfig {
+        FileConfig {
+            mode: self.mode,
+            jwt_secret: self.jwt_secret,
+            bind: self.bind,
+            tls_cert: self.tls_cert,
+            tls_key: self.tls_key,
+            allow_plain: self.allow_plain.then_some(true),
+            reconnect_grace: self.reconnect_grace,
+            join_timeout: self.join_timeout,
+            heartbeat_timeout: self.heartbeat_timeout,
+            rate_per_second: self.rate_per_second,
+            rate_burst: self.rate_burst,
+            outbox_capacity: self.outbox_capacity,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Token(args)) => token(args),
+        Some(Command::Serve(args)) => serve(args),
+        None => serve(cli.serve),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("huddle-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn token(args: TokenArgs) -> Result<(), ServerError> {
+    let role = parse_role(&args.role)?;
+    let ttl = parse_duration(&args.ttl).map_err(ServerError::Config)?;
+    let token = mint_token(
+        args.secret.as_bytes(),
+        &MintRequest {
+            session: args.session,
+            role,
+            ttl,
+            identity: args.identity,
+            session_key: args.session_key,
+            now_unix: huddle_server::auth::unix_now(),
+        },
+    )?;
+    println!("{token}");
+    Ok(())
+}
+
+fn parse_role(text: &str) -> Result<Role, ServerError> {
+    match text.to_ascii_lowercase().as_str() {
+        "host" | "1" => Ok(Role::Host),
+        "participant" | "0" => Ok(Role::Participant),
+        "manager" | "2" => Ok(Role::Manager),
+        "audience" | "3" => Ok(Role::Audience),
+        other => Err(ServerError::Config(format!(
+            "unknown role `{other}`: expected host or participant"
+        ))),
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), ServerError> {
+    init_logging();
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let config = file.overlay(args.into_file_config()).into_server_config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let handle = Server::start(config).await?;
+        wait_for_signal().await;
+        handle.shutdown().await;
+        Ok(())
+    })
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HUDDLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("signal received");
+}

@@ -1,0 +1,256 @@
+//! Test harness shared by the integration tests: starting a server on 127.0.0.1:0 and a small
+//! WebSocket client that speaks the protocol.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use huddle_proto::{
+    decode_server, Action, ClientMessage, ErrorCode, Join, RequestId, Resume, ServerEvent,
+    ServerMessage, Welcome, PROTOCOL_VERSION,
+};
+use huddle_server::{AuthMode, Server, ServerConfig, ServerHandle};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Upper bound for any single wait, so a broken server fails a test instead of hanging it.
+/// Not a performance assertion: healthy runs answer in milliseconds.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+pub const SECRET: &[u8] = b"integration-test-secret-0123456789";
+
+pub async fn start_open() -> TestResult<ServerHandle> {
+    Ok(Server::start(ServerConfig::open_loopback()).await?)
+}
+
+pub async fn start_jwt() -> TestResult<ServerHandle> {
+    let mut config = ServerConfig::open_loopback();
+    config.auth = AuthMode::Jwt {
+        secret: SECRET.to_vec(),
+    };
+    Ok(Server::start(config).await?)
+}
+
+pub async fn start_with(config: ServerConfig) -> TestResult<ServerHandle> {
+    Ok(Server::start(config).await?)
+}
+
+pub fn join_message(session: &str, name: &str) -> Join {
+    Join {
+        protocol_version: PROTOCOL_VERSION,
+        session_name: session.to_owned(),
+        display_name: name.to_owned(),
+        passcode: None,
+        token: None,
+        resume: None,
+        audio_muted: false,
+        video_on: false,
+        idle_timeout_mins: None,
+    }
+}
+
+/// The result of a request: `Ok` or the error's code and message.
+pub type Answer = Result<(), (ErrorCode, String)>;
+
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Messages read while waiting for something else, in arrival order.
+    pending: VecDeque<ServerMessage>,
+    next_id: u64,
+    next_nonce: u64,
+}
+
+impl Client {
+    pub async fn connect(url: &str) -> TestResult<Client> {
+        let (ws, _) =
+            tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url)).await??;
+        Ok(Client {
+            ws,
+            pending: VecDeque::new(),
+            next_id: 1,
+            next_nonce: 1,
+        })
+    }
+
+    /// Connects and joins; returns the welcome.
+    pub async fn join(url: &str, join: Join) -> TestResult<(Client, Welcome)> {
+        let mut client = Client::connect(url).await?;
+        client.send(&ClientMessage::Join(join)).await?;
+        match client.recv().await? {
+            ServerMessage::Welcome(welcome) => Ok((client, welcome)),
+            other => Err(format!("expected welcome, got {other:?}").into()),
+        }
+    }
+
+    /// Connects and joins an open-mode server.
+    pub async fn join_open(url: &str, session: &str, name: &str) -> TestResult<(Client, Welcome)> {
+        Client::join(url, join_message(session, name)).await
+    }
+
+    /// Connects, joins, and expects a refusal; returns its code and message.
+    pub async fn join_refused(url: &str, join: Join) -> TestResult<(ErrorCode, String)> {
+        let mut client = Client::connect(url).await?;
+        client.send(&ClientMessage::Join(join)).await?;
+        match client.recv().await? {
+            ServerMessage::Error { code, message, .. } => {
+                client.expect_closed().await?;
+                Ok((code, message))
+            }
+            other => Err(format!("expected an error, got {other:?}").into()),
+        }
+    }
+
+    pub async fn send(&mut self, message: &ClientMessage) -> TestResult {
+        let text = serde_json::to_string(message)?;
+        self.send_raw(text).await
+    }
+
+    pub async fn send_raw(&mut self, text: String) -> TestResult {
+        self.ws.send(Message::text(text)).await?;
+        Ok(())
+    }
+
+    pub async fn send_frame(&mut self, frame: Message) -> TestResult {
+        self.ws.send(frame).await?;
+        Ok(())
+    }
+
+    /// Next message from the server (buffered ones first).
+    pub async fn recv(&mut self) -> TestResult<ServerMessage> {
+        if let Some(message) = self.pending.pop_front() {
+            return Ok(message);
+        }
+        self.read().await
+    }
+
+    async fn read(&mut self) -> TestResult<ServerMessage> {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .map_err(|_| "no message from the server in time")?
+                .ok_or("connection closed")??;
+            match frame {
+                Message::Text(text) => return Ok(decode_server(text.as_str())?),
+                Message::Close(frame) => return Err(format!("closed by server: {frame:?}").into()),
+                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                Message::Binary(_) => return Err("server sent a binary frame".into()),
+            }
+        }
+    }
+
+    /// Sends a request and waits for its answer; other messages stay buffered.
+    pub async fn request(&mut self, action: Action) -> TestResult<Answer> {
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        self.send(&ClientMessage::Request { id, action }).await?;
+        loop {
+            match self.read().await? {
+                ServerMessage::Ok { id: got } if got == id => return Ok(Ok(())),
+                ServerMessage::Error {
+                    id: Some(got),
+                    code,
+                    message,
+                } if got == id => return Ok(Err((code, message))),
+                other => self.pending.push_back(other),
+            }
+        }
+    }
+
+    /// Next event, skipping nothing: any non-event message is an error.
+    pub async fn event(&mut self) -> TestResult<ServerEvent> {
+        match self.recv().await? {
+            ServerMessage::Event { event } => Ok(event),
+            other => Err(format!("expected an event, got {other:?}").into()),
+        }
+    }
+
+    /// Reads events until one matches `pick`; returns it. Events before it are dropped.
+    pub async fn event_where<T>(
+        &mut self,
+        mut pick: impl FnMut(&ServerEvent) -> Option<T>,
+    ) -> TestResult<T> {
+        loop {
+            if let ServerMessage::Event { event } = self.recv().await? {
+                if let Some(found) = pick(&event) {
+                    return Ok(found);
+                }
+            }
+        }
+    }
+
+    /// Proves the connection is alive and that nothing arrived in the meantime: a ping must be
+    /// answered by its pong with no other message before it. Returns what arrived if anything.
+    pub async fn quiet(&mut self) -> TestResult<Vec<ServerMessage>> {
+        let nonce = self.next_nonce;
+        self.next_nonce += 1;
+        self.send(&ClientMessage::Ping { nonce }).await?;
+        let mut unexpected: Vec<ServerMessage> = self.pending.drain(..).collect();
+        loop {
+            match self.read().await? {
+                ServerMessage::Pong { nonce: got } if got == nonce => return Ok(unexpected),
+                other => unexpected.push(other),
+            }
+        }
+    }
+
+    /// Waits until the server closes the connection; returns the close code if one was sent.
+    pub async fn expect_closed(&mut self) -> TestResult<Option<u16>> {
+        loop {
+            match tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .map_err(|_| "connection not closed in time")?
+            {
+                None => return Ok(None),
+                Some(Err(_)) => return Ok(None),
+                Some(Ok(Message::Close(frame))) => return Ok(frame.map(|f| u16::from(f.code))),
+                Some(Ok(Message::Text(text))) => {
+                    self.pending.push_back(decode_server(text.as_str())?);
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// Messages buffered so far.
+    pub fn take_pending(&mut self) -> Vec<ServerMessage> {
+        self.pending.drain(..).collect()
+    }
+
+    /// Drops the TCP connection without a close handshake, like a lost network.
+    pub fn drop_connection(self) {
+        drop(self.ws);
+    }
+}
+
+pub fn resume_join(session: &str, welcome: &Welcome) -> Join {
+    Join {
+        resume: Some(Resume {
+            participant_id: welcome.participant_id,
+            resume_key: welcome.resume_key.clone(),
+        }),
+        ..join_message(session, "again")
+    }
+}
+
+/// `GET /healthz` as JSON, over a raw HTTP/1.1 request (no HTTP client dependency needed).
+pub async fn health(handle: &ServerHandle) -> TestResult<serde_json::Value> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = TcpStream::connect(handle.local_addr()).await?;
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        handle.local_addr()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut response)).await??;
+    let text = String::from_utf8(response)?;
+    if !text.starts_with("HTTP/1.1 200") {
+        return Err(format!("health answered {text}").into());
+    }
+    let body = text.split("\r\n\r\n").nth(1).ok_or("no body")?;
+    Ok(serde_json::from_str(body)?)
+}

@@ -1,1 +1,47 @@
-//! huddle-media
+//! Huddle's media engine: cameras, microphones and speakers, audio processing (echo
+//! cancellation, noise suppression, gain control, voice activity), H.264 and Opus codecs,
+//! and the audio jitter buffer. It knows nothing of Tauri or the network; the call client
+//! and the desktop shell drive it.
+//!
+//! Devices are actors: each open device is owned by one thread that takes commands and
+//! hands frames to bounded queues ([`Subscription`]) that drop and count when a consumer
+//! falls behind. Real-time audio callbacks only move samples through lock-free rings.
+//!
+//! Frames are [`VideoFrame`] (I420) and [`AudioFrame`] (10 ms, 48 kHz mono, f32), both
+//! stamped on one monotonic media clock ([`media_now`]).
+
+pub mod audio;
+pub mod audio_codec;
+pub mod camera;
+pub mod convert;
+pub mod devices;
+mod error;
+pub mod frame;
+pub mod jitter;
+pub mod processing;
+pub mod queue;
+pub mod stamp;
+pub mod synth;
+pub mod video_codec;
+
+pub use audio::{
+    list_devices, AudioDeviceEvent, AudioDeviceInfo, Level, MicCapture, PlayoutSource,
+    PushSourceHandle, SourceId, SpeakerPlayout,
+};
+pub use audio_codec::{EncodedAudio, OpusDecoder, OpusEncoder, OpusSettings};
+pub use camera::{
+    CameraCapture, CameraInfo, CameraRegistry, CaptureEvent, CaptureFormat, SyntheticCameraHandle,
+    SyntheticFault,
+};
+pub use devices::{DeviceEvent, DeviceInfo, DeviceList, DeviceManager};
+pub use error::{DeviceKind, MediaError};
+pub use frame::{media_now, AudioFrame, VideoFrame, SAMPLES_PER_FRAME, SAMPLE_RATE};
+pub use jitter::{AudioPacket, JitterBuffer, JitterConfig, JitterStats};
+pub use processing::{
+    AudioProcessor, EchoAligner, FrameAnalysis, LevelMeter, NoiseLevel, ProcessingConfig,
+    ProcessorStats, SonoraProcessor, VoiceDetector,
+};
+pub use queue::Subscription;
+pub use stamp::{read_stamp, write_stamp, Stamp};
+pub use synth::{test_sound, SpeechSource};
+pub use video_codec::{ContentMode, EncodedVideo, H264Decoder, H264Encoder, H264Settings};

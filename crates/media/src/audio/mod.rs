@@ -1,0 +1,132 @@
+//! Microphones and speakers through cpal: enumeration with stable ids and human labels,
+//! microphone capture resampled to 48 kHz mono 10 ms frames, speaker playout of a mix of
+//! any number of streams (which is also the echo canceller's reference), level meters and
+//! the speaker test sound.
+
+mod mic;
+pub mod resample;
+mod speaker;
+
+use cpal::traits::{DeviceTrait, HostTrait};
+
+pub use mic::{Level, MicCapture, MicStats};
+pub use speaker::{PlayoutSource, PushSource, PushSourceHandle, SourceId, SpeakerPlayout};
+
+use crate::error::DeviceKind;
+use crate::MediaError;
+
+/// A microphone or speaker as the device list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AudioDeviceInfo {
+    /// Stable id (the backend's name for the device, e.g. `alsa:default`).
+    pub id: String,
+    /// Name to show a person.
+    pub label: String,
+    /// Microphone or speaker.
+    pub kind: DeviceKind,
+    /// True for the system's default device of this kind.
+    pub is_default: bool,
+}
+
+/// Something that happened to an open microphone or speaker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AudioDeviceEvent {
+    /// The device is open and running.
+    Opened(AudioDeviceInfo),
+    /// The device failed while running (unplugged, or the sound server went away). The
+    /// consumer's stream stays open; choose another device with `switch`.
+    Lost {
+        /// Which device.
+        id: String,
+        /// Why.
+        error: MediaError,
+    },
+}
+
+fn host() -> cpal::Host {
+    cpal::default_host()
+}
+
+fn device_id(device: &cpal::Device) -> Option<String> {
+    device.id().ok().map(|id| id.to_string())
+}
+
+fn device_label(device: &cpal::Device) -> String {
+    match device.description() {
+        Ok(d) => d.name().to_owned(),
+        Err(_) => device_id(device).unwrap_or_else(|| "Unknown device".into()),
+    }
+}
+
+/// Lists the microphones (`DeviceKind::Microphone`) or speakers (`DeviceKind::Speaker`).
+pub fn list_devices(kind: DeviceKind) -> Result<Vec<AudioDeviceInfo>, MediaError> {
+    let host = host();
+    let default_id = match kind {
+        DeviceKind::Microphone => host.default_input_device(),
+        DeviceKind::Speaker => host.default_output_device(),
+        DeviceKind::Camera => {
+            return Err(MediaError::InvalidArgument(
+                "cameras are listed by the camera registry".into(),
+            ))
+        }
+    }
+    .and_then(|d| device_id(&d));
+    let devices = host
+        .devices()
+        .map_err(|e| MediaError::AudioUnavailable(e.to_string()))?;
+    let mut out = Vec::new();
+    for d in devices {
+        let fits = match kind {
+            DeviceKind::Microphone => d.supports_input(),
+            _ => d.supports_output(),
+        };
+        let Some(id) = device_id(&d) else { continue };
+        if !fits || out.iter().any(|o: &AudioDeviceInfo| o.id == id) {
+            continue;
+        }
+        out.push(AudioDeviceInfo {
+            is_default: default_id.as_deref() == Some(id.as_str()),
+            label: device_label(&d),
+            id,
+            kind,
+        });
+    }
+    // The default device first, so "first listed" is a sensible choice.
+    out.sort_by_key(|d| !d.is_default);
+    Ok(out)
+}
+
+/// Finds a device by id (or the default one for `None`).
+pub(crate) fn find_device(
+    kind: DeviceKind,
+    id: Option<&str>,
+) -> Result<(cpal::Device, AudioDeviceInfo), MediaError> {
+    let host = host();
+    let default = match kind {
+        DeviceKind::Microphone => host.default_input_device(),
+        _ => host.default_output_device(),
+    };
+    let device = match id {
+        None => default.clone(),
+        Some(id) => {
+            let parsed: Result<cpal::DeviceId, _> = id.parse();
+            parsed.ok().and_then(|pid| host.device_by_id(&pid))
+        }
+    };
+    let device = device.ok_or_else(|| MediaError::DeviceNotFound {
+        kind,
+        id: id.map(str::to_owned),
+    })?;
+    let id = device_id(&device).ok_or_else(|| MediaError::DeviceNotFound {
+        kind,
+        id: id.map(str::to_owned),
+    })?;
+    let is_default = default.and_then(|d| device_id(&d)).as_deref() == Some(id.as_str());
+    let info = AudioDeviceInfo {
+        label: device_label(&device),
+        id,
+        kind,
+        is_default,
+    };
+    Ok((device, info))
+}

@@ -1,0 +1,171 @@
+//! The one error type of the media engine.
+//!
+//! Device errors are split by what a person can do about them (pick another device, close the
+//! other application, plug it back in, grant permission), so the UI can say so in words.
+
+use std::fmt;
+
+/// What kind of device an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeviceKind {
+    /// A camera (real or synthetic).
+    Camera,
+    /// A microphone or other capture device.
+    Microphone,
+    /// A speaker or other playback device.
+    Speaker,
+}
+
+impl fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DeviceKind::Camera => "camera",
+            DeviceKind::Microphone => "microphone",
+            DeviceKind::Speaker => "speaker",
+        })
+    }
+}
+
+/// Errors of the media engine.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    /// No device of this kind exists, or the requested id is unknown.
+    #[error("no {kind} found{}", id_suffix(.id))]
+    DeviceNotFound {
+        /// Which kind of device was asked for.
+        kind: DeviceKind,
+        /// The id that was asked for, if any.
+        id: Option<String>,
+    },
+    /// The device exists but another application (or stream) holds it.
+    #[error("the {kind} '{id}' is busy (in use by another application)")]
+    DeviceBusy {
+        /// Which kind of device.
+        kind: DeviceKind,
+        /// Its id.
+        id: String,
+    },
+    /// The device went away while it was in use.
+    #[error("the {kind} '{id}' was unplugged")]
+    DeviceUnplugged {
+        /// Which kind of device.
+        kind: DeviceKind,
+        /// Its id.
+        id: String,
+    },
+    /// The operating system refused access to the device.
+    #[error("access to the {kind} '{id}' was refused")]
+    PermissionDenied {
+        /// Which kind of device.
+        kind: DeviceKind,
+        /// Its id.
+        id: String,
+    },
+    /// The device cannot deliver the requested format.
+    #[error("the {kind} '{id}' does not support {what}")]
+    UnsupportedFormat {
+        /// Which kind of device.
+        kind: DeviceKind,
+        /// Its id.
+        id: String,
+        /// The format that was asked for.
+        what: String,
+    },
+    /// Any other failure reported by a device backend.
+    #[error("{kind} '{id}' failed: {message}")]
+    Device {
+        /// Which kind of device.
+        kind: DeviceKind,
+        /// Its id.
+        id: String,
+        /// The backend's words.
+        message: String,
+    },
+    /// The audio system itself (e.g. the sound server) is not reachable.
+    #[error("the audio system is unavailable: {0}")]
+    AudioUnavailable(String),
+    /// Input data (a frame, a packet, an image) is malformed.
+    #[error("invalid {what}: {reason}")]
+    InvalidData {
+        /// What was being read.
+        what: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// A codec refused to work.
+    #[error("{codec} error: {message}")]
+    Codec {
+        /// Which codec.
+        codec: &'static str,
+        /// What it said.
+        message: String,
+    },
+    /// An argument was out of range.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A worker thread behind a handle has stopped.
+    #[error("the {0} has stopped")]
+    Stopped(&'static str),
+    /// Waiting for something timed out.
+    #[error("timed out waiting for {0}")]
+    Timeout(&'static str),
+}
+
+fn id_suffix(id: &Option<String>) -> String {
+    match id {
+        Some(id) => format!(" with id '{id}'"),
+        None => String::new(),
+    }
+}
+
+impl MediaError {
+    pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
+        MediaError::InvalidData {
+            what,
+            reason: reason.into(),
+        }
+    }
+
+    /// Maps a cpal error onto the engine's device errors.
+    pub(crate) fn from_cpal(kind: DeviceKind, id: &str, err: &cpal::Error) -> Self {
+        use cpal::ErrorKind as K;
+        let id = id.to_owned();
+        match err.kind() {
+            K::DeviceBusy => MediaError::DeviceBusy { kind, id },
+            K::DeviceNotAvailable | K::StreamInvalidated => {
+                MediaError::DeviceUnplugged { kind, id }
+            }
+            K::PermissionDenied => MediaError::PermissionDenied { kind, id },
+            K::UnsupportedConfig => MediaError::UnsupportedFormat {
+                kind,
+                id,
+                what: err.to_string(),
+            },
+            K::HostUnavailable => MediaError::AudioUnavailable(err.to_string()),
+            _ => MediaError::Device {
+                kind,
+                id,
+                message: err.to_string(),
+            },
+        }
+    }
+}
+
+impl From<opus::Error> for MediaError {
+    fn from(err: opus::Error) -> Self {
+        MediaError::Codec {
+            codec: "opus",
+            message: err.to_string(),
+        }
+    }
+}
+
+impl From<openh264::Error> for MediaError {
+    fn from(err: openh264::Error) -> Self {
+        MediaError::Codec {
+            codec: "h264",
+            message: err.to_string(),
+        }
+    }
+}

@@ -8,6 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use huddle_proto::limits;
 use serde::Deserialize;
 
 use crate::duration::parse_duration;
@@ -101,14 +102,14 @@ impl ServerConfig {
             auth,
             tls: None,
             allow_plain: false,
-            reconnect_grace: Duration::from_secs(30),
-            join_timeout: Duration::from_secs(10),
-            heartbeat_interval: Duration::from_secs(5),
-            heartbeat_timeout: Duration::from_secs(15),
-            max_frame_bytes: 64 * 1024,
+            reconnect_grace: limits::DEFAULT_RECONNECT_GRACE,
+            join_timeout: limits::JOIN_TIMEOUT,
+            heartbeat_interval: limits::HEARTBEAT_INTERVAL,
+            heartbeat_timeout: limits::HEARTBEAT_TIMEOUT,
+            max_frame_bytes: limits::MAX_FRAME_BYTES,
             rate_limit: RateLimit {
-                per_second: 20,
-                burst: 50,
+                per_second: limits::RATE_LIMIT_PER_SEC,
+                burst: limits::RATE_LIMIT_BURST,
                 flood_tolerance: 100,
             },
             outbox_capacity: 1024,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use huddle_proto::limits::MAX_FRAME_BYTES;
 use huddle_proto::{
     decode_client, ClientMessage, DisplayName, ErrorCode, Join, ParticipantId, Passcode, RequestId,
     ResumeKey, ServerMessage, SessionName, PROTOCOL_VERSION,
@@ -26,8 +27,8 @@ use crate::ratelimit::{ConnectionLimiter, Verdict};
 use crate::registry::RoomRef;
 use crate::state::AppState;
 
-/// Close code for protocol violations and flooding.
-const CLOSE_POLICY: u16 = 1008;
+/// Close code for refused joins, protocol violations and flooding.
+const CLOSE_POLICY: u16 = huddle_proto::limits::CLOSE_POLICY_VIOLATION;
 /// Close code for binary frames.
 const CLOSE_UNSUPPORTED: u16 = 1003;
 /// Close code for frames over the size limit.
@@ -53,7 +54,7 @@ pub async fn serve(mut socket: WebSocket, conn: ConnId, state: Arc<AppState>) {
         Ok(params) => params,
         Err((code, message)) => {
             tracing::info!(%code, %message, "join refused");
-            refuse(&mut socket, None, code, message, outbox::CLOSE_NORMAL).await;
+            refuse(&mut socket, None, code, message, CLOSE_POLICY).await;
             return;
         }
     };
@@ -87,7 +88,7 @@ pub async fn serve(mut socket: WebSocket, conn: ConnId, state: Arc<AppState>) {
             }
             Ok(Err(JoinRefusal::Refused { code, message })) => {
                 tracing::info!(%code, %message, "join refused by room");
-                refuse(&mut socket, None, code, message, outbox::CLOSE_NORMAL).await;
+                refuse(&mut socket, None, code, message, CLOSE_POLICY).await;
                 return;
             }
             // The room ended between lookup and join: try again with a fresh one.
@@ -127,7 +128,7 @@ enum End {
     RoomGone,
 }
 
-/// Waits for the first message, which must be `join`. Pings are answered meanwhile.
+/// Waits for the first message, which must be `join`.
 async fn wait_for_join(
     socket: &mut WebSocket,
     state: &AppState,
@@ -161,6 +162,10 @@ async fn wait_for_join(
             frame = socket.recv() => frame,
         };
         let text = match frame {
+            Some(Ok(Message::Text(text))) if text.len() > state.config.max_frame_bytes => {
+                frame_too_big(socket).await;
+                return None;
+            }
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(Message::Binary(_))) => {
                 refuse(
@@ -328,6 +333,10 @@ async fn relay(
             frame = socket.recv() => {
                 silence_deadline = Instant::now() + timeout;
                 let text = match frame {
+                    Some(Ok(Message::Text(text))) if text.len() > state.config.max_frame_bytes => {
+                        frame_too_big(socket).await;
+                        return End::TooBig;
+                    }
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Binary(_))) => {
                         refuse(
@@ -438,21 +447,27 @@ async fn refuse(
 /// Handles a read error; returns true when it was an oversized frame.
 async fn read_error(socket: &mut WebSocket, error: &axum::Error) -> bool {
     let text = error.to_string();
-    // tungstenite reports size-limit violations as capacity errors; the socket is still
-    // writable, so the client can be told why it is being closed.
+    // Frames beyond the WebSocket layer's hard cap surface as capacity errors. The socket is
+    // still writable, but the rest of the frame is unread, so the peer usually sees a reset
+    // rather than the close; frames between the protocol limit and the cap are refused
+    // cleanly in `frame_too_big` instead.
     let too_big = text.contains("too long") || text.contains("Space limit exceeded");
     if too_big {
-        refuse(
-            socket,
-            None,
-            ErrorCode::MessageTooLarge,
-            "frame exceeds the size limit".to_owned(),
-            CLOSE_TOO_BIG,
-        )
-        .await;
+        frame_too_big(socket).await;
     }
     tracing::debug!(error = %text, "read failed");
     too_big
+}
+
+async fn frame_too_big(socket: &mut WebSocket) {
+    refuse(
+        socket,
+        None,
+        ErrorCode::MessageTooLarge,
+        format!("frames are limited to {MAX_FRAME_BYTES} bytes"),
+        CLOSE_TOO_BIG,
+    )
+    .await;
 }
 
 async fn send_message(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), ()> {

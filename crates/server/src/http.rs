@@ -22,6 +22,9 @@ pub const WS_PATH: &str = "/v1/ws";
 /// Path of the health endpoint.
 pub const HEALTH_PATH: &str = "/healthz";
 
+/// Multiple of the frame limit at which the WebSocket layer stops reading a frame.
+const HARD_CAP_FACTOR: usize = 16;
+
 /// Remote address of an HTTP connection, for logs. A local type so it can be provided by
 /// both the plain and the TLS listener.
 #[derive(Debug, Clone, Copy)]
@@ -100,7 +103,9 @@ async fn websocket(
         )
             .into_response();
     }
-    let max = state.config.max_frame_bytes;
+    // The WebSocket layer's own cap sits well above the protocol limit so that frames a bit
+    // too large are read whole and refused with a clear error instead of a reset.
+    let max = state.config.max_frame_bytes.saturating_mul(HARD_CAP_FACTOR);
     let conn = state.next_conn_id();
     let span = tracing::info_span!("conn", id = conn.0, peer = %peer.0);
     let tasks = state.tasks.clone();

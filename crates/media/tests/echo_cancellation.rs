@@ -14,21 +14,25 @@ use huddle_media::{
     SpeakerPlayout, SpeechSource, SAMPLES_PER_FRAME,
 };
 
-const FAR_SECONDS: f32 = 10.0;
-const NEAR_START: f32 = 7.0;
-const NEAR_SECONDS: f32 = 6.0;
+const FAR_SECONDS: f32 = 9.0;
+const NEAR_START: f32 = 6.0;
+const NEAR_SECONDS: f32 = 7.0;
+/// Generous playout lead: the test machine is shared with builds, and an underrun shifts
+/// the played signals against the timeline the test measures on.
+const LEAD: Duration = Duration::from_millis(120);
 
 #[test]
 fn echo_is_cancelled_and_near_end_speech_is_kept() -> TestResult {
     ensure_pulse()?;
     let (mic, _) = MicCapture::start(None)?;
-    let (far_speaker, _) = SpeakerPlayout::start(None)?;
-    let (near_speaker, _) = SpeakerPlayout::start(None)?;
+    let (far_speaker, _) = SpeakerPlayout::start_with_lead(None, LEAD)?;
+    let (near_speaker, _) = SpeakerPlayout::start_with_lead(None, LEAD)?;
     let captured_sub = mic.subscribe(3000)?;
     let reference_sub = far_speaker.reference(3000)?;
     wait_first(&captured_sub, Duration::from_secs(10))?;
 
-    // Timeline: far-end alone 0-7 s, double talk 7-10 s, near-end alone 10-13 s.
+    // Timeline: far-end alone 0-6 s, double talk 6-9 s, near-end alone 9-13 s (measured
+    // from 10 s, so that a late far-end cannot leak into it).
     let far = SpeechSource::new(11).take_seconds(FAR_SECONDS);
     let mut near_talker = SpeechSource::new(22);
     near_talker.set_level_dbfs(-22.0);
@@ -40,12 +44,23 @@ fn echo_is_cancelled_and_near_end_speech_is_kept() -> TestResult {
     near_speaker.play_clip(near)?;
     let captured = collect(
         &captured_sub,
-        Duration::from_secs_f32(NEAR_START + NEAR_SECONDS + 1.0),
+        Duration::from_secs_f32(NEAR_START + NEAR_SECONDS + 2.0),
     )?;
     let reference = collect(&reference_sub, Duration::from_millis(200))?;
 
     // Where the far-end speech starts in the capture (the echo path's start).
     let mic_raw = flatten(&captured);
+    println!(
+        "captured {} frames ({:.1} dBFS overall), reference {} frames ({:.1} dBFS), \
+         underruns far {} near {}, mic overruns {}",
+        captured.len(),
+        huddle_media::frame::rms_dbfs(&mic_raw),
+        reference.len(),
+        huddle_media::frame::rms_dbfs(&flatten(&reference)),
+        far_speaker.underruns(),
+        near_speaker.underruns(),
+        mic.stats().overruns,
+    );
     let probe = &far[..48_000];
     let (far_at, far_peak) = locate(&mic_raw, probe).ok_or("capture too short")?;
     let far_frame = far_at / SAMPLES_PER_FRAME;
@@ -73,7 +88,7 @@ fn echo_is_cancelled_and_near_end_speech_is_kept() -> TestResult {
     let secs = |s: f32| far_at + (s * 48_000.0) as usize;
     let window = |x: &[f32], a: f32, b: f32| x[secs(a).min(x.len())..secs(b).min(x.len())].to_vec();
 
-    // ERLE over far-end-only speech after 4 s of convergence.
+    // ERLE over far-end-only speech after 3.5 s of convergence.
     let erle = 10.0
         * (energy(&window(&mic_raw, 4.0, NEAR_START))
             / energy(&window(&out, 4.0, NEAR_START)).max(1e-12))
@@ -81,27 +96,38 @@ fn echo_is_cancelled_and_near_end_speech_is_kept() -> TestResult {
 
     // Near-end alone: how much of its energy survives processing.
     let near_only_change = 10.0
-        * (energy(&window(&out, 10.5, 12.5)) / energy(&window(&mic_raw, 10.5, 12.5)).max(1e-12))
+        * (energy(&window(&out, 10.5, 12.8)) / energy(&window(&mic_raw, 10.5, 12.8)).max(1e-12))
             .log10();
 
     // Double talk: correlation of the output with the clean near-end speech, aligned where
     // the near-end talker appears in the raw capture.
-    let near_probe = &near_speech[3 * 48_000..5 * 48_000];
-    let search_from = secs(NEAR_START + 2.0);
+    let near_probe = &near_speech[4 * 48_000..6 * 48_000];
+    let search_from = secs(NEAR_START + 3.5);
     let (near_lag, near_raw_peak) =
         locate(&mic_raw[search_from..], near_probe).ok_or("near-end not captured")?;
-    let near_start = search_from + near_lag - 3 * 48_000;
+    let near_start = (search_from + near_lag).saturating_sub(4 * 48_000);
     let dt_len = (2.5 * 48_000.0) as usize;
     let dt_from = near_start + 24_000;
     let dt_near = &near_speech[24_000..24_000 + dt_len];
-    let dt_corr_out = ncc_at(&out, dt_near, dt_from);
+    // Processing may delay the signal a little (band splitting); measure it on the
+    // near-end-only part and compensate.
+    let (out_lag, out_peak) =
+        locate(&out[search_from..], near_probe).ok_or("near-end lost in processing")?;
+    let processing_delay = out_lag as i64 - near_lag as i64;
+    let dt_out_from = (dt_from as i64 + processing_delay).max(0) as usize;
+    let dt_corr_out = ncc_at(&out, dt_near, dt_out_from);
+    // The loop has unity gain, so the near-end's share of the capture has the energy of the
+    // clean near-end signal; compare what comes out during double talk with that.
+    let dt_out = &out[dt_out_from.min(out.len())..(dt_out_from + dt_len).min(out.len())];
+    let dt_level_change = 10.0 * (energy(dt_out) / energy(dt_near).max(1e-12)).log10();
     let dt_corr_raw = ncc_at(&mic_raw, dt_near, dt_from);
 
     let stats = processor_stats(&processor);
     println!(
         "echo loop: far-end found at {:.0} ms (peak {far_peak:.3}); ERLE {erle:.1} dB over far-end-only speech; \
-         near-end alone changed by {near_only_change:.1} dB; double-talk correlation with near-end: \
-         raw {dt_corr_raw:.3} -> processed {dt_corr_out:.3} (near-end located with peak {near_raw_peak:.3}); \
+         near-end alone changed by {near_only_change:.1} dB; double talk: output level vs near-end {dt_level_change:.1} dB, \
+         correlation with near-end raw {dt_corr_raw:.3} -> processed {dt_corr_out:.3} (near-end located with peak {near_raw_peak:.3}, after processing {out_peak:.3} \
+         with {processing_delay} samples processing delay); \
          canceller stats: {stats}",
         far_at as f64 / 48.0,
     );
@@ -115,8 +141,14 @@ fn echo_is_cancelled_and_near_end_speech_is_kept() -> TestResult {
         "near-end alone lost {near_only_change:.1} dB"
     );
     assert!(
-        dt_corr_out > 0.5,
-        "near-end during double talk correlates only {dt_corr_out:.3}"
+        dt_level_change > -6.0,
+        "near-end during double talk lost {dt_level_change:.1} dB"
+    );
+    // Processing alone (band splitting, filters) caps the waveform correlation of clean
+    // near-end speech at `out_peak`; in double talk at least half of that must remain.
+    assert!(
+        dt_corr_out > 0.5 * out_peak,
+        "near-end during double talk correlates only {dt_corr_out:.3} (clean {out_peak:.3})"
     );
     Ok(())
 }

@@ -301,8 +301,12 @@ fn open_device(id: Option<&str>, shared: &Arc<Shared>) -> Result<Open, MediaErro
     shared.failed.store(false, Ordering::SeqCst);
     let err_shared = Arc::clone(shared);
     let on_error = move |e: cpal::Error| {
-        // Overruns are not fatal; everything else means the stream is gone.
-        if e.kind() != cpal::ErrorKind::Xrun {
+        // cpal keeps the stream running after every other error (xruns, transient
+        // backend errors such as the pulse plugin's EIO at start-up); only these end it.
+        if matches!(
+            e.kind(),
+            cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::StreamInvalidated
+        ) {
             err_shared.failed.store(true, Ordering::SeqCst);
         }
     };

@@ -23,6 +23,10 @@ use crate::MediaError;
 
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Audio the mixer keeps queued ahead of the device by default. Less lowers latency but
+/// risks underruns (audible gaps, and a jump in the echo path) on a busy machine.
+pub const DEFAULT_LEAD: Duration = Duration::from_millis(40);
+
 /// Something the speaker plays: pulled once per 10 ms of playout.
 pub trait PlayoutSource: Send {
     /// Writes the next 10 ms into `out` (which is zeroed). Returns false when the source has
@@ -159,8 +163,22 @@ pub struct SpeakerPlayout {
 }
 
 impl SpeakerPlayout {
-    /// Opens a speaker (by id, or the default one) and starts playing silence.
+    /// Opens a speaker (by id, or the default one) and starts playing silence, keeping
+    /// `DEFAULT_LEAD` of audio queued ahead of the device.
     pub fn start(id: Option<&str>) -> Result<(Self, AudioDeviceInfo), MediaError> {
+        Self::start_with_lead(id, DEFAULT_LEAD)
+    }
+
+    /// Like `start`, with the queued lead chosen by the caller (10 ms .. 400 ms).
+    pub fn start_with_lead(
+        id: Option<&str>,
+        lead: Duration,
+    ) -> Result<(Self, AudioDeviceInfo), MediaError> {
+        if !(Duration::from_millis(10)..=Duration::from_millis(400)).contains(&lead) {
+            return Err(MediaError::InvalidArgument(format!(
+                "playout lead {lead:?} is outside 10..400 ms"
+            )));
+        }
         let (commands, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
             failed: AtomicBool::new(false),
@@ -171,7 +189,7 @@ impl SpeakerPlayout {
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("huddle-speaker".into())
-            .spawn(move || Mixer::new(thread_shared).run(rx))
+            .spawn(move || Mixer::new(thread_shared, lead).run(rx))
             .map_err(|e| MediaError::InvalidArgument(format!("cannot start a thread: {e}")))?;
         let speaker = SpeakerPlayout {
             commands,
@@ -215,7 +233,9 @@ impl SpeakerPlayout {
         self.play_clip(crate::synth::test_sound())
     }
 
-    /// The mix as it is sent to the device, frame by frame: the echo reference.
+    /// The mix as it is sent to the device, frame by frame: the echo reference. Each frame
+    /// is stamped with the media-clock time the device is due to reach it (mix time plus the
+    /// queued lead; the device's own buffer is not included).
     pub fn reference(&self, capacity: usize) -> Result<Subscription<AudioFrame>, MediaError> {
         let (tx, dropped, sub) = pending_subscription(capacity);
         self.send(Command::Reference(tx, dropped))?;
@@ -283,6 +303,7 @@ struct Open {
 
 struct Mixer {
     shared: Arc<Shared>,
+    lead: Duration,
     sources: Vec<(SourceId, Box<dyn PlayoutSource>)>,
     reference: Fanout<AudioFrame>,
     events: Fanout<AudioDeviceEvent>,
@@ -291,9 +312,10 @@ struct Mixer {
 }
 
 impl Mixer {
-    fn new(shared: Arc<Shared>) -> Self {
+    fn new(shared: Arc<Shared>, lead: Duration) -> Self {
         Mixer {
             shared,
+            lead,
             sources: Vec::new(),
             reference: Fanout::new(),
             events: Fanout::new(),
@@ -348,17 +370,21 @@ impl Mixer {
             self.events.send(&AudioDeviceEvent::Lost { id, error });
             return;
         }
-        // Keep 20 ms queued, or two device callbacks' worth if the device asks for more.
+        // Keep the lead queued, or two device callbacks' worth if the device asks for more.
         let per_10ms = (open.rate / 100) as usize;
         let callback = self.shared.last_callback.load(Ordering::Relaxed) as usize;
-        let target = (2 * per_10ms).max(2 * callback);
+        let lead = (self.lead.as_micros() as usize * open.rate as usize) / 1_000_000;
+        let target = lead.max(2 * callback);
         let capacity = open.ring.buffer().capacity();
         loop {
             let queued = capacity - open.ring.slots();
             if queued >= target || open.ring.slots() < 2 * per_10ms {
                 break;
             }
-            let mut mix = AudioFrame::silence(media_now());
+            // Stamp the frame with when the device will reach it (after what is queued), so
+            // that the echo canceller sees the reference at play time, whatever the lead.
+            let ahead = Duration::from_micros(queued as u64 * 1_000_000 / u64::from(open.rate));
+            let mut mix = AudioFrame::silence(media_now() + ahead);
             let mut scratch = [0.0f32; SAMPLES_PER_FRAME];
             self.sources.retain_mut(|(_, source)| {
                 scratch.fill(0.0);
@@ -405,7 +431,12 @@ fn open_device(id: Option<&str>, shared: &Arc<Shared>) -> Result<Open, MediaErro
     shared.last_callback.store(0, Ordering::Relaxed);
     let err_shared = Arc::clone(shared);
     let on_error = move |e: cpal::Error| {
-        if e.kind() != cpal::ErrorKind::Xrun {
+        // cpal keeps the stream running after every other error (xruns, transient
+        // backend errors such as the pulse plugin's EIO at start-up); only these end it.
+        if matches!(
+            e.kind(),
+            cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::StreamInvalidated
+        ) {
             err_shared.failed.store(true, Ordering::SeqCst);
         }
     };

@@ -2,10 +2,9 @@
 // pre-join screen renders, and a screenshot is kept under target/e2e/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import path from "node:path";
-import { decodePng, distinctColours, openApp, repoRoot, startDriver, waitFor } from "./webdriver.mjs";
+import { decodePng, distinctColours, openApp, privateHome, repoRoot, sleep, startDriver, waitFor } from "./webdriver.mjs";
 
 const application = path.join(repoRoot, "target", "debug", "huddle");
 let driver;
@@ -13,14 +12,8 @@ let app;
 
 before(async () => {
   assert.ok(existsSync(application), `${application} is missing: build it with 'npx tauri build --debug'`);
-  driver = await startDriver();
-  // A private home so the test neither reads nor writes the user's settings.
-  const home = mkdtempSync(path.join(tmpdir(), "huddle-e2e-"));
-  app = await openApp(driver, application, {
-    HOME: home,
-    XDG_CONFIG_HOME: path.join(home, "config"),
-    XDG_STATE_HOME: path.join(home, "state"),
-  });
+  driver = await startDriver(privateHome());
+  app = await openApp(driver, application);
 });
 
 after(async () => {
@@ -48,6 +41,9 @@ test("the pre-join screen renders its heading and form", async () => {
 });
 
 test("a screenshot shows a rendered page, not a blank window", async () => {
+  const footer = await app.rect(await app.find("footer"));
+  assert.ok(footer.height > 0, "the footer is laid out before the screenshot");
+  await sleep(500); // let the compositor paint the last layout before the capture
   const { file, png } = await app.screenshot("prejoin");
   const img = decodePng(png);
   assert.ok(img.width >= 300 && img.height >= 300, `screenshot ${file} is ${img.width}x${img.height}`);

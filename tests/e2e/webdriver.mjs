@@ -2,7 +2,8 @@
 // (which forwards to WebKitWebDriver on Linux). Plain fetch, no dependencies.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { inflateSync } from "node:zlib";
 
@@ -41,12 +42,16 @@ export async function waitFor(what, fn, timeoutMs = 20000, everyMs = 100) {
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError.message}` : ""}`);
 }
 
-/** Starts tauri-driver on free ports; resolves once it answers /status. */
-export async function startDriver() {
+/**
+ * Starts tauri-driver on free ports; resolves once it answers /status. `env` is added to
+ * the driver's environment, which the app inherits (WebKitWebDriver ignores per-session env).
+ */
+export async function startDriver(env = {}) {
   const port = await freePort();
   const nativePort = await freePort();
   const child = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
     stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, ...env },
   });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   const base = `http://127.0.0.1:${port}`;
@@ -80,13 +85,24 @@ async function call(base, method, urlPath, body) {
   return json.value;
 }
 
+/** A private home so a test neither reads nor writes the user's settings and logs. */
+export function privateHome() {
+  const home = mkdtempSync(path.join(tmpdir(), "huddle-e2e-"));
+  return {
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, "config"),
+    XDG_STATE_HOME: path.join(home, "state"),
+    XDG_DATA_HOME: path.join(home, "data"),
+  };
+}
+
 /** One WebDriver session: the Huddle app started by the driver. */
-export async function openApp(driver, application, env = {}) {
+export async function openApp(driver, application) {
   const caps = {
     capabilities: {
       alwaysMatch: {
         browserName: "wry",
-        "tauri:options": { application, args: [], env },
+        "tauri:options": { application, args: [] },
       },
     },
   };

@@ -92,6 +92,8 @@ pub struct ServerConfig {
     pub room_queue_capacity: usize,
     /// How long shutdown waits for connections to say goodbye.
     pub shutdown_grace: Duration,
+    /// Network-test endpoints, UDP echo and TURN credentials.
+    pub nettest: crate::nettest::NettestConfig,
 }
 
 impl ServerConfig {
@@ -115,6 +117,7 @@ impl ServerConfig {
             outbox_capacity: 1024,
             room_queue_capacity: 1024,
             shutdown_grace: Duration::from_secs(5),
+            nettest: crate::nettest::NettestConfig::default(),
         }
     }
 

@@ -12,12 +12,13 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use futures_util::SinkExt as _;
 use huddle_proto::limits::MAX_FRAME_BYTES;
 use huddle_proto::{
     decode_client, ClientMessage, DisplayName, ErrorCode, Join, ParticipantId, Passcode, RequestId,
     ResumeKey, ServerMessage, SessionName, PROTOCOL_VERSION,
 };
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
 
 use crate::auth::{unix_now, TokenError};
@@ -38,6 +39,9 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// Joins attempted against a room that ended in the meantime before giving up.
 const JOIN_ATTEMPTS: usize = 3;
+
+/// Most queued frames written with one flush.
+const WRITE_BATCH: usize = 64;
 
 /// Longest a single frame write may take before the peer counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -300,12 +304,17 @@ async fn relay(
             }
             out = inbox.rx.recv() => match out {
                 Some(Outgoing::Frame(text)) => {
+                    let mut close_after = None;
                     let sent = tokio::select! {
-                        sent = write(socket, Message::Text(text)) => sent,
+                        sent = write_batch(socket, text, &mut inbox.rx, &mut close_after) => sent,
                         _ = inbox.kill.cancelled() => Err(()),
                     };
                     if sent.is_err() {
                         return End::WriteFailed;
+                    }
+                    if let Some((code, reason)) = close_after {
+                        close(socket, code, reason).await;
+                        return End::RoomClosed;
                     }
                 }
                 Some(Outgoing::Close { code, reason }) => {
@@ -473,6 +482,35 @@ async fn frame_too_big(socket: &mut WebSocket) {
 async fn send_message(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), ()> {
     let text = serde_json::to_string(message).map_err(|_| ())?;
     write(socket, Message::Text(Utf8Bytes::from(text))).await
+}
+
+/// Writes `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames) with a
+/// single flush: under load one system call then carries many frames. A queued close ends
+/// the batch and is reported through `close_after`.
+async fn write_batch(
+    socket: &mut WebSocket,
+    first: Utf8Bytes,
+    queue: &mut mpsc::Receiver<Outgoing>,
+    close_after: &mut Option<(u16, &'static str)>,
+) -> Result<(), ()> {
+    let batch = async {
+        socket.feed(Message::Text(first)).await?;
+        for _ in 1..WRITE_BATCH {
+            match queue.try_recv() {
+                Ok(Outgoing::Frame(text)) => socket.feed(Message::Text(text)).await?,
+                Ok(Outgoing::Close { code, reason }) => {
+                    *close_after = Some((code, reason));
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        socket.flush().await
+    };
+    match tokio::time::timeout(WRITE_TIMEOUT, batch).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
 }
 
 async fn write(socket: &mut WebSocket, message: Message) -> Result<(), ()> {

@@ -20,6 +20,7 @@ pub mod driver;
 pub mod duration;
 mod error;
 pub mod http;
+pub mod nettest;
 pub mod outbox;
 pub mod ratelimit;
 pub mod registry;
@@ -65,7 +66,11 @@ impl Server {
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
         let state = AppState::new(config);
-        let app = http::router(state.clone()).merge(extra);
+        let nettest_routes =
+            nettest::start(&state.config.nettest, local_addr, state.shutdown.clone()).await?;
+        let app = http::router(state.clone())
+            .merge(nettest_routes)
+            .merge(extra);
         let make_service = app.into_make_service_with_connect_info::<PeerAddr>();
         let shutdown = state.shutdown.clone();
         let secure = tls.is_some();

@@ -2,7 +2,10 @@
 //! plus voice activity), with far-end speech and an echo of it in the capture.
 //! Run: cargo run --release -p huddle-media --example bench_apm
 
-use std::time::{Duration, Instant};
+#[path = "common/cpu.rs"]
+mod cpu;
+
+use std::time::Duration;
 
 use huddle_media::{
     AudioFrame, AudioProcessor, MediaError, ProcessingConfig, SonoraProcessor, SpeechSource,
@@ -31,9 +34,9 @@ fn main() -> Result<(), MediaError> {
         let mut p = SonoraProcessor::new(config);
         let (mut render_t, mut capture_t) = (Duration::ZERO, Duration::ZERO);
         for i in 0..frames {
-            let t = Instant::now();
-            p.analyze_render(&far_frames[i])?;
-            render_t += t.elapsed();
+            let (r, _, c) = cpu::timed(|| p.analyze_render(&far_frames[i]));
+            r?;
+            render_t += c;
             // Echo: the far end 60 ms later at -10 dB, plus the near-end talker.
             let mut cap = near.next_frame(Duration::ZERO);
             if i >= 6 {
@@ -41,14 +44,14 @@ fn main() -> Result<(), MediaError> {
                     *c += 0.3 * e;
                 }
             }
-            let t = Instant::now();
-            p.process_capture(&mut cap)?;
-            capture_t += t.elapsed();
+            let (r, _, c) = cpu::timed(|| p.process_capture(&mut cap));
+            r?;
+            capture_t += c;
         }
         let us = |d: Duration| d.as_secs_f64() * 1e6 / frames as f64;
         let total = us(render_t) + us(capture_t);
         println!(
-            "{name}: render {:.1} us + capture {:.1} us = {total:.1} us per 10 ms frame ({:.1}% of one core)",
+            "{name}: render {:.1} us + capture {:.1} us = {total:.1} us CPU per 10 ms frame ({:.1}% of one core)",
             us(render_t),
             us(capture_t),
             total / 100.0

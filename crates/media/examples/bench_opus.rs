@@ -1,7 +1,10 @@
 //! Benchmark: Opus encode and decode cost per 20 ms frame of speech (48 kHz mono, FEC on).
 //! Run: cargo run --release -p huddle-media --example bench_opus
 
-use std::time::{Duration, Instant};
+#[path = "common/cpu.rs"]
+mod cpu;
+
+use std::time::Duration;
 
 use huddle_media::{MediaError, OpusDecoder, OpusEncoder, OpusSettings, SpeechSource};
 
@@ -18,25 +21,24 @@ fn main() -> Result<(), MediaError> {
     let (mut enc_t, mut dec_t, mut plc_t) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let (mut packets, mut out) = (0u32, Vec::with_capacity(960));
     for f in &frames {
-        let t = Instant::now();
-        let p = enc.push(f)?;
-        enc_t += t.elapsed();
-        if let Some(p) = p {
+        let (p, _, c) = cpu::timed(|| enc.push(f));
+        enc_t += c;
+        if let Some(p) = p? {
             packets += 1;
             out.clear();
-            let t = Instant::now();
-            dec.decode(&p.data, &mut out)?;
-            dec_t += t.elapsed();
+            let (r, _, c) = cpu::timed(|| dec.decode(&p.data, &mut out));
+            r?;
+            dec_t += c;
             out.clear();
-            let t = Instant::now();
-            dec.conceal(960, &mut out)?;
-            plc_t += t.elapsed();
+            let (r, _, c) = cpu::timed(|| dec.conceal(960, &mut out));
+            r?;
+            plc_t += c;
         }
     }
     let us = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(packets);
     println!("opus 48 kHz mono 32 kbit/s 20 ms frames with in-band FEC, {packets} frames of synthetic speech");
-    println!("  encode:  {:.1} us per 20 ms frame", us(enc_t));
-    println!("  decode:  {:.1} us per 20 ms frame", us(dec_t));
-    println!("  conceal: {:.1} us per 20 ms frame", us(plc_t));
+    println!("  encode:  {:.1} us CPU per 20 ms frame", us(enc_t));
+    println!("  decode:  {:.1} us CPU per 20 ms frame", us(dec_t));
+    println!("  conceal: {:.1} us CPU per 20 ms frame", us(plc_t));
     Ok(())
 }

@@ -23,6 +23,9 @@ pub struct OpusSettings {
     pub dtx: bool,
     /// Expected packet loss in percent; FEC strength follows it.
     pub expected_loss_pct: u8,
+    /// Low-delay mode: 2.5 ms look-ahead instead of 6.5 ms, but CELT only, so no in-band
+    /// FEC and less efficient speech coding. For local or very good links.
+    pub low_delay: bool,
 }
 
 impl Default for OpusSettings {
@@ -33,6 +36,7 @@ impl Default for OpusSettings {
             fec: true,
             dtx: true,
             expected_loss_pct: 10,
+            low_delay: false,
         }
     }
 }
@@ -69,8 +73,12 @@ impl OpusEncoder {
                 settings.frame_ms
             )));
         }
-        let mut encoder =
-            opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)?;
+        let application = if settings.low_delay {
+            opus::Application::LowDelay
+        } else {
+            opus::Application::Voip
+        };
+        let mut encoder = opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, application)?;
         encoder.set_inband_fec(settings.fec)?;
         encoder.set_dtx(settings.dtx)?;
         encoder.set_packet_loss_perc(i32::from(settings.expected_loss_pct.min(100)))?;

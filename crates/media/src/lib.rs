@@ -44,4 +44,4 @@ pub use processing::{
 pub use queue::Subscription;
 pub use stamp::{read_stamp, write_stamp, Stamp};
 pub use synth::{test_sound, SpeechSource};
-pub use video_codec::{ContentMode, EncodedVideo, H264Decoder, H264Encoder, H264Settings};
+pub use video_codec::{ContentMode, Effort, EncodedVideo, H264Decoder, H264Encoder, H264Settings};

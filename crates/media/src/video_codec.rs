@@ -6,7 +6,7 @@ use std::os::raw::{c_int, c_void};
 
 use openh264::decoder::Decoder;
 use openh264::encoder::{
-    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, RateControlMode, UsageType,
+    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, FrameType, RateControlMode, UsageType,
 };
 use openh264::formats::{YUVSlices, YUVSource};
 use openh264::{OpenH264API, Timestamp};
@@ -35,6 +35,20 @@ pub struct H264Settings {
     pub mode: ContentMode,
     /// Let rate control skip frames when over budget (useful on slow links).
     pub allow_frame_skip: bool,
+    /// Encoder effort: `Fast` roughly halves the CPU cost for a little quality.
+    pub effort: Effort,
+}
+
+/// How hard the encoder works per frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Effort {
+    /// Lowest CPU cost.
+    Fast,
+    /// OpenH264's default balance.
+    #[default]
+    Balanced,
+    /// Best quality per bit, most CPU.
+    Thorough,
 }
 
 impl Default for H264Settings {
@@ -44,6 +58,7 @@ impl Default for H264Settings {
             fps: 30.0,
             mode: ContentMode::Camera,
             allow_frame_skip: false,
+            effort: Effort::Balanced,
         }
     }
 }
@@ -81,7 +96,12 @@ impl H264Encoder {
             .max_frame_rate(FrameRate::from_hz(settings.fps))
             .usage_type(usage)
             .rate_control_mode(RateControlMode::Bitrate)
-            .skip_frames(settings.allow_frame_skip);
+            .skip_frames(settings.allow_frame_skip)
+            .complexity(match settings.effort {
+                Effort::Fast => Complexity::Low,
+                Effort::Balanced => Complexity::Medium,
+                Effort::Thorough => Complexity::High,
+            });
         let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)?;
         Ok(H264Encoder {
             encoder,

@@ -476,6 +476,9 @@ async fn run_inner(
     })
 }
 
+/// What a silent (black-holed or firewalled) address looks like from here.
+const NO_ANSWER: &str = "no answer in time (a firewall may be dropping the traffic)";
+
 async fn fetch_config(
     client: &reqwest::Client,
     url: &str,
@@ -487,8 +490,14 @@ async fn fetch_config(
     };
     let response = tokio::time::timeout_at(deadline, client.get(url).send())
         .await
-        .map_err(|_| unreachable("no answer in time (the address may be blocked)".to_owned()))?
-        .map_err(|e| unreachable(describe_reqwest(&e)))?;
+        .map_err(|_| unreachable(NO_ANSWER.to_owned()))?
+        .map_err(|e| {
+            if e.is_timeout() {
+                unreachable(NO_ANSWER.to_owned())
+            } else {
+                unreachable(describe_reqwest(&e))
+            }
+        })?;
     if !response.status().is_success() {
         return Err(ClientError::BadAnswer {
             url: url.to_owned(),

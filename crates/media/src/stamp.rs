@@ -6,7 +6,7 @@
 //! 32-bit counter, row two the capture time in milliseconds (mod 2^32), each followed by an
 //! 8-bit CRC so that a damaged stamp reads as "none" rather than as a wrong number.
 
-use crate::frame::VideoFrame;
+use crate::frame::{i420_len, VideoFrame};
 
 const BITS_PER_ROW: usize = 40;
 const WHITE: u8 = 235;
@@ -63,6 +63,9 @@ pub fn write_stamp(frame: &mut VideoFrame, stamp: Stamp) -> bool {
     let Some(b) = block_size(frame.width, frame.height) else {
         return false;
     };
+    if frame.data.len() != i420_len(frame.width, frame.height) {
+        return false;
+    }
     let w = frame.width as usize;
     let (y, u, v) = frame.planes_mut();
     for (row, value) in [stamp.counter, stamp.capture_ms].into_iter().enumerate() {
@@ -86,6 +89,10 @@ pub fn write_stamp(frame: &mut VideoFrame, stamp: Stamp) -> bool {
 /// Reads a stamp back, or `None` when the frame carries none (or it is damaged).
 pub fn read_stamp(frame: &VideoFrame) -> Option<Stamp> {
     let b = block_size(frame.width, frame.height)?;
+    // Frames are plain data; one whose buffer does not match its size carries no stamp.
+    if frame.data.len() != i420_len(frame.width, frame.height) {
+        return None;
+    }
     let w = frame.width as usize;
     let y = frame.y();
     let mut values = [0u32; 2];
@@ -155,6 +162,13 @@ mod tests {
             y[py * 320 + x..py * 320 + x + b].fill(new);
         }
         assert_eq!(read_stamp(&f), None);
+        let broken = VideoFrame {
+            width: 320,
+            height: 180,
+            data: vec![235; 10],
+            timestamp: Duration::ZERO,
+        };
+        assert_eq!(read_stamp(&broken), None);
         let mut tiny = VideoFrame::black(100, 60, Duration::ZERO)?;
         assert!(!write_stamp(
             &mut tiny,

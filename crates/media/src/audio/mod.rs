@@ -43,6 +43,20 @@ pub enum AudioDeviceEvent {
     },
 }
 
+/// ALSA pcms that are converters, effects or other sound systems rather than a place sound
+/// comes from or goes to; offering them in a device picker only confuses people.
+const ALSA_NOT_ENDPOINTS: &[&str] = &[
+    "alsa:null",
+    "alsa:lavrate",
+    "alsa:samplerate",
+    "alsa:speexrate",
+    "alsa:speex",
+    "alsa:upmix",
+    "alsa:vdownmix",
+    "alsa:jack",
+    "alsa:oss",
+];
+
 fn host() -> cpal::Host {
     cpal::default_host()
 }
@@ -81,7 +95,10 @@ pub fn list_devices(kind: DeviceKind) -> Result<Vec<AudioDeviceInfo>, MediaError
             _ => d.supports_output(),
         };
         let Some(id) = device_id(&d) else { continue };
-        if !fits || out.iter().any(|o: &AudioDeviceInfo| o.id == id) {
+        if !fits
+            || ALSA_NOT_ENDPOINTS.contains(&id.as_str())
+            || out.iter().any(|o: &AudioDeviceInfo| o.id == id)
+        {
             continue;
         }
         out.push(AudioDeviceInfo {

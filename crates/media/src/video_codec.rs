@@ -35,7 +35,7 @@ pub struct H264Settings {
     pub mode: ContentMode,
     /// Let rate control skip frames when over budget (useful on slow links).
     pub allow_frame_skip: bool,
-    /// Encoder effort: `Fast` roughly halves the CPU cost for a little quality.
+    /// Encoder effort (CPU per frame against quality per bit).
     pub effort: Effort,
 }
 
@@ -91,7 +91,12 @@ impl H264Encoder {
             ContentMode::Camera => UsageType::CameraVideoRealTime,
             ContentMode::Screen => UsageType::ScreenContentRealTime,
         };
+        // The fast setting also drops the analysis passes that only refine quality.
+        let analysis = settings.effort != Effort::Fast;
         let config = EncoderConfig::new()
+            .scene_change_detect(analysis)
+            .adaptive_quantization(analysis)
+            .background_detection(analysis)
             .bitrate(BitRate::from_bps(settings.bitrate_bps))
             .max_frame_rate(FrameRate::from_hz(settings.fps))
             .usage_type(usage)

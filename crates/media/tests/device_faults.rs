@@ -49,6 +49,22 @@ fn missing_devices_are_not_found() -> TestResult {
 }
 
 #[test]
+fn real_camera_enumeration_without_cameras_is_empty_not_an_error() -> TestResult {
+    // Build machines have no V4L2 devices: listing must simply find none.
+    let registry = CameraRegistry::new();
+    let synthetic = registry.add_synthetic("Test pattern", SyntheticFault::None);
+    let list = registry.list();
+    assert!(list.iter().any(|c| c.id == synthetic.info().id));
+    match registry.open(Some("cam:/no/such/camera"), FORMAT) {
+        Err(MediaError::DeviceNotFound {
+            kind: DeviceKind::Camera,
+            ..
+        }) => Ok(()),
+        other => Err(format!("expected not found, got {:?}", other.map(|_| ())).into()),
+    }
+}
+
+#[test]
 fn busy_camera_is_reported_as_busy() -> TestResult {
     let registry = CameraRegistry::synthetic_only();
     let cam = registry.add_synthetic("Busy camera", SyntheticFault::Busy);

@@ -49,7 +49,7 @@ fn three_streams_are_mixed_and_each_is_heard() -> TestResult {
     // Each talker carries a share of the mix (about a third): correlation near 0.5, while
     // an absent one would correlate near zero.
     assert!(
-        peaks.iter().all(|p| *p > 0.4),
+        peaks.iter().all(|p| *p > 0.3),
         "a talker is missing from the mix: {peaks:?}"
     );
     assert!(handles.iter().all(|h| h.dropped() == 0));

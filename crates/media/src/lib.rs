@@ -18,6 +18,7 @@ pub mod devices;
 mod error;
 pub mod frame;
 pub mod jitter;
+pub mod pipeline;
 pub mod processing;
 pub mod queue;
 pub mod stamp;
@@ -37,6 +38,7 @@ pub use devices::{DeviceEvent, DeviceInfo, DeviceList, DeviceManager};
 pub use error::{DeviceKind, MediaError};
 pub use frame::{media_now, AudioFrame, VideoFrame, SAMPLES_PER_FRAME, SAMPLE_RATE};
 pub use jitter::{AudioPacket, JitterBuffer, JitterConfig, JitterStats};
+pub use pipeline::{AudioSendPipeline, OutgoingAudio, RemoteAudio};
 pub use processing::{
     AudioProcessor, EchoAligner, FrameAnalysis, LevelMeter, NoiseLevel, ProcessingConfig,
     ProcessorStats, SonoraProcessor, VoiceDetector,

@@ -23,6 +23,9 @@ use tokio::process::Command;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
 
+/// Client sockets the server closed during a run.
+static CUT: AtomicUsize = AtomicUsize::new(0);
+
 type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 fn main() -> BenchResult {
@@ -170,6 +173,11 @@ fn drain(
 ) {
     tokio::spawn(async move {
         while let Some(Ok(message)) = ws.next().await {
+            if let Message::Close(_) = message {
+                // The server only closes a member here when it cut it as too slow.
+                CUT.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
             frames.fetch_add(1, Ordering::Relaxed);
             if let (Some(chats), Message::Text(text)) = (&chats, &message) {
                 // A cheap check first: most frames are roster events.
@@ -234,13 +242,17 @@ async fn join_storm(members: usize, concurrency: usize, hold_secs: usize) -> Ben
         ms(percentile(&times, 0.95)),
         ms(percentile(&times, 1.0))
     );
-    println!("  server RSS idle {idle_rss:.1} MiB, after joins {rss:.1} MiB (peak {peak:.1} MiB)");
+    println!(
+        "  server RSS idle {idle_rss:.1} MiB, after joins {rss:.1} MiB (peak {peak:.1} MiB); {} members cut as too slow",
+        CUT.load(Ordering::Relaxed)
+    );
     if hold_secs > 0 {
         tokio::time::sleep(Duration::from_secs(hold_secs as u64)).await;
         let (rss, peak) = server.memory();
         println!(
-            "  after holding {hold_secs} s: server RSS {rss:.1} MiB (peak {peak:.1} MiB), {} frames received by clients",
-            frames.load(Ordering::Relaxed)
+            "  after holding {hold_secs} s: server RSS {rss:.1} MiB (peak {peak:.1} MiB), {} frames received by clients, {} members cut as too slow",
+            frames.load(Ordering::Relaxed),
+            CUT.load(Ordering::Relaxed)
         );
     }
     server.stop().await?;
@@ -334,7 +346,10 @@ async fn fanout(members: usize, messages: usize) -> BenchResult {
         latencies.len(),
         lost
     );
-    println!("  server RSS {rss:.1} MiB (peak {peak:.1} MiB)");
+    println!(
+        "  server RSS {rss:.1} MiB (peak {peak:.1} MiB); {} members cut as too slow",
+        CUT.load(Ordering::Relaxed)
+    );
     server.stop().await?;
     Ok(())
 }

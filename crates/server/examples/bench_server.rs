@@ -51,9 +51,9 @@ fn main() -> BenchResult {
 
 /// The child: an open-mode server on a free loopback port until standard input closes.
 async fn serve() -> BenchResult {
-    let mut config = huddle_server::ServerConfig::open_loopback();
-    // Members of a storm-sized session each receive thousands of `joined` events in bursts.
-    config.outbox_capacity = 8_192;
+    // Default limits, so the figures show what a deployed server does (including cutting
+    // members whose client cannot keep up).
+    let config = huddle_server::ServerConfig::open_loopback();
     let handle = huddle_server::Server::start(config).await?;
     println!("ADDR {}", handle.local_addr());
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();

@@ -118,6 +118,7 @@ pub struct RoomTask {
     members_gauge: Arc<AtomicUsize>,
     room: Room,
     links: HashMap<ParticipantId, Outbox>,
+    heartbeat_ms: u64,
 }
 
 impl RoomTask {
@@ -143,6 +144,7 @@ impl RoomTask {
             members_gauge,
             room,
             links: HashMap::new(),
+            heartbeat_ms: u64::try_from(config.heartbeat_interval.as_millis()).unwrap_or(u64::MAX),
         }
     }
 
@@ -258,7 +260,10 @@ impl RoomTask {
         match self.room.join(now, request) {
             Ok(outcome) => {
                 let who = outcome.participant_id;
-                let welcome = encode(&ServerMessage::Welcome(outcome.welcome));
+                let mut welcome = outcome.welcome;
+                // The room knows the protocol default; the server may be configured otherwise.
+                welcome.heartbeat_interval_ms = self.heartbeat_ms;
+                let welcome = encode(&ServerMessage::Welcome(welcome));
                 // A fresh outbox has room for the welcome; if the connection is already
                 // gone the member simply turns `reconnecting` below.
                 let delivered = outbox.push(Outgoing::Frame(welcome)).is_ok();

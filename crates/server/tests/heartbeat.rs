@@ -18,6 +18,8 @@ async fn silent_connections_are_dropped() -> TestResult {
     let url = server.ws_url();
     let (mut ann, _) = Client::join_open(&url, "s", "Ann").await?;
     let (mut bob, w_bob) = Client::join_open(&url, "s", "Bob").await?;
+    // The welcome tells clients the configured ping interval.
+    assert_eq!(w_bob.heartbeat_interval_ms, 100);
 
     // Pings are answered with the same nonce.
     bob.send(&ClientMessage::Ping { nonce: 77 }).await?;

@@ -1,7 +1,16 @@
 //! Build script: embeds tauri.conf.json and generates the permission set for the app's
 //! own commands, so that capabilities can grant them one by one.
 fn main() {
-    let manifest = tauri_build::AppManifest::new().commands(&["app_info", "load_settings", "save_settings"]);
+    let manifest = tauri_build::AppManifest::new().commands(&[
+        "app_info",
+        "load_settings",
+        "save_settings",
+        "host_status",
+        "host_start",
+        "host_stop",
+        "network_test",
+        "network_test_cancel",
+    ]);
     tauri_build::try_build(
         tauri_build::Attributes::new()
             .capabilities_path_pattern("src-tauri/capabilities/**/*")

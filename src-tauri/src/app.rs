@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+use tauri::Manager;
+
 use crate::error::AppError;
+use crate::host::Host;
 use crate::logging::LogHandle;
 use crate::settings::SettingsStore;
 
@@ -19,12 +22,36 @@ pub fn run(log: LogHandle) -> Result<(), AppError> {
     };
     tauri::Builder::default()
         .manage(state)
+        .manage(Host::default())
+        .manage(crate::commands::network::NetworkTest::default())
+        .setup(|app| {
+            // Host on this computer from the start: the pre-join screen is then ready to
+            // host or join without another step.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(err) = handle.state::<Host>().start().await {
+                    tracing::warn!(error = %err, "embedded server did not start");
+                }
+            });
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             crate::commands::app::app_info,
+            crate::commands::host::host_status,
+            crate::commands::host::host_start,
+            crate::commands::host::host_stop,
+            crate::commands::network::network_test,
+            crate::commands::network::network_test_cancel,
             crate::commands::settings::load_settings,
             crate::commands::settings::save_settings,
         ])
-        .run(tauri::generate_context!())?;
+        .build(tauri::generate_context!())?
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                // Members of hosted sessions are told the host's server is going away.
+                tauri::async_runtime::block_on(app.state::<Host>().stop());
+            }
+        });
     tracing::info!("huddle closed");
     drop(log);
     Ok(())

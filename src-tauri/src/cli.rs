@@ -72,6 +72,9 @@ mod tests {
 
     #[test]
     fn version_line_names_the_package_version() {
-        assert_eq!(version_line(), format!("huddle {}", env!("CARGO_PKG_VERSION")));
+        assert_eq!(
+            version_line(),
+            format!("huddle {}", env!("CARGO_PKG_VERSION"))
+        );
     }
 }

@@ -6,7 +6,9 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AppError {
-    #[error("no home directory could be found for this user, so settings and logs have nowhere to go")]
+    #[error(
+        "no home directory could be found for this user, so settings and logs have nowhere to go"
+    )]
     NoHomeDirectory,
     #[error("could not {action} {path}: {source}")]
     Io {
@@ -19,6 +21,10 @@ pub enum AppError {
     InvalidSetting(String),
     #[error("could not start logging: {0}")]
     Logging(String),
+    #[error("the network test failed: {0}")]
+    NetworkTest(String),
+    #[error("could not host on this computer: {0}")]
+    Host(String),
     #[error("the window system failed: {0}")]
     Tauri(#[from] tauri::Error),
 }
@@ -39,6 +45,8 @@ impl AppError {
             AppError::Io { .. } => "io",
             AppError::InvalidSetting(_) => "invalid_setting",
             AppError::Logging(_) => "logging",
+            AppError::Host(_) => "host",
+            AppError::NetworkTest(_) => "network_test",
             AppError::Tauri(_) => "window_system",
         }
     }

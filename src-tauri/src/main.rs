@@ -9,6 +9,7 @@ mod app;
 mod cli;
 mod commands;
 mod error;
+mod host;
 mod logging;
 mod settings;
 

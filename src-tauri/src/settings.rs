@@ -139,7 +139,8 @@ impl SettingsStore {
 
     fn set_aside(&self, reason: String) -> Result<Loaded, AppError> {
         let aside = self.path.with_extension("json.unreadable");
-        std::fs::rename(&self.path, &aside).map_err(|e| AppError::io("move aside", &self.path, e))?;
+        std::fs::rename(&self.path, &aside)
+            .map_err(|e| AppError::io("move aside", &self.path, e))?;
         tracing::warn!(path = %self.path.display(), %reason, "settings file unreadable; kept a copy and started from defaults");
         Ok(Loaded {
             settings: Settings::default(),
@@ -170,7 +171,8 @@ mod tests {
     use super::*;
 
     fn temp_store(name: &str) -> Result<(SettingsStore, PathBuf), std::io::Error> {
-        let dir = std::env::temp_dir().join(format!("huddle-settings-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("huddle-settings-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         Ok((SettingsStore::at(dir.join("settings.json")), dir))
@@ -208,7 +210,9 @@ mod tests {
         std::fs::write(store.path(), b"{ not json")?;
         let loaded = store.load()?;
         assert_eq!(loaded.settings, Settings::default());
-        assert!(loaded.notice.is_some_and(|n| n.contains("could not be read")));
+        assert!(loaded
+            .notice
+            .is_some_and(|n| n.contains("could not be read")));
         let aside = store.path().with_extension("json.unreadable");
         assert_eq!(std::fs::read(aside)?, b"{ not json");
         std::fs::remove_dir_all(dir)?;
@@ -218,7 +222,10 @@ mod tests {
     #[test]
     fn unknown_fields_and_missing_fields_are_tolerated() -> Result<(), Box<dyn std::error::Error>> {
         let (store, dir) = temp_store("partial")?;
-        std::fs::write(store.path(), br#"{"displayName":"Grace","fromTheFuture":1}"#)?;
+        std::fs::write(
+            store.path(),
+            br#"{"displayName":"Grace","fromTheFuture":1}"#,
+        )?;
         let loaded = store.load()?;
         assert_eq!(loaded.settings.display_name, "Grace");
         assert!(loaded.settings.mirror_preview);
@@ -237,6 +244,9 @@ mod tests {
             server_url: "ws://a\u{7}".into(),
             ..Settings::default()
         };
-        assert!(matches!(control.validate(), Err(AppError::InvalidSetting(_))));
+        assert!(matches!(
+            control.validate(),
+            Err(AppError::InvalidSetting(_))
+        ));
     }
 }

@@ -11,8 +11,9 @@ import { repoRoot } from "./webdriver.mjs";
 const version = JSON.parse(readFileSync(path.join(repoRoot, "tauri.conf.json"), "utf8")).version;
 const bundleDir = process.env.HUDDLE_BUNDLE_DIR ?? path.join(repoRoot, "target", "debug", "bundle");
 
+// The package of this version (older builds may sit beside it).
 function only(dir, ext) {
-  const files = readdirSync(dir).filter((f) => f.endsWith(ext));
+  const files = readdirSync(dir).filter((f) => f.endsWith(ext) && f.includes(version));
   assert.equal(files.length, 1, `expected one ${ext} in ${dir}, found ${files.join(", ") || "none"}`);
   return path.join(dir, files[0]);
 }

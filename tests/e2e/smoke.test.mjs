@@ -57,3 +57,32 @@ test("the form validates the session name before joining", async () => {
   const message = await waitFor("the session-name error", async () => app.text(await app.find("#session-error")));
   assert.match(message, /Enter the name of the session/);
 });
+
+test("the app hosts on this computer at launch, and the server answers", async () => {
+  const status = await waitFor("the embedded server", async () => {
+    const text = await app.text(await app.find("#host-status"));
+    return text.startsWith("Hosting on this computer") ? text : null;
+  });
+  const address = status.match(/at (\S+:\d+)\./)?.[1];
+  assert.ok(address, `status names an address: ${status}`);
+  const res = await fetch(`http://${address}/healthz`);
+  assert.equal(res.status, 200);
+});
+
+test("the network test runs against the hosted server and shows a grade with numbers", async () => {
+  await app.click(await app.find("#nettest-start"));
+  const grade = await waitFor("the network grade", async () => {
+    const errs = await app.findAll("#nettest-error");
+    if (errs.length > 0) throw new Error(await app.text(errs[0]));
+    const found = await app.findAll("#nettest-grade");
+    return found.length > 0 ? app.text(found[0]) : null;
+  }, 20000, 200);
+  // Loopback has no loss, no jitter to speak of and plenty of bandwidth.
+  assert.equal(grade, "Good");
+  const figures = await app.text(await app.find("#nettest-figures"));
+  assert.match(figures, /Round trip\s+\d+(\.\d)? ms/);
+  assert.match(figures, /Packet loss\s+0\.0 %/);
+  assert.match(figures, /UDP \/ TCP\s+works \/ works/);
+  await sleep(300);
+  await app.screenshot("prejoin-nettest");
+});

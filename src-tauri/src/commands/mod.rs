@@ -2,4 +2,6 @@
 //! that does the work; the capability file lists every command the window may call.
 
 pub mod app;
+pub mod host;
+pub mod network;
 pub mod settings;

@@ -56,7 +56,17 @@ export function inDesktopApp(): boolean {
   return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
 }
 
+export interface HostStatus {
+  running: boolean;
+  wsUrl: string | null;
+  address: string | null;
+  httpUrl: string | null;
+}
+
 export const api = {
+  hostStatus: () => invoke<HostStatus>("host_status"),
+  hostStart: () => invoke<HostStatus>("host_start"),
+  hostStop: () => invoke<HostStatus>("host_stop"),
   appInfo: () => invoke<AppInfo>("app_info"),
   loadSettings: () => invoke<LoadedSettings>("load_settings"),
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),

@@ -10,14 +10,14 @@ TAURI := npx --no-install tauri
 # Runs a command under a virtual display when there is no real one.
 HEADLESS := $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY)),,xvfb-run -a -s "-screen 0 1280x800x24")
 
-.PHONY: run test deps deps-test app lint unit ui-test e2e bundle clean
+.PHONY: run test deps deps-test app lint unit ui-test e2e fuzz bundle clean
 
 ## make run: build the app and open it (under Xvfb when there is no display).
 run: deps app
 	$(HEADLESS) target/debug/huddle
 
 ## make test: every check and test, as CI runs it.
-test: deps-test lint unit ui-test e2e
+test: deps-test lint ui-test unit e2e fuzz
 	@echo "make test: all checks passed"
 
 deps:
@@ -49,6 +49,14 @@ e2e:
 	$(TAURI) build --debug --bundles deb,rpm
 	mkdir -p target/e2e
 	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- node --test --test-concurrency=1 tests/e2e/
+
+# Coverage-guided fuzzing of the server's message decoder and token verifier, bounded in
+# time. cargo-fuzz needs nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets stable accept them.
+FUZZ_SECONDS ?= 30
+fuzz:
+	mkdir -p crates/server/fuzz/corpus/decode_client
+	cd crates/server/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run decode_client \
+	  corpus/decode_client seeds/decode_client -- -max_total_time=$(FUZZ_SECONDS)
 
 ## make bundle: release installers for this machine (.deb and .rpm on Linux).
 bundle: deps

@@ -107,6 +107,25 @@ impl ServerProcess {
         (field("VmRSS:"), field("VmHWM:"))
     }
 
+    /// CPU seconds the server process has used (user + system).
+    fn cpu_seconds(&self) -> f64 {
+        let Some(pid) = self.child.id() else {
+            return 0.0;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        // Linux reports these in clock ticks of 1/100 s on every common configuration.
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
     async fn stop(mut self) -> BenchResult {
         // Closing its standard input asks the child to shut down gracefully.
         drop(self.child.stdin.take());
@@ -241,6 +260,11 @@ async fn join_storm(members: usize, concurrency: usize, hold_secs: usize) -> Ben
         ms(percentile(&times, 0.50)),
         ms(percentile(&times, 0.95)),
         ms(percentile(&times, 1.0))
+    );
+    println!(
+        "  server CPU {:.1} s of {:.1} s wall",
+        server.cpu_seconds(),
+        wall.as_secs_f64()
     );
     println!(
         "  server RSS idle {idle_rss:.1} MiB, after joins {rss:.1} MiB (peak {peak:.1} MiB); {} members cut as too slow",

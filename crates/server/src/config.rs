@@ -219,6 +219,14 @@ pub struct FileConfig {
     pub rate_burst: Option<u32>,
     /// Outbound queue length per connection.
     pub outbox_capacity: Option<usize>,
+    /// UDP port of the network-test echo (default: the HTTP port's number; 0: any free port).
+    pub udp_echo_port: Option<u16>,
+    /// Secret shared with the TURN servers (coturn's `static-auth-secret`).
+    pub turn_secret: Option<String>,
+    /// TURN URLs handed to clients, e.g. `turn:turn.example.com:3478?transport=udp`.
+    pub turn_urls: Option<Vec<String>>,
+    /// Lifetime of issued TURN credentials, e.g. `1h`.
+    pub turn_ttl: Option<String>,
 }
 
 impl FileConfig {
@@ -254,6 +262,10 @@ impl FileConfig {
             rate_per_second: other.rate_per_second.or(self.rate_per_second),
             rate_burst: other.rate_burst.or(self.rate_burst),
             outbox_capacity: other.outbox_capacity.or(self.outbox_capacity),
+            udp_echo_port: other.udp_echo_port.or(self.udp_echo_port),
+            turn_secret: other.turn_secret.or(self.turn_secret),
+            turn_urls: other.turn_urls.or(self.turn_urls),
+            turn_ttl: other.turn_ttl.or(self.turn_ttl),
         }
     }
 
@@ -313,6 +325,30 @@ impl FileConfig {
         if let Some(capacity) = self.outbox_capacity {
             config.outbox_capacity = capacity;
         }
+        if self.udp_echo_port.is_some() {
+            config.nettest.udp_port = self.udp_echo_port;
+        }
+        let turn_ttl = duration("turn_ttl", self.turn_ttl, Duration::from_secs(3600))?;
+        config.nettest.turn = match (self.turn_secret, self.turn_urls) {
+            (Some(secret), Some(urls)) if !secret.is_empty() && !urls.is_empty() => {
+                Some(crate::nettest::TurnConfig {
+                    secret: secret.into_bytes(),
+                    urls,
+                    ttl: turn_ttl,
+                })
+            }
+            (None, None) => None,
+            (Some(_), Some(_)) => {
+                return Err(ServerError::Config(
+                    "TURN needs a non-empty secret and at least one URL".to_owned(),
+                ))
+            }
+            _ => {
+                return Err(ServerError::Config(
+                    "TURN needs both a secret (turn_secret) and URLs (turn_urls)".to_owned(),
+                ))
+            }
+        };
         config.validate()?;
         Ok(config)
     }
@@ -321,6 +357,29 @@ impl FileConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn turn_settings_need_secret_and_urls() -> Result<(), Box<dyn std::error::Error>> {
+        let both = FileConfig::parse(
+            "mode = \"open\"\nturn_secret = \"s3cret\"\nturn_urls = [\"turn:127.0.0.1:3478?transport=udp\"]\nturn_ttl = \"10m\"\nudp_echo_port = 0\n",
+        )?
+        .into_server_config()?;
+        let turn = both.nettest.turn.ok_or("TURN configured")?;
+        assert_eq!(turn.secret, b"s3cret");
+        assert_eq!(turn.urls, ["turn:127.0.0.1:3478?transport=udp"]);
+        assert_eq!(turn.ttl, Duration::from_secs(600));
+        assert_eq!(both.nettest.udp_port, Some(0));
+        let secret_only = FileConfig {
+            mode: Some("open".into()),
+            turn_secret: Some("s3cret".into()),
+            ..FileConfig::default()
+        };
+        assert!(matches!(
+            secret_only.into_server_config(),
+            Err(ServerError::Config(m)) if m.contains("both a secret")
+        ));
+        Ok(())
+    }
 
     #[test]
     fn file_then_overrides() -> Result<(), Box<dyn std::error::Error>> {

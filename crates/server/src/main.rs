@@ -75,6 +75,28 @@ struct ServeArgs {
     /// Messages queued towards one connection before it is dropped as too slow.
     #[arg(long, env = "HUDDLE_OUTBOX_CAPACITY", value_name = "N")]
     outbox_capacity: Option<usize>,
+    /// UDP port of the network-test echo [default: the HTTP port's number].
+    #[arg(long, env = "HUDDLE_UDP_ECHO_PORT", value_name = "PORT")]
+    udp_echo_port: Option<u16>,
+    /// Secret shared with the TURN servers (coturn's static-auth-secret).
+    #[arg(
+        long,
+        env = "HUDDLE_TURN_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    turn_secret: Option<String>,
+    /// TURN URL handed to clients; repeat the flag (or separate with commas) for several.
+    #[arg(
+        long = "turn-url",
+        env = "HUDDLE_TURN_URLS",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    turn_urls: Vec<String>,
+    /// Lifetime of issued TURN credentials, e.g. `1h` [default: 1h].
+    #[arg(long, env = "HUDDLE_TURN_TTL", value_name = "DURATION")]
+    turn_ttl: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +136,10 @@ impl ServeArgs {
             rate_per_second: self.rate_per_second,
             rate_burst: self.rate_burst,
             outbox_capacity: self.outbox_capacity,
+            udp_echo_port: self.udp_echo_port,
+            turn_secret: self.turn_secret,
+            turn_urls: (!self.turn_urls.is_empty()).then_some(self.turn_urls),
+            turn_ttl: self.turn_ttl,
         }
     }
 }

@@ -43,13 +43,17 @@ pub enum ErrorCode {
     SessionEnded,
     /// The server requires a token and the join gave none.
     TokenRequired,
-    /// The token cannot be parsed or misses required claims.
+    /// The token is not a well-formed JWT, or a claim has the wrong type or is not valid yet.
     TokenInvalid,
+    /// The token lacks a required claim (the message names it).
+    TokenMissingClaim,
+    /// The token is unsigned (`alg: none`).
+    TokenUnsigned,
     /// The token's `exp` is in the past.
     TokenExpired,
     /// The token's signature does not verify with the server's secret.
     TokenBadSignature,
-    /// The token is signed with an algorithm other than HS256.
+    /// The token is signed with an algorithm other than HS256 (and not unsigned).
     TokenWrongAlgorithm,
     /// The token's `tpc` names another session.
     TokenWrongSession,
@@ -103,6 +107,8 @@ impl ErrorCode {
             ErrorCode::SessionEnded => "session_ended",
             ErrorCode::TokenRequired => "token_required",
             ErrorCode::TokenInvalid => "token_invalid",
+            ErrorCode::TokenMissingClaim => "token_missing_claim",
+            ErrorCode::TokenUnsigned => "token_unsigned",
             ErrorCode::TokenExpired => "token_expired",
             ErrorCode::TokenBadSignature => "token_bad_signature",
             ErrorCode::TokenWrongAlgorithm => "token_wrong_algorithm",
@@ -142,6 +148,8 @@ impl ErrorCode {
         ErrorCode::SessionEnded,
         ErrorCode::TokenRequired,
         ErrorCode::TokenInvalid,
+        ErrorCode::TokenMissingClaim,
+        ErrorCode::TokenUnsigned,
         ErrorCode::TokenExpired,
         ErrorCode::TokenBadSignature,
         ErrorCode::TokenWrongAlgorithm,

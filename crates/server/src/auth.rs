@@ -79,14 +79,12 @@ impl TokenError {
         match self {
             TokenError::Missing => ErrorCode::TokenRequired,
             TokenError::Malformed => ErrorCode::TokenInvalid,
-            // The protocol has one code for a refused algorithm; `alg: none` is singled out
-            // by the message text.
-            TokenError::AlgNone | TokenError::AlgNotAllowed(_) => ErrorCode::TokenWrongAlgorithm,
+            TokenError::AlgNone => ErrorCode::TokenUnsigned,
+            TokenError::AlgNotAllowed(_) => ErrorCode::TokenWrongAlgorithm,
             TokenError::BadSignature => ErrorCode::TokenBadSignature,
             TokenError::Expired => ErrorCode::TokenExpired,
-            TokenError::NotYetValid | TokenError::MissingClaim(_) | TokenError::InvalidClaim(_) => {
-                ErrorCode::TokenInvalid
-            }
+            TokenError::MissingClaim(_) => ErrorCode::TokenMissingClaim,
+            TokenError::NotYetValid | TokenError::InvalidClaim(_) => ErrorCode::TokenInvalid,
             TokenError::WrongSession => ErrorCode::TokenWrongSession,
             TokenError::UnknownRole(_) => ErrorCode::TokenUnknownRole,
         }

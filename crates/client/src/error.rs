@@ -1,5 +1,9 @@
 //! The one error type of the client crate.
 
+use huddle_proto::ErrorCode;
+
+use crate::session::CloseReason;
+
 /// What can stop a client operation as a whole. Problems of a single network-test stage are
 /// not errors: they are written into the report, so one failing stage never hides the others.
 #[derive(Debug, thiserror::Error)]
@@ -41,4 +45,37 @@ pub enum ClientError {
     /// The operating system's random source failed.
     #[error("random source failed: {0}")]
     Random(String),
+    /// The server refused the join (wrong passcode, locked session, a token error...).
+    #[error("the server refused the join ({code:?}): {message}")]
+    JoinRefused {
+        /// The server's machine-readable reason.
+        code: ErrorCode,
+        /// The server's explanation, fit to show a person.
+        message: String,
+    },
+    /// The server refused a request (for example `permission_denied`, naming the missing
+    /// permission). Nothing changed.
+    #[error("the server refused the request ({code:?}): {message}")]
+    Rejected {
+        /// The server's machine-readable reason.
+        code: ErrorCode,
+        /// The server's explanation, fit to show a person.
+        message: String,
+    },
+    /// No answer came in time.
+    #[error("no answer from the server in time: {what}")]
+    Timeout {
+        /// What was waited for.
+        what: String,
+    },
+    /// The connection is being re-established; requests fail fast until it is back.
+    #[error("reconnecting to the server; try again in a moment")]
+    Reconnecting,
+    /// The connection dropped while the request was on its way; it may or may not have been
+    /// applied (the state shows which once the connection is back).
+    #[error("the connection dropped before the server answered: {0}")]
+    ConnectionLost(String),
+    /// The session is over for this client (left, removed, ended, or reconnecting failed).
+    #[error("the session is closed: {0}")]
+    SessionClosed(CloseReason),
 }

@@ -1,11 +1,16 @@
 //! The Huddle call client, free of any UI toolkit so the desktop shell, the command-line tool
 //! and tests drive it alike.
 //!
-//! Today it holds the pre-join network test ([`nettest`]); signaling and media transport
-//! join it later.
+//! It holds the pre-join network test ([`nettest`]) and signaling ([`session`]: joining a
+//! session, the call's state, host controls, reconnecting); media transport joins it later.
 
 mod error;
 pub mod nettest;
+pub mod session;
 pub mod tls;
 
 pub use error::ClientError;
+pub use session::{
+    join, CallState, CloseReason, ConnectionStatus, JoinOptions, Notice, Session, SessionEvent,
+    SessionEvents,
+};

@@ -35,8 +35,9 @@ pub(crate) enum Command {
     Request { action: Action, reply: Reply },
     /// Leave and close.
     Leave { reply: Reply },
-    /// Drop the socket as a network failure would (tests).
-    DropConnection,
+    /// Drop the socket as a network failure would, and stay away for `hold` before the first
+    /// reconnect attempt (tests).
+    DropConnection { hold: Duration },
 }
 
 /// Everything [`super::join`] hands the driver.
@@ -93,6 +94,8 @@ pub(crate) struct Driver {
     next_nonce: u64,
     /// A `chat_history` to ask for as soon as a (re)connection is up.
     refill_on_connect: Option<ChatSeq>,
+    /// How long to stay away before the next first reconnect attempt (tests only).
+    hold_before_reconnect: Duration,
 }
 
 /// The welcome's heartbeat interval is untrusted input: keep it within sane bounds.
@@ -122,6 +125,7 @@ impl Driver {
             next_id: 1,
             next_nonce: 1,
             refill_on_connect: None,
+            hold_before_reconnect: Duration::ZERO,
         }
     }
 
@@ -232,8 +236,9 @@ impl Driver {
                         leave_deadline = Some(Instant::now() + self.options.request_timeout);
                     }
                     // Returning drops `ws` without a close frame, as a failed network would.
-                    Some(Command::DropConnection) => {
-                        return Exit::Lost("connection dropped on request".to_owned())
+                    Some(Command::DropConnection { hold }) => {
+                        self.hold_before_reconnect = hold;
+                        return Exit::Lost("connection dropped on request".to_owned());
                     }
                 },
                 _ = ping.tick() => {
@@ -377,6 +382,12 @@ impl Driver {
         let deadline = Instant::now() + self.options.reconnect_grace;
         let mut backoff = FIRST_BACKOFF;
         let mut last = detail;
+        let hold = std::mem::take(&mut self.hold_before_reconnect);
+        if !hold.is_zero() {
+            if let Some(reason) = self.wait_away((Instant::now() + hold).min(deadline)).await {
+                return Err(reason);
+            }
+        }
         loop {
             let now = Instant::now();
             if now >= deadline {
@@ -416,18 +427,27 @@ impl Driver {
                 Err(_) => last = "a reconnect attempt timed out".to_owned(),
             }
             tracing::debug!("reconnect attempt failed: {last}");
-            let wake = (Instant::now() + backoff).min(deadline);
-            loop {
-                tokio::select! {
-                    () = tokio::time::sleep_until(wake) => break,
-                    command = self.commands.recv(), if !self.handles_gone => {
-                        if let Some(reason) = self.while_reconnecting(command) {
-                            return Err(reason);
-                        }
+            if let Some(reason) = self
+                .wait_away((Instant::now() + backoff).min(deadline))
+                .await
+            {
+                return Err(reason);
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Waits until `wake` while disconnected, still answering commands.
+    async fn wait_away(&mut self, wake: Instant) -> Option<CloseReason> {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(wake) => return None,
+                command = self.commands.recv(), if !self.handles_gone => {
+                    if let Some(reason) = self.while_reconnecting(command) {
+                        return Some(reason);
                     }
                 }
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 
@@ -447,7 +467,7 @@ impl Driver {
                 let _ = reply.send(Ok(()));
                 Some(CloseReason::Left)
             }
-            Some(Command::DropConnection) => None,
+            Some(Command::DropConnection { .. }) => None,
         }
     }
 

@@ -345,11 +345,14 @@ impl Session {
         }
     }
 
-    /// Drops the socket without leaving, as a network failure would, so that tests can
-    /// exercise reconnecting.
+    /// Drops the socket without leaving, as a network failure would, and waits `hold`
+    /// before the first reconnect attempt, so that tests can exercise reconnecting.
     #[doc(hidden)]
-    pub async fn debug_drop_connection(&self) {
-        let _ = self.commands.send(driver::Command::DropConnection).await;
+    pub async fn debug_drop_connection(&self, hold: Duration) {
+        let _ = self
+            .commands
+            .send(driver::Command::DropConnection { hold })
+            .await;
     }
 
     async fn send_command(&self, command: driver::Command) -> Result<(), ClientError> {

@@ -1,5 +1,8 @@
 //! `huddle-cli`: Huddle from the command line. `huddle-cli nettest <server-url>` runs the
-//! pre-join network test and prints its report (`--json` for machines).
+//! pre-join network test and prints its report (`--json` for machines). `huddle-cli join
+//! <server> <session>` joins a session, prints roster changes, notices and chat as lines (or
+//! JSON lines), sends each line of standard input as chat to everyone, and leaves on end of
+//! input or Ctrl-C.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +25,36 @@ struct Cli {
 enum Command {
     /// Test the network path to a server: round-trip time, jitter, loss, throughput, TURN.
     Nettest(NettestArgs),
+    /// Join a session: print who is there and the chat; lines typed are sent as chat.
+    Join(JoinArgs),
+}
+
+#[derive(Debug, Args)]
+struct JoinArgs {
+    /// Server: ws(s)://host:port/v1/ws, http(s)://host:port, or host:port.
+    server: String,
+    /// Session name.
+    session: String,
+    /// Name shown to others.
+    #[arg(long, default_value = "huddle-cli")]
+    name: String,
+    /// The session's passcode.
+    #[arg(long)]
+    passcode: Option<String>,
+    /// Join token (needed unless the server runs in open mode).
+    #[arg(long)]
+    token: Option<String>,
+    /// Join with the microphone muted.
+    #[arg(long)]
+    muted: bool,
+    /// Print one JSON object per line instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Trust only this CA certificate (PEM) instead of the system's, for self-hosted servers.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    // Media options (`--camera synthetic`, `--microphone ...`) belong here once the media
+    // engine can publish; this command then hands them to it alongside the session.
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +87,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Nettest(args) => runtime.block_on(nettest_command(args)),
+        Command::Join(args) => runtime.block_on(join::run(args)),
     }
 }
 
@@ -201,4 +235,277 @@ fn human(r: &Report) -> String {
     }
     out += &format!("  (took {:.1} s)\n", r.duration_ms / 1000.0);
     out
+}
+
+mod join {
+    //! The `join` command: a text front end to a signaling session.
+
+    use std::process::ExitCode;
+
+    use huddle_client::session::{
+        self, CallState, CloseReason, ConnectionStatus, JoinOptions, Notice, SessionEvent,
+    };
+    use huddle_client::tls::Trust;
+    use huddle_proto::{ChatMessage, LeaveReason, MemberUpdate, ServerEvent};
+    use serde_json::json;
+    use tokio::io::AsyncBufReadExt as _;
+
+    use super::{read_pem_certs, JoinArgs};
+
+    pub(super) async fn run(args: JoinArgs) -> ExitCode {
+        let json = args.json;
+        let mut options = JoinOptions::new(args.server, args.session, args.name);
+        options.passcode = args.passcode;
+        options.token = args.token;
+        options.audio_muted = args.muted;
+        if let Some(path) = args.ca_cert {
+            match read_pem_certs(&path) {
+                Ok(certs) => options.trust = Trust::Only(certs),
+                Err(e) => {
+                    eprintln!("error: {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        let (session, mut events) = match session::join(options).await {
+            Ok(joined) => joined,
+            Err(e) => {
+                if json {
+                    println!("{}", json!({ "type": "error", "error": e.to_string() }));
+                } else {
+                    eprintln!("error: {e}");
+                }
+                return ExitCode::FAILURE;
+            }
+        };
+        let state = session.state();
+        if json {
+            println!("{}", json!({ "type": "welcome", "state": state }));
+        } else {
+            print!("{}", describe_welcome(&state));
+        }
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        let mut stdin_open = true;
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        loop {
+            tokio::select! {
+                line = lines.next_line(), if stdin_open => match line {
+                    Ok(Some(text)) if text.trim().is_empty() => {}
+                    Ok(Some(text)) => {
+                        if let Err(e) = session.chat(text).await {
+                            report_error(json, &e.to_string());
+                        }
+                    }
+                    Ok(None) | Err(_) => {
+                        stdin_open = false;
+                        if let Err(e) = session.leave().await {
+                            report_error(json, &e.to_string());
+                        }
+                    }
+                },
+                _ = &mut ctrl_c => {
+                    if let Err(e) = session.leave().await {
+                        report_error(json, &e.to_string());
+                    }
+                }
+                event = events.recv() => match event {
+                    Some(event) => {
+                        if let Some(text) = render(json, &state, &event) {
+                            println!("{text}");
+                        }
+                        if let SessionEvent::Connection(ConnectionStatus::Closed { reason }) = event {
+                            return match reason {
+                                CloseReason::ConnectionLost { .. } | CloseReason::ResumeRefused { .. } => {
+                                    ExitCode::FAILURE
+                                }
+                                _ => ExitCode::SUCCESS,
+                            };
+                        }
+                    }
+                    None => return ExitCode::SUCCESS,
+                },
+            }
+        }
+    }
+
+    fn report_error(json: bool, error: &str) {
+        if json {
+            println!("{}", json!({ "type": "error", "error": error }));
+        } else {
+            eprintln!("error: {error}");
+        }
+    }
+
+    fn describe_welcome(state: &CallState) -> String {
+        let me = state
+            .myself()
+            .map_or("?", |m| m.display_name.as_str())
+            .to_owned();
+        let mut out = format!(
+            "* joined \"{}\" as {me} (id {}, {})\n",
+            state.session.name,
+            state.me,
+            state.role.as_str()
+        );
+        for m in &state.members {
+            out += &format!(
+                "*   {} (id {}, {}){}{}\n",
+                m.display_name,
+                m.id,
+                m.role.as_str(),
+                if m.audio_muted { ", muted" } else { "" },
+                if m.hand_raised { ", hand raised" } else { "" },
+            );
+        }
+        for message in &state.chat {
+            out += &chat_line(state, message);
+            out.push('\n');
+        }
+        out
+    }
+
+    fn chat_line(state: &CallState, m: &ChatMessage) -> String {
+        match m.to {
+            Some(to) if to == state.me => {
+                format!("[{}] {} (privately): {}", m.seq.0, m.from_name, m.text)
+            }
+            Some(to) => format!(
+                "[{}] {} (privately to {to}): {}",
+                m.seq.0, m.from_name, m.text
+            ),
+            None => format!("[{}] {}: {}", m.seq.0, m.from_name, m.text),
+        }
+    }
+
+    /// One output line for an event; `joined` is the state at the welcome (for who "I" am).
+    fn render(json: bool, joined: &CallState, event: &SessionEvent) -> Option<String> {
+        if json {
+            return Some(
+                match event {
+                    SessionEvent::StateChanged { cause, state } => {
+                        json!({ "type": "state", "cause": cause, "state": &**state })
+                    }
+                    SessionEvent::Chat(message) => json!({ "type": "chat", "message": message }),
+                    SessionEvent::Notice(notice) => json!({ "type": "notice", "notice": notice }),
+                    SessionEvent::Connection(status) => {
+                        json!({ "type": "connection", "status": status })
+                    }
+                    _ => return None,
+                }
+                .to_string(),
+            );
+        }
+        match event {
+            SessionEvent::StateChanged {
+                cause:
+                    Some(ServerEvent::Updated {
+                        participant,
+                        changes,
+                    }),
+                state,
+            } => {
+                let name = state
+                    .member(*participant)
+                    .map_or_else(|| participant.to_string(), |m| m.display_name.clone());
+                let what = describe_update(changes);
+                (!what.is_empty()).then(|| format!("* {name}: {what}"))
+            }
+            SessionEvent::StateChanged {
+                cause: Some(ServerEvent::SessionUpdated { session }),
+                ..
+            } => Some(format!(
+                "* session: {}{}",
+                if session.locked { "locked" } else { "unlocked" },
+                session
+                    .spotlight
+                    .map(|id| format!(", spotlight on {id}"))
+                    .unwrap_or_default()
+            )),
+            SessionEvent::StateChanged { .. } => None,
+            SessionEvent::Chat(message) => Some(chat_line(joined, message)),
+            SessionEvent::Notice(notice) => Some(format!("* {}", describe_notice(notice))),
+            SessionEvent::Connection(status) => Some(match status {
+                ConnectionStatus::Connected => "* connected".to_owned(),
+                ConnectionStatus::Reconnecting => "* connection lost, reconnecting...".to_owned(),
+                ConnectionStatus::Reconnected => "* reconnected".to_owned(),
+                ConnectionStatus::Closed { reason } => format!("* closed: {reason}"),
+                _ => return None,
+            }),
+            _ => None,
+        }
+    }
+
+    fn describe_update(c: &MemberUpdate) -> String {
+        let mut parts = Vec::new();
+        if let Some(name) = &c.display_name {
+            parts.push(format!("now called {name}"));
+        }
+        if let Some(role) = c.role {
+            parts.push(format!("now {}", role.as_str()));
+        }
+        if let Some(muted) = c.audio_muted {
+            parts.push(if muted { "muted" } else { "unmuted" }.to_owned());
+        }
+        if let Some(on) = c.video_on {
+            parts.push(if on { "camera on" } else { "camera off" }.to_owned());
+        }
+        if let Some(on) = c.sharing {
+            parts.push(if on { "sharing" } else { "stopped sharing" }.to_owned());
+        }
+        if let Some(up) = c.hand_raised {
+            parts.push(if up { "raised hand" } else { "lowered hand" }.to_owned());
+        }
+        if let Some(connection) = c.connection {
+            parts.push(match connection {
+                huddle_proto::ConnectionState::Present => "back".to_owned(),
+                huddle_proto::ConnectionState::Reconnecting => "reconnecting".to_owned(),
+            });
+        }
+        // Talking flips many times a second; it is not worth a line.
+        parts.join(", ")
+    }
+
+    fn describe_notice(notice: &Notice) -> String {
+        match notice {
+            Notice::Joined { name, .. } => format!("{name} joined"),
+            Notice::Left {
+                name,
+                reason,
+                by_name,
+                ..
+            } => match reason {
+                LeaveReason::Removed { .. } => format!(
+                    "{name} was removed by {}",
+                    by_name.as_deref().unwrap_or("the host")
+                ),
+                LeaveReason::ConnectionLost => format!("{name} lost their connection"),
+                _ => format!("{name} left"),
+            },
+            Notice::YouWereMuted { by_name, .. } => format!("{by_name} muted you"),
+            Notice::YourVideoStopped { by_name, .. } => format!("{by_name} stopped your camera"),
+            Notice::UnmuteRequested { by_name, .. } => format!("{by_name} asks you to unmute"),
+            Notice::YouWereRenamed { by_name, name, .. } => {
+                format!("{by_name} renamed you to {name}")
+            }
+            Notice::YourHandLowered { by_name, .. } => format!("{by_name} lowered your hand"),
+            Notice::YourRoleChanged { by_name, role, .. } => {
+                format!("you are now {} ({by_name})", role.as_str())
+            }
+            Notice::YouWereRemoved { by_name, .. } => format!("{by_name} removed you"),
+            Notice::SessionEnded { reason, by_name } => match reason {
+                huddle_proto::EndReason::EndedByHost { .. } => format!(
+                    "{} ended the session",
+                    by_name.as_deref().unwrap_or("the host")
+                ),
+                huddle_proto::EndReason::IdleTimeout => {
+                    "the session ended: the host was alone too long".to_owned()
+                }
+                huddle_proto::EndReason::Empty => "the session ended".to_owned(),
+                huddle_proto::EndReason::ServerShutdown => "the server shut down".to_owned(),
+            },
+            Notice::Reaction { name, reaction, .. } => format!("{name} reacted {reaction:?}"),
+            _ => "something happened".to_owned(),
+        }
+    }
 }

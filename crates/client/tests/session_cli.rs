@@ -1,0 +1,77 @@
+//! `huddle-cli join`: lines on standard input become chat to everyone, the session's events
+//! come out as JSON lines, and end of input leaves the session cleanly.
+
+mod session_support;
+
+use std::process::Stdio;
+
+use huddle_client::session::{Notice, SessionEvent};
+use huddle_proto::LeaveReason;
+use session_support::{join, start_open, wait_event, wait_state, TestResult, PATIENCE};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+
+#[tokio::test]
+async fn cli_chats_from_stdin_and_leaves_on_eof() -> TestResult {
+    let server = start_open().await?;
+    let (ann, mut ann_events) = join(&server, "cli room", "Ann").await?;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_huddle-cli"))
+        .args([
+            "join",
+            &server.http_url(),
+            "cli room",
+            "--name",
+            "Term",
+            "--json",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut stdin = child.stdin.take().ok_or("no stdin")?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+
+    // The first line is the welcome, as JSON, naming the session's members.
+    let first = tokio::time::timeout(PATIENCE, lines.next_line())
+        .await??
+        .ok_or("no output")?;
+    let welcome: serde_json::Value = serde_json::from_str(&first)?;
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(
+        welcome["state"]["members"].as_array().map(Vec::len),
+        Some(2)
+    );
+
+    ann.chat("hi terminal").await?;
+    // The chat reaches the command as a JSON line.
+    loop {
+        let line = tokio::time::timeout(PATIENCE, lines.next_line())
+            .await??
+            .ok_or("output ended before the chat")?;
+        let value: serde_json::Value = serde_json::from_str(&line)?;
+        if value["type"] == "chat" {
+            assert_eq!(value["message"]["text"], "hi terminal");
+            break;
+        }
+    }
+
+    stdin.write_all(b"hello from the terminal\n").await?;
+    stdin.flush().await?;
+    wait_state(&ann, "Ann has the terminal's line", |s| {
+        s.chat
+            .iter()
+            .any(|m| m.text == "hello from the terminal" && m.from_name == "Term")
+    })
+    .await?;
+
+    drop(stdin);
+    wait_event(&mut ann_events, "Term left", |e| {
+        matches!(e, SessionEvent::Notice(Notice::Left { name, reason: LeaveReason::Left, .. }) if name == "Term")
+    })
+    .await?;
+    let status = tokio::time::timeout(PATIENCE, child.wait()).await??;
+    assert!(status.success(), "{status}");
+    ann.leave().await?;
+    server.shutdown().await;
+    Ok(())
+}

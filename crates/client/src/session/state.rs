@@ -11,6 +11,7 @@ use huddle_proto::{
     ServerEvent, SessionInfo, Welcome,
 };
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Everything a call view needs to draw the session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,6 +35,10 @@ pub struct CallState {
     /// join without chat cannot tell a gap from the session's earlier history.
     #[serde(skip)]
     high_water: Option<ChatSeq>,
+    /// Names of members who left, so that an event naming them afterwards (a host hand-over
+    /// is announced after the old host's `left`) still reads well. Bounded.
+    #[serde(skip)]
+    departed: BTreeMap<ParticipantId, String>,
 }
 
 /// Something a person should be told, with names resolved from the roster at the time.
@@ -141,8 +146,11 @@ pub struct Applied {
     pub refill_after: Option<ChatSeq>,
 }
 
-/// Shown when an event names someone no longer in the roster (they left meanwhile).
+/// Shown when an event names someone the client never knew.
 const UNKNOWN_NAME: &str = "someone";
+
+/// How many departed members' names are remembered.
+const DEPARTED_NAMES: usize = 256;
 
 impl CallState {
     /// The state a welcome describes.
@@ -159,6 +167,7 @@ impl CallState {
             ended: None,
             removed_by: None,
             high_water: None,
+            departed: BTreeMap::new(),
         };
         state.merge_chat(&welcome.chat);
         state
@@ -171,6 +180,7 @@ impl CallState {
         let mut state = CallState::from_welcome(welcome);
         state.merge_chat(&self.chat);
         state.high_water = state.high_water.max(self.high_water);
+        state.departed.clone_from(&self.departed);
         state
     }
 
@@ -199,8 +209,11 @@ impl CallState {
     }
 
     fn name_of(&self, id: ParticipantId) -> String {
-        self.member(id)
-            .map_or_else(|| UNKNOWN_NAME.to_owned(), |m| m.display_name.clone())
+        match (self.member(id), self.departed.get(&id)) {
+            (Some(m), _) => m.display_name.clone(),
+            (None, Some(name)) => name.clone(),
+            (None, None) => UNKNOWN_NAME.to_owned(),
+        }
     }
 
     /// Inserts messages not held yet, keeping seq order; returns the ones that were new.
@@ -252,7 +265,14 @@ impl CallState {
                     reason: reason.clone(),
                     by_name,
                 });
-                self.members.retain(|m| m.id != *participant);
+                if let Some(at) = self.members.iter().position(|m| m.id == *participant) {
+                    let gone = self.members.remove(at);
+                    self.departed.insert(gone.id, gone.display_name);
+                    if self.departed.len() > DEPARTED_NAMES {
+                        // Ids grow with join order: forget the earliest first.
+                        self.departed.pop_first();
+                    }
+                }
                 if self.session.spotlight == Some(*participant) {
                     self.session.spotlight = None;
                 }
@@ -535,6 +555,20 @@ mod tests {
             })
         );
         assert_eq!(state.members.len(), 2);
+
+        // The host leaves; the hand-over that follows still names them.
+        state.apply(&ServerEvent::Left {
+            participant: ParticipantId(1),
+            reason: LeaveReason::Left,
+        });
+        let applied = state.apply(&ServerEvent::YourRoleChanged {
+            by: ParticipantId(1),
+            role: Role::Host,
+        });
+        assert!(matches!(
+            applied.notice,
+            Some(Notice::YourRoleChanged { ref by_name, .. }) if by_name == "Ann"
+        ));
     }
 
     #[test]

@@ -48,6 +48,7 @@ ui-test:
 e2e:
 	$(TAURI) build --debug --bundles deb,rpm
 	mkdir -p target/e2e
+	tests/env/start-pulse.sh
 	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- node --test --test-concurrency=1 tests/e2e/
 
 # Coverage-guided fuzzing of the server's message decoder and token verifier, bounded in

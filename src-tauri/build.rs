@@ -3,6 +3,12 @@
 fn main() {
     let manifest = tauri_build::AppManifest::new().commands(&[
         "app_info",
+        "devices_list",
+        "preview_start",
+        "preview_stop",
+        "meter_start",
+        "meter_stop",
+        "play_test_sound",
         "load_settings",
         "save_settings",
         "host_status",

@@ -24,6 +24,7 @@ pub fn run(log: LogHandle) -> Result<(), AppError> {
         .manage(state)
         .manage(Host::default())
         .manage(crate::commands::network::NetworkTest::default())
+        .manage(crate::devices::DeviceCheck::default())
         .setup(|app| {
             // Host on this computer from the start: the pre-join screen is then ready to
             // host or join without another step.
@@ -37,6 +38,12 @@ pub fn run(log: LogHandle) -> Result<(), AppError> {
         })
         .invoke_handler(tauri::generate_handler![
             crate::commands::app::app_info,
+            crate::commands::devices::devices_list,
+            crate::commands::devices::preview_start,
+            crate::commands::devices::preview_stop,
+            crate::commands::devices::meter_start,
+            crate::commands::devices::meter_stop,
+            crate::commands::devices::play_test_sound,
             crate::commands::host::host_status,
             crate::commands::host::host_start,
             crate::commands::host::host_stop,
@@ -48,6 +55,7 @@ pub fn run(log: LogHandle) -> Result<(), AppError> {
         .build(tauri::generate_context!())?
         .run(|app, event| {
             if let tauri::RunEvent::Exit = event {
+                app.state::<crate::devices::DeviceCheck>().stop_all();
                 // Members of hosted sessions are told the host's server is going away.
                 tauri::async_runtime::block_on(app.state::<Host>().stop());
             }

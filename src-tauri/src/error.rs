@@ -21,12 +21,21 @@ pub enum AppError {
     InvalidSetting(String),
     #[error("could not start logging: {0}")]
     Logging(String),
+    #[error("{0}")]
+    Device(String),
     #[error("the network test failed: {0}")]
     NetworkTest(String),
     #[error("could not host on this computer: {0}")]
     Host(String),
     #[error("the window system failed: {0}")]
     Tauri(#[from] tauri::Error),
+}
+
+impl From<huddle_media::MediaError> for AppError {
+    fn from(e: huddle_media::MediaError) -> Self {
+        // The media crate's messages are written for people ("the camera 'x' is busy").
+        AppError::Device(e.to_string())
+    }
 }
 
 impl AppError {
@@ -47,6 +56,7 @@ impl AppError {
             AppError::Logging(_) => "logging",
             AppError::Host(_) => "host",
             AppError::NetworkTest(_) => "network_test",
+            AppError::Device(_) => "device",
             AppError::Tauri(_) => "window_system",
         }
     }

@@ -8,6 +8,7 @@
 mod app;
 mod cli;
 mod commands;
+mod devices;
 mod error;
 mod host;
 mod logging;

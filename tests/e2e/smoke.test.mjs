@@ -2,7 +2,9 @@
 // pre-join screen renders, and a screenshot is kept under target/e2e/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { decodePng, distinctColours, openApp, privateHome, repoRoot, sleep, startDriver, waitFor } from "./webdriver.mjs";
 
@@ -85,4 +87,69 @@ test("the network test runs against the hosted server and shows a grade with num
   assert.match(figures, /UDP \/ TCP\s+works \/ works/);
   await sleep(300);
   await app.screenshot("prejoin-nettest");
+});
+
+// A digest of the preview canvas and how many frames it has drawn.
+const samplePreview = () =>
+  app.exec(`const c = document.getElementById("preview");
+    if (!c || !c.width) return null;
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let h = 0;
+    for (let i = 0; i < d.length; i += 97) h = (h * 31 + d[i]) >>> 0;
+    return { frames: Number(c.dataset.frames), hash: h, width: c.width };`);
+
+test("the camera preview shows the test pattern moving", async () => {
+  const first = await waitFor("preview frames", async () => {
+    const s = await samplePreview();
+    return s && s.frames > 0 ? s : null;
+  });
+  assert.equal(first.width, 640);
+  await sleep(1500);
+  const later = await samplePreview();
+  assert.ok(later.frames >= first.frames + 5, `frames kept coming (${first.frames} -> ${later.frames})`);
+  assert.notEqual(later.hash, first.hash, "the picture changed");
+});
+
+/** A 16-bit mono WAV of a sine tone. */
+function toneWav(seconds, hz, amplitude) {
+  const rate = 48000;
+  const n = rate * seconds;
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write("RIFF", 0);
+  buf.writeUInt32LE(36 + n * 2, 4);
+  buf.write("WAVEfmt ", 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20);
+  buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write("data", 36);
+  buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
+  return buf;
+}
+
+test("the level meter moves when sound reaches the microphone", async () => {
+  const meter = () => app.exec(`return Number(document.getElementById("mic-level").value);`);
+  // The microphone is the null sink's monitor: what is played into the sink is heard.
+  const quiet = await waitFor("a quiet meter", async () => ((await meter()) < 0.05 ? true : null), 10000);
+  assert.ok(quiet);
+  const wav = path.join(tmpdir(), `huddle-tone-${process.pid}.wav`);
+  writeFileSync(wav, toneWav(4, 440, 0.5));
+  const player = execFileSync("bash", ["-c", `paplay --device=huddle_sink ${wav} >/dev/null 2>&1 & echo $!`], { encoding: "utf8" });
+  try {
+    const peak = await waitFor("the meter to rise", async () => {
+      const v = await meter();
+      return v > 0.2 ? v : null;
+    }, 10000, 50);
+    assert.ok(peak > 0.2, `meter rose to ${peak}`);
+  } finally {
+    try {
+      process.kill(Number(player.trim()));
+    } catch {
+      // already finished
+    }
+  }
 });

@@ -1,9 +1,9 @@
 // A small W3C WebDriver client for driving the real Huddle window through tauri-driver
 // (which forwards to WebKitWebDriver on Linux). Plain fetch, no dependencies.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { inflateSync } from "node:zlib";
 
@@ -85,10 +85,29 @@ async function call(base, method, urlPath, body) {
   return json.value;
 }
 
+/**
+ * Where the running PulseAudio server listens, and its cookie, so an app started with
+ * another HOME still reaches it.
+ */
+function pulseEnv() {
+  const env = {};
+  try {
+    const info = execFileSync("pactl", ["info"], { encoding: "utf8" });
+    const server = info.match(/^Server String: (.+)$/m)?.[1]?.trim();
+    if (server) env.PULSE_SERVER = server.startsWith("/") ? `unix:${server}` : server;
+  } catch {
+    // No PulseAudio: the app then reports its audio devices as missing.
+  }
+  const cookie = path.join(homedir(), ".config", "pulse", "cookie");
+  if (existsSync(cookie)) env.PULSE_COOKIE = cookie;
+  return env;
+}
+
 /** A private home so a test neither reads nor writes the user's settings and logs. */
 export function privateHome() {
   const home = mkdtempSync(path.join(tmpdir(), "huddle-e2e-"));
   return {
+    ...pulseEnv(),
     HOME: home,
     XDG_CONFIG_HOME: path.join(home, "config"),
     XDG_STATE_HOME: path.join(home, "state"),

@@ -1,0 +1,300 @@
+//! The pre-join device check: camera preview, microphone level meter and the speaker's test
+//! sound. Each stream runs on its own thread that forwards from a `huddle-media` subscription
+//! to a Tauri channel and stops when asked, when the device goes away, or when the window
+//! stops listening.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use huddle_media::{
+    CameraCapture, CameraRegistry, CaptureFormat, MediaError, MicCapture, SpeakerPlayout,
+    SyntheticFault,
+};
+use serde::Serialize;
+
+use crate::error::AppError;
+
+/// The preview's size and rate: enough to judge framing and light, light on the IPC bridge.
+pub const PREVIEW_FORMAT: CaptureFormat = CaptureFormat::new(640, 360, 15);
+/// Level readings arrive every 10 ms; the meter is redrawn at most this often.
+const METER_INTERVAL: Duration = Duration::from_millis(50);
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub id: String,
+    pub label: String,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Devices {
+    pub cameras: Vec<Device>,
+    pub microphones: Vec<Device>,
+    pub speakers: Vec<Device>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeterReading {
+    /// 0..1, fast attack and slow release.
+    pub meter: f32,
+    pub dbfs: f32,
+    pub voice: bool,
+}
+
+/// A forwarding thread and its stop flag.
+struct Stream {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Stream {
+    fn spawn(
+        name: &str,
+        body: impl FnOnce(Arc<AtomicBool>) + Send + 'static,
+    ) -> Result<Self, AppError> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || body(flag))
+            .map_err(|e| AppError::Device(format!("cannot start a thread: {e}")))?;
+        Ok(Stream {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            // The threads wake at least every 200 ms to check the flag.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Owns the devices the pre-join screen has open.
+pub struct DeviceCheck {
+    cameras: CameraRegistry,
+    preview: Mutex<Option<Stream>>,
+    meter: Mutex<Option<Stream>>,
+    speaker: Mutex<Option<(Option<String>, SpeakerPlayout)>>,
+}
+
+impl Default for DeviceCheck {
+    fn default() -> Self {
+        let cameras = CameraRegistry::new();
+        // A test pattern is always there, so a machine without a camera can still check
+        // the whole path (and tests can see moving video).
+        let _pattern = cameras.add_synthetic("Test pattern", SyntheticFault::None);
+        DeviceCheck {
+            cameras,
+            preview: Mutex::new(None),
+            meter: Mutex::new(None),
+            speaker: Mutex::new(None),
+        }
+    }
+}
+
+fn to_devices(list: Vec<huddle_media::DeviceInfo>) -> Vec<Device> {
+    list.into_iter()
+        .map(|d| Device {
+            id: d.id,
+            label: d.label,
+            is_default: d.is_default,
+        })
+        .collect()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicked forwarding thread never holds these locks, so the data is still sound.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `width`, `height` (u32 little-endian) and the I420 planes: what the preview canvas decodes.
+pub fn encode_frame(frame: &huddle_media::VideoFrame) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + frame.data.len());
+    out.extend_from_slice(&frame.width.to_le_bytes());
+    out.extend_from_slice(&frame.height.to_le_bytes());
+    out.extend_from_slice(&frame.data);
+    out
+}
+
+impl DeviceCheck {
+    pub fn list(&self) -> Devices {
+        let list = huddle_media::devices::enumerate(&self.cameras);
+        Devices {
+            cameras: to_devices(list.cameras),
+            microphones: to_devices(list.microphones),
+            speakers: to_devices(list.speakers),
+        }
+    }
+
+    /// Starts (or restarts on another camera) the preview; `send` returns false once the
+    /// window no longer listens. Returns the camera's label.
+    pub fn start_preview(
+        &self,
+        id: Option<&str>,
+        send: impl Fn(Vec<u8>) -> bool + Send + 'static,
+    ) -> Result<String, AppError> {
+        let mut slot = lock(&self.preview);
+        slot.take();
+        let (capture, info) = CameraCapture::start(self.cameras.clone(), id, PREVIEW_FORMAT)?;
+        // Two frames of slack: a late frame is dropped, never queued behind newer ones.
+        let frames = capture.subscribe(2)?;
+        *slot = Some(Stream::spawn("huddle-preview", move |stop| {
+            let _capture = capture;
+            while !stop.load(Ordering::Relaxed) {
+                match frames.recv_timeout(Duration::from_millis(200)) {
+                    Ok(frame) => {
+                        if !send(encode_frame(&frame)) {
+                            break;
+                        }
+                    }
+                    Err(MediaError::Timeout(_)) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "camera preview stopped");
+                        break;
+                    }
+                }
+            }
+        })?);
+        Ok(info.label)
+    }
+
+    pub fn stop_preview(&self) {
+        lock(&self.preview).take();
+    }
+
+    /// Starts (or restarts on another microphone) the level meter. Returns the device label.
+    pub fn start_meter(
+        &self,
+        id: Option<&str>,
+        send: impl Fn(MeterReading) -> bool + Send + 'static,
+    ) -> Result<String, AppError> {
+        let mut slot = lock(&self.meter);
+        slot.take();
+        let (mic, info) = MicCapture::start(id)?;
+        let levels = mic.levels(64)?;
+        *slot = Some(Stream::spawn("huddle-meter", move |stop| {
+            let _mic = mic;
+            let mut peak: Option<MeterReading> = None;
+            let mut last_sent = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                match levels.recv_timeout(Duration::from_millis(200)) {
+                    Ok(level) => {
+                        let reading = MeterReading {
+                            meter: level.meter,
+                            dbfs: level.dbfs,
+                            voice: level.voice,
+                        };
+                        // Keep the loudest reading of each interval so short peaks show.
+                        peak = Some(match peak {
+                            Some(p) if p.meter >= reading.meter => MeterReading {
+                                voice: p.voice || reading.voice,
+                                ..p
+                            },
+                            _ => reading,
+                        });
+                    }
+                    Err(MediaError::Timeout(_)) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "level meter stopped");
+                        break;
+                    }
+                }
+                if last_sent.elapsed() >= METER_INTERVAL {
+                    if let Some(p) = peak.take() {
+                        if !send(p) {
+                            break;
+                        }
+                    }
+                    last_sent = Instant::now();
+                }
+            }
+        })?);
+        Ok(info.label)
+    }
+
+    pub fn stop_meter(&self) {
+        lock(&self.meter).take();
+    }
+
+    /// Plays the test sound on a speaker, opening (or switching to) it first.
+    pub fn play_test_sound(&self, id: Option<&str>) -> Result<(), AppError> {
+        let mut slot = lock(&self.speaker);
+        let wanted = id.map(str::to_owned);
+        let reuse = matches!(slot.as_ref(), Some((open, _)) if *open == wanted);
+        if !reuse {
+            slot.take();
+            let (speaker, _info) = SpeakerPlayout::start(id)?;
+            *slot = Some((wanted, speaker));
+        }
+        let (_, speaker) = slot
+            .as_ref()
+            .ok_or_else(|| AppError::Device("speaker did not open".into()))?;
+        speaker.play_test_sound()?;
+        Ok(())
+    }
+
+    /// Closes everything (when the user joins or closes the window).
+    pub fn stop_all(&self) {
+        self.stop_preview();
+        self.stop_meter();
+        lock(&self.speaker).take();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn the_test_pattern_is_listed_and_previews_moving_frames(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let check = DeviceCheck::default();
+        let devices = check.list();
+        let pattern = devices
+            .cameras
+            .iter()
+            .find(|c| c.label == "Test pattern")
+            .ok_or("the test pattern is listed")?;
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(8);
+        // A full test queue drops the frame, as a slow window would; the stream goes on.
+        let label = check.start_preview(Some(&pattern.id), move |frame| {
+            let _ = tx.try_send(frame);
+            true
+        })?;
+        assert_eq!(label, "Test pattern");
+        let first = rx.recv_timeout(Duration::from_secs(5))?;
+        let w = u32::from_le_bytes(first[0..4].try_into()?);
+        let h = u32::from_le_bytes(first[4..8].try_into()?);
+        assert_eq!((w, h), (PREVIEW_FORMAT.width, PREVIEW_FORMAT.height));
+        assert_eq!(first.len(), 8 + (w * h * 3 / 2) as usize);
+        let mut later = rx.recv_timeout(Duration::from_secs(5))?;
+        for _ in 0..4 {
+            later = rx.recv_timeout(Duration::from_secs(5))?;
+        }
+        assert_ne!(first[8..], later[8..], "the pattern moves");
+        check.stop_preview();
+        Ok(())
+    }
+
+    #[test]
+    fn an_unknown_camera_is_a_clear_error() {
+        let check = DeviceCheck::default();
+        let err = check.start_preview(Some("synthetic:does-not-exist"), |_| true);
+        assert!(
+            matches!(err, Err(AppError::Device(ref m)) if m.contains("camera")),
+            "{err:?}"
+        );
+    }
+}

@@ -79,10 +79,13 @@ impl PushSource {
 
 impl PlayoutSource for PushSource {
     fn next_frame(&mut self, out: &mut [f32; SAMPLES_PER_FRAME]) -> bool {
-        for s in out.iter_mut() {
-            match self.rx.pop() {
-                Ok(v) => *s = v,
-                Err(_) => break,
+        // Only whole frames: `push` writes a frame sample by sample, so reading fewer than a
+        // frame's worth could catch one half written and shift everything after it.
+        if self.rx.slots() >= SAMPLES_PER_FRAME {
+            for s in out.iter_mut() {
+                if let Ok(v) = self.rx.pop() {
+                    *s = v;
+                }
             }
         }
         !(self.closed.load(Ordering::Relaxed) && self.rx.is_empty())

@@ -21,9 +21,64 @@ const NEAR_SECONDS: f32 = 7.0;
 /// the played signals against the timeline the test measures on.
 const LEAD: Duration = Duration::from_millis(120);
 
+/// Attempts at most: see below.
+const ATTEMPTS: u32 = 3;
+
 #[test]
 fn echo_is_cancelled_and_near_end_speech_is_kept() -> TestResult {
     ensure_pulse()?;
+    // A run in which the playout underran or the capture overran had an echo path that
+    // jumped in time mid-measurement, which is not the situation the figures are defined
+    // for; when such a run misses a figure it is repeated. A clean run that misses fails.
+    for attempt in 1..=ATTEMPTS {
+        match measure() {
+            Ok(()) => return Ok(()),
+            Err(Miss {
+                glitched: Some(glitch),
+                why,
+            }) if attempt < ATTEMPTS => {
+                println!("attempt {attempt}: {why}, with {glitch}; measuring again");
+            }
+            Err(miss) => return Err(miss.why.into()),
+        }
+    }
+    Err("no attempt left".into())
+}
+
+/// A missed figure, and whether the run glitched.
+struct Miss {
+    why: String,
+    glitched: Option<String>,
+}
+
+impl From<Box<dyn std::error::Error>> for Miss {
+    fn from(e: Box<dyn std::error::Error>) -> Self {
+        Miss {
+            why: e.to_string(),
+            glitched: None,
+        }
+    }
+}
+
+impl From<&str> for Miss {
+    fn from(e: &str) -> Self {
+        Miss {
+            why: e.to_owned(),
+            glitched: None,
+        }
+    }
+}
+
+impl From<huddle_media::MediaError> for Miss {
+    fn from(e: huddle_media::MediaError) -> Self {
+        Miss {
+            why: e.to_string(),
+            glitched: None,
+        }
+    }
+}
+
+fn measure() -> Result<(), Miss> {
     let (mic, _) = MicCapture::start(None)?;
     let (far_speaker, _) = SpeakerPlayout::start_with_lead(None, LEAD)?;
     let (near_speaker, _) = SpeakerPlayout::start_with_lead(None, LEAD)?;
@@ -131,25 +186,37 @@ fn echo_is_cancelled_and_near_end_speech_is_kept() -> TestResult {
          canceller stats: {stats}",
         far_at as f64 / 48.0,
     );
-    assert!(
+    let glitches = far_speaker.underruns() + near_speaker.underruns() + mic.stats().overruns;
+    let check = |ok: bool, why: String| -> Result<(), Miss> {
+        if ok {
+            return Ok(());
+        }
+        Err(Miss {
+            why,
+            glitched: (glitches > 0).then(|| format!("{glitches} underruns/overruns")),
+        })
+    };
+    check(
         far_frame + 1300 <= captured.len(),
-        "capture ended before the test timeline"
-    );
-    assert!(erle >= 20.0, "ERLE {erle:.1} dB is below 20 dB");
-    assert!(
+        "capture ended before the test timeline".into(),
+    )?;
+    check(erle >= 20.0, format!("ERLE {erle:.1} dB is below 20 dB"))?;
+    check(
         near_only_change > -3.0,
-        "near-end alone lost {near_only_change:.1} dB"
-    );
-    assert!(
+        format!("near-end alone lost {near_only_change:.1} dB"),
+    )?;
+    check(
         dt_level_change > -6.0,
-        "near-end during double talk lost {dt_level_change:.1} dB"
-    );
+        format!("near-end during double talk lost {dt_level_change:.1} dB"),
+    )?;
     // Processing alone (band splitting, filters) caps the waveform correlation of clean
     // near-end speech at `out_peak`; in double talk at least half of that must remain.
-    assert!(
+    check(
         dt_corr_out > 0.5 * out_peak,
-        "near-end during double talk correlates only {dt_corr_out:.3} (clean {out_peak:.3})"
-    );
+        format!(
+            "near-end during double talk correlates only {dt_corr_out:.3} (clean {out_peak:.3})"
+        ),
+    )?;
     Ok(())
 }
 

@@ -187,13 +187,24 @@ fn measure() -> Result<(), Miss> {
         far_at as f64 / 48.0,
     );
     let glitches = far_speaker.underruns() + near_speaker.underruns() + mic.stats().overruns;
+    // The raw capture must hold the near-end talker where the timeline puts it; when it does
+    // not (the sound server stalled a stream, which our counters cannot see), the run
+    // measured a broken timeline, not the canceller.
+    let timeline_broken = dt_corr_raw < 0.3;
+    let glitch = match (glitches > 0, timeline_broken) {
+        (true, _) => Some(format!("{glitches} underruns/overruns")),
+        (false, true) => Some(format!(
+            "the raw capture does not follow the timeline (near-end correlation {dt_corr_raw:.3})"
+        )),
+        (false, false) => None,
+    };
     let check = |ok: bool, why: String| -> Result<(), Miss> {
         if ok {
             return Ok(());
         }
         Err(Miss {
             why,
-            glitched: (glitches > 0).then(|| format!("{glitches} underruns/overruns")),
+            glitched: glitch.clone(),
         })
     };
     check(

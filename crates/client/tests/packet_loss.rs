@@ -20,8 +20,14 @@ async fn five_percent_each_way() -> TestResult {
     );
     assert!((udp.loss_up_pct - 5.0).abs() <= 2.0, "{udp:?}");
     assert!((udp.loss_down_pct - 5.0).abs() <= 2.0, "{udp:?}");
-    let round_trip = 100.0 * (1.0 - 0.95 * 0.95);
-    assert!((udp.loss_pct - round_trip).abs() <= 2.0, "{udp:?}");
+    // The round trip compounds both directions (9.75 % expected), so its estimate spreads
+    // wider than either direction's: allow three standard errors of a binomial estimate.
+    let p = 1.0 - 0.95 * 0.95;
+    let three_se = 300.0 * (p * (1.0 - p) / f64::from(udp.sent)).sqrt();
+    assert!(
+        (udp.loss_pct - 100.0 * p).abs() <= three_se,
+        "{udp:?} (allowed ±{three_se:.2} points)"
+    );
     assert_eq!(report.grade, Grade::Poor);
     assert!(
         report.advice[0].contains("packet loss"),

@@ -144,6 +144,36 @@ pub struct MemberUpdate {
     pub connection: Option<ConnectionState>,
 }
 
+impl Member {
+    /// Applies the changed fields of an `updated` event: how a client keeps its roster.
+    pub fn apply(&mut self, changes: &MemberUpdate) {
+        if let Some(v) = &changes.display_name {
+            self.display_name.clone_from(v);
+        }
+        if let Some(v) = changes.role {
+            self.role = v;
+        }
+        if let Some(v) = changes.audio_muted {
+            self.audio_muted = v;
+        }
+        if let Some(v) = changes.video_on {
+            self.video_on = v;
+        }
+        if let Some(v) = changes.sharing {
+            self.sharing = v;
+        }
+        if let Some(v) = changes.talking {
+            self.talking = v;
+        }
+        if let Some(v) = changes.hand_raised {
+            self.hand_raised = v;
+        }
+        if let Some(v) = changes.connection {
+            self.connection = v;
+        }
+    }
+}
+
 impl MemberUpdate {
     /// True when no field changed.
     #[must_use]

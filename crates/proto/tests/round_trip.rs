@@ -335,17 +335,3 @@ fn wire_shape_is_flat_and_snake_case() -> TestResult {
     ));
     Ok(())
 }
-
-/// Prints one example of every message; run with `--nocapture --ignored` when updating
-/// docs/protocol.md.
-#[test]
-#[ignore = "prints examples for the protocol document"]
-fn print_examples() -> TestResult {
-    for msg in all_client_messages() {
-        println!("{}", encode(&msg)?);
-    }
-    for msg in all_server_messages() {
-        println!("{}", encode(&msg)?);
-    }
-    Ok(())
-}

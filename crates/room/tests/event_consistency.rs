@@ -47,30 +47,7 @@ impl View {
                 changes,
             } => {
                 if let Some(m) = self.members.iter_mut().find(|m| m.id == *participant) {
-                    if let Some(v) = &changes.display_name {
-                        m.display_name.clone_from(v);
-                    }
-                    if let Some(v) = changes.role {
-                        m.role = v;
-                    }
-                    if let Some(v) = changes.audio_muted {
-                        m.audio_muted = v;
-                    }
-                    if let Some(v) = changes.video_on {
-                        m.video_on = v;
-                    }
-                    if let Some(v) = changes.sharing {
-                        m.sharing = v;
-                    }
-                    if let Some(v) = changes.talking {
-                        m.talking = v;
-                    }
-                    if let Some(v) = changes.hand_raised {
-                        m.hand_raised = v;
-                    }
-                    if let Some(v) = changes.connection {
-                        m.connection = v;
-                    }
+                    m.apply(changes);
                 }
             }
             ServerEvent::SessionUpdated { session } => self.session = session.clone(),

@@ -12,9 +12,10 @@ settle=${2:-15}
 [ -x "$app" ] || { echo "no app binary at $app (build it with 'npx tauri build')" >&2; exit 1; }
 
 home=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$home"' EXIT
+# Its own process group, so that the app, its WebKit processes and Xvfb all end together.
+trap 'kill -- -"$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$home"' EXIT
 HOME=$home XDG_CONFIG_HOME=$home/config XDG_STATE_HOME=$home/state \
-  xvfb-run -a -s "-screen 0 1280x800x24" "$app" >/dev/null 2>&1 &
+  setsid xvfb-run -a -s "-screen 0 1280x800x24" "$app" >/dev/null 2>&1 &
 pid=$!
 sleep "$settle"
 

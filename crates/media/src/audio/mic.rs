@@ -196,20 +196,17 @@ impl Actor {
                 Ok(Command::Levels(tx, d)) => self.levels.attach(tx, d),
                 Ok(Command::Events(tx, d)) => self.events.attach(tx, d),
                 Ok(Command::Switch(id, reply)) => {
-                    let previous = self.open.take().map(|o| o.info.id);
-                    match open_device(id.as_deref(), &self.shared) {
-                        Ok(open) => {
-                            let info = open.info.clone();
-                            self.open = Some(open);
-                            self.events.send(&AudioDeviceEvent::Opened(info.clone()));
-                            let _ = reply.send(Ok(info));
-                        }
-                        Err(e) => {
-                            self.open =
-                                previous.and_then(|p| open_device(Some(&p), &self.shared).ok());
-                            let _ = reply.send(Err(e));
-                        }
+                    let shared = &self.shared;
+                    let result = super::switch_device(
+                        &mut self.open,
+                        |o| &o.info,
+                        id.as_deref(),
+                        |id| open_device(id, shared),
+                    );
+                    if let Ok(info) = &result {
+                        self.events.send(&AudioDeviceEvent::Opened(info.clone()));
                     }
+                    let _ = reply.send(result);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
             }

@@ -147,3 +147,26 @@ pub(crate) fn find_device(
     };
     Ok((device, info))
 }
+
+/// Moves a running stream to device `id` (the default for `None`). When the new device
+/// cannot be opened, the device that was open before is reopened, so a failed switch never
+/// leaves the stream without a device; the error still goes back to the caller.
+pub(crate) fn switch_device<O>(
+    current: &mut Option<O>,
+    info: for<'a> fn(&'a O) -> &'a AudioDeviceInfo,
+    id: Option<&str>,
+    open: impl Fn(Option<&str>) -> Result<O, MediaError>,
+) -> Result<AudioDeviceInfo, MediaError> {
+    let previous = current.take().map(|o| info(&o).id.clone());
+    match open(id) {
+        Ok(opened) => {
+            let opened_info = info(&opened).clone();
+            *current = Some(opened);
+            Ok(opened_info)
+        }
+        Err(e) => {
+            *current = previous.and_then(|p| open(Some(&p)).ok());
+            Err(e)
+        }
+    }
+}

@@ -16,6 +16,7 @@ mod decode;
 mod error;
 mod ids;
 pub mod limits;
+pub mod media;
 mod message;
 mod validate;
 
@@ -23,6 +24,7 @@ pub use claims::Claims;
 pub use decode::{decode_client, decode_server, encode};
 pub use error::{ErrorCode, ProtoError};
 pub use ids::{ChatSeq, ParticipantId, RequestId, ResumeKey};
+pub use media::{IceServer, MediaEvent, MediaRequest, VideoWant};
 pub use message::{
     Action, ChatMessage, ClientMessage, ConnectionState, EndReason, Join, LeaveReason, Member,
     MemberUpdate, Reaction, Resume, Role, ServerEvent, ServerMessage, SessionInfo, Welcome,

@@ -7,6 +7,7 @@
 
 use crate::error::{ErrorCode, ProtoError};
 use crate::ids::{ChatSeq, ParticipantId, RequestId, ResumeKey};
+use crate::media::{MediaEvent, MediaRequest};
 use serde::{Deserialize, Serialize};
 
 /// What a member may do, in decreasing order of power. See SPEC §3 for the table.
@@ -443,11 +444,17 @@ pub enum ClientMessage {
         /// Any number; echoed.
         nonce: u64,
     },
+    /// Media negotiation (after `welcome`).
+    Media {
+        /// The request.
+        media: MediaRequest,
+    },
 }
 
 impl ClientMessage {
     /// The `type` of every client message.
-    pub const TYPES: &'static [&'static str] = &["join", "request", "chat_history", "ping"];
+    pub const TYPES: &'static [&'static str] =
+        &["join", "request", "chat_history", "ping", "media"];
 }
 
 /// Why a member left, as told to the others.
@@ -635,12 +642,24 @@ pub enum ServerMessage {
         /// The ping's nonce.
         nonce: u64,
     },
+    /// Media negotiation and slot assignments.
+    Media {
+        /// The event.
+        media: MediaEvent,
+    },
 }
 
 impl ServerMessage {
     /// The `type` of every server message.
-    pub const TYPES: &'static [&'static str] =
-        &["welcome", "ok", "error", "event", "chat_history", "pong"];
+    pub const TYPES: &'static [&'static str] = &[
+        "welcome",
+        "ok",
+        "error",
+        "event",
+        "chat_history",
+        "pong",
+        "media",
+    ];
 
     /// An error answering request `id` (or the connection, when `None`).
     #[must_use]

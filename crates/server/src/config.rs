@@ -94,6 +94,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Network-test endpoints, UDP echo and TURN credentials.
     pub nettest: crate::nettest::NettestConfig,
+    /// Media forwarding (UDP port, announced addresses, slots).
+    pub media: crate::sfu::MediaConfig,
 }
 
 impl ServerConfig {
@@ -118,6 +120,7 @@ impl ServerConfig {
             room_queue_capacity: 1024,
             shutdown_grace: Duration::from_secs(5),
             nettest: crate::nettest::NettestConfig::default(),
+            media: crate::sfu::MediaConfig::default(),
         }
     }
 
@@ -126,6 +129,7 @@ impl ServerConfig {
     pub fn open_loopback() -> Self {
         let mut config = Self::new(AuthMode::Open);
         config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.media.udp_port = 0;
         config
     }
 

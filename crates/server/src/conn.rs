@@ -15,15 +15,15 @@ use base64::Engine as _;
 use futures_util::SinkExt as _;
 use huddle_proto::limits::MAX_FRAME_BYTES;
 use huddle_proto::{
-    decode_client, ClientMessage, DisplayName, ErrorCode, Join, ParticipantId, Passcode, RequestId,
-    ResumeKey, ServerMessage, SessionName, PROTOCOL_VERSION,
+    decode_client, ClientMessage, DisplayName, ErrorCode, Join, MediaEvent, MediaRequest,
+    ParticipantId, Passcode, RequestId, ResumeKey, ServerMessage, SessionName, PROTOCOL_VERSION,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
 
 use crate::auth::{unix_now, TokenError};
 use crate::driver::{JoinParams, JoinRefusal, RoomCommand};
-use crate::outbox::{self, ConnId, Inbox, Outgoing};
+use crate::outbox::{self, ConnId, Inbox, Outbox, Outgoing};
 use crate::ratelimit::{ConnectionLimiter, Verdict};
 use crate::registry::RoomRef;
 use crate::state::AppState;
@@ -111,7 +111,13 @@ pub async fn serve(mut socket: WebSocket, conn: ConnId, state: Arc<AppState>) {
         return;
     };
     tracing::info!(session = %params.name.key(), participant = %who, "joined");
-    let end = relay(&mut socket, &state, conn, who, &room, inbox, &mut limiter).await;
+    let link = Link {
+        conn,
+        who,
+        room: &room,
+        outbox: &outbox,
+    };
+    let end = relay(&mut socket, &state, &link, inbox, &mut limiter).await;
     tracing::info!(participant = %who, ?end, "connection closed");
     // The room ignores this when it already let the member go or a resume took its place.
     let _ = room.tx.send(RoomCommand::Disconnected { who, conn }).await;
@@ -210,6 +216,17 @@ async fn wait_for_join(
                     return None;
                 }
             }
+            Ok(ClientMessage::Media { .. }) => {
+                refuse(
+                    socket,
+                    None,
+                    ErrorCode::NotJoined,
+                    "the first message must be join".to_owned(),
+                    CLOSE_POLICY,
+                )
+                .await;
+                return None;
+            }
             Ok(ClientMessage::Request { id, .. } | ClientMessage::ChatHistory { id, .. }) => {
                 refuse(
                     socket,
@@ -284,15 +301,24 @@ fn new_resume_key() -> Result<ResumeKey, String> {
 }
 
 /// Relays between a joined member's socket and its room until either side ends.
+/// A joined connection: who it is and where its messages go.
+struct Link<'a> {
+    conn: ConnId,
+    who: ParticipantId,
+    room: &'a RoomRef,
+    outbox: &'a Outbox,
+}
+
 async fn relay(
     socket: &mut WebSocket,
     state: &AppState,
-    conn: ConnId,
-    who: ParticipantId,
-    room: &RoomRef,
+    link: &Link<'_>,
     mut inbox: Inbox,
     limiter: &mut ConnectionLimiter,
 ) -> End {
+    let Link {
+        conn, who, room, ..
+    } = *link;
     let timeout = state.config.heartbeat_timeout;
     let mut silence_deadline = Instant::now() + timeout;
     loop {
@@ -413,6 +439,14 @@ async fn relay(
                     Ok(ClientMessage::ChatHistory { id, after_seq }) => {
                         RoomCommand::ChatHistory { who, conn, id, after_seq }
                     }
+                    Ok(ClientMessage::Media { media }) => {
+                        if let Some(answer) = media_request(state, link, media) {
+                            if send_message(socket, &answer).await.is_err() {
+                                return End::WriteFailed;
+                            }
+                        }
+                        continue;
+                    }
                     Err(e) => {
                         let id = request_id_hint(&text);
                         let bad = ServerMessage::error(id, e.code(), e.to_string());
@@ -429,6 +463,40 @@ async fn relay(
             }
         }
     }
+}
+
+/// Hands a media request to the forwarding unit; returns an immediate answer when the request
+/// is refused here.
+fn media_request(state: &AppState, link: &Link<'_>, media: MediaRequest) -> Option<ServerMessage> {
+    if let Err(message) = media.check() {
+        return Some(ServerMessage::error(
+            None,
+            ErrorCode::InvalidMessage,
+            message,
+        ));
+    }
+    let Some(sfu) = &state.sfu else {
+        return Some(ServerMessage::Media {
+            media: MediaEvent::Failed {
+                message: "this server does not forward media".to_owned(),
+            },
+        });
+    };
+    match media {
+        MediaRequest::Offer { sdp } => {
+            if !sfu.offer(link.room.generation, link.who, sdp, link.outbox.clone()) {
+                return Some(ServerMessage::Media {
+                    media: MediaEvent::Failed {
+                        message: "the media server is busy, try again".to_owned(),
+                    },
+                });
+            }
+        }
+        MediaRequest::Subscribe { videos } => {
+            sfu.subscribe(link.room.generation, link.who, videos);
+        }
+    }
+    None
 }
 
 /// Best-effort `id` of an undecodable request, so its error can still be matched to it.

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use crate::config::ServerConfig;
 use crate::outbox::{ConnId, Outbox, Outgoing, PushError, CLOSE_NORMAL};
 use crate::registry::Registry;
+use crate::sfu::Sfu;
 
 /// A join after the connection checked version, input and token.
 #[derive(Debug, Clone)]
@@ -119,6 +120,7 @@ pub struct RoomTask {
     room: Room,
     links: HashMap<ParticipantId, Outbox>,
     heartbeat_ms: u64,
+    sfu: Option<Sfu>,
 }
 
 impl RoomTask {
@@ -130,6 +132,7 @@ impl RoomTask {
         registry: Arc<Registry>,
         members_gauge: Arc<AtomicUsize>,
         config: Arc<ServerConfig>,
+        sfu: Option<Sfu>,
     ) -> Self {
         let room_config = RoomConfig {
             reconnect_grace: config.reconnect_grace,
@@ -145,6 +148,7 @@ impl RoomTask {
             room,
             links: HashMap::new(),
             heartbeat_ms: u64::try_from(config.heartbeat_interval.as_millis()).unwrap_or(u64::MAX),
+            sfu,
         }
     }
 
@@ -263,10 +267,26 @@ impl RoomTask {
                 let mut welcome = outcome.welcome;
                 // The room knows the protocol default; the server may be configured otherwise.
                 welcome.heartbeat_interval_ms = self.heartbeat_ms;
+                if let (Some(sfu), Some(me)) =
+                    (&self.sfu, welcome.members.iter().find(|m| m.id == who))
+                {
+                    sfu.publishing(
+                        self.generation,
+                        who,
+                        Some(!me.audio_muted),
+                        Some(me.video_on),
+                    );
+                }
                 let welcome = encode(&ServerMessage::Welcome(welcome));
                 // A fresh outbox has room for the welcome; if the connection is already
                 // gone the member simply turns `reconnecting` below.
-                let delivered = outbox.push(Outgoing::Frame(welcome)).is_ok();
+                let mut delivered = outbox.push(Outgoing::Frame(welcome)).is_ok();
+                if let Some(sfu) = &self.sfu {
+                    let ready = encode(&ServerMessage::Media {
+                        media: sfu.ready(who),
+                    });
+                    delivered &= outbox.push(Outgoing::Frame(ready)).is_ok();
+                }
                 if let Some(old) = self.links.insert(who, outbox) {
                     // A resume took the member over from a connection that may still be
                     // open (the client noticed the drop before the server did).
@@ -305,6 +325,7 @@ impl RoomTask {
         let mut laggards = Vec::new();
         loop {
             while let Some((recipient, event)) = self.room.poll_event() {
+                self.tell_media(&event);
                 self.route(&recipient, event, &mut laggards);
             }
             if laggards.is_empty() {
@@ -334,6 +355,36 @@ impl RoomTask {
         }
         self.members_gauge
             .store(self.links.len(), Ordering::Relaxed);
+    }
+
+    /// Keeps the forwarding unit in step with the room: who may be heard and seen, who left.
+    fn tell_media(&self, event: &ServerEvent) {
+        let Some(sfu) = &self.sfu else {
+            return;
+        };
+        match event {
+            ServerEvent::Joined { member } => {
+                sfu.publishing(
+                    self.generation,
+                    member.id,
+                    Some(!member.audio_muted),
+                    Some(member.video_on),
+                );
+            }
+            ServerEvent::Updated {
+                participant,
+                changes,
+            } if changes.audio_muted.is_some() || changes.video_on.is_some() => {
+                sfu.publishing(
+                    self.generation,
+                    *participant,
+                    changes.audio_muted.map(|muted| !muted),
+                    changes.video_on,
+                );
+            }
+            ServerEvent::Left { participant, .. } => sfu.left(self.generation, *participant),
+            _ => {}
+        }
     }
 
     fn route(&self, recipient: &Recipient, event: ServerEvent, laggards: &mut Vec<ParticipantId>) {
@@ -377,6 +428,9 @@ impl RoomTask {
 
     fn finish(mut self) {
         self.registry.forget(self.name.key(), self.generation);
+        if let Some(sfu) = &self.sfu {
+            sfu.room_ended(self.generation);
+        }
         self.commands.close();
         // Joins that raced the end are told to retry with a new room.
         while let Ok(command) = self.commands.try_recv() {

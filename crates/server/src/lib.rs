@@ -24,6 +24,7 @@ pub mod nettest;
 pub mod outbox;
 pub mod ratelimit;
 pub mod registry;
+pub mod sfu;
 pub mod state;
 pub mod tls;
 
@@ -65,7 +66,14 @@ impl Server {
             .transpose()?;
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
-        let state = AppState::new(config);
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let sfu = sfu::Sfu::start(
+            &config.media,
+            local_addr.ip(),
+            config.nettest.turn.clone(),
+            shutdown.clone(),
+        )?;
+        let state = AppState::with_media(config, sfu, shutdown);
         let nettest_routes =
             nettest::start(&state.config.nettest, local_addr, state.shutdown.clone()).await?;
         let app = http::router(state.clone())
@@ -155,6 +163,16 @@ impl ServerHandle {
     pub fn http_url(&self) -> String {
         let scheme = if self.secure { "https" } else { "http" };
         format!("{scheme}://{}", self.local_addr)
+    }
+
+    /// The UDP address media is forwarded on, when media is enabled.
+    pub fn media_addr(&self) -> Option<SocketAddr> {
+        self.state.sfu.as_ref().map(sfu::Sfu::local_addr)
+    }
+
+    /// Counters of the media forwarding unit, when media is enabled.
+    pub fn media_stats(&self) -> Option<&sfu::SfuStats> {
+        self.state.sfu.as_ref().map(sfu::Sfu::stats)
     }
 
     /// Live rooms and members.

@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::ServerConfig;
 use crate::driver::{self, RoomCommand};
+use crate::sfu::Sfu;
 
 /// How to reach one room task.
 #[derive(Debug, Clone)]
@@ -36,6 +37,7 @@ pub struct Registry {
     closing: AtomicBool,
     config: Arc<ServerConfig>,
     tasks: TaskTracker,
+    sfu: Option<Sfu>,
 }
 
 /// Room and member counts for the health endpoint.
@@ -49,13 +51,14 @@ pub struct Counts {
 
 impl Registry {
     /// An empty registry whose room tasks are tracked by `tasks`.
-    pub fn new(config: Arc<ServerConfig>, tasks: TaskTracker) -> Self {
+    pub fn new(config: Arc<ServerConfig>, tasks: TaskTracker, sfu: Option<Sfu>) -> Self {
         Self {
             rooms: Mutex::new(HashMap::new()),
             next_generation: AtomicU64::new(1),
             closing: AtomicBool::new(false),
             config,
             tasks,
+            sfu,
         }
     }
 
@@ -97,6 +100,7 @@ impl Registry {
             Arc::clone(self),
             members,
             self.config.clone(),
+            self.sfu.clone(),
         );
         self.tasks.spawn(task.run());
         tracing::info!(session = %name.key(), generation, "room created");

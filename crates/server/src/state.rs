@@ -11,6 +11,7 @@ use crate::auth::TokenVerifier;
 use crate::config::{AuthMode, ServerConfig};
 use crate::outbox::ConnId;
 use crate::registry::Registry;
+use crate::sfu::Sfu;
 
 /// Shared by the HTTP handlers, connections and room tasks.
 #[derive(Debug)]
@@ -21,6 +22,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// Present in JWT mode.
     pub verifier: Option<TokenVerifier>,
+    /// The media forwarding unit, when media is enabled.
+    pub sfu: Option<Sfu>,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
     /// Every connection and room task, so shutdown can wait for them.
@@ -30,8 +33,18 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the shared state for `config`.
+    /// Builds the shared state for `config`, without media.
     pub fn new(config: ServerConfig) -> Arc<Self> {
+        Self::with_media(config, None, CancellationToken::new())
+    }
+
+    /// Builds the shared state for `config` with the forwarding unit `sfu`; `shutdown` is
+    /// cancelled when the server begins to shut down.
+    pub fn with_media(
+        config: ServerConfig,
+        sfu: Option<Sfu>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
         let config = Arc::new(config);
         let verifier = match &config.auth {
             AuthMode::Jwt { secret } => Some(TokenVerifier::new(secret)),
@@ -39,10 +52,11 @@ impl AppState {
         };
         let tasks = TaskTracker::new();
         Arc::new(Self {
-            registry: Arc::new(Registry::new(config.clone(), tasks.clone())),
+            registry: Arc::new(Registry::new(config.clone(), tasks.clone(), sfu.clone())),
+            sfu,
             config,
             verifier,
-            shutdown: CancellationToken::new(),
+            shutdown,
             tasks,
             next_conn: AtomicU64::new(1),
             connections: AtomicUsize::new(0),

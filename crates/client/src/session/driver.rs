@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use huddle_proto::{
-    decode_server, encode, Action, ChatSeq, ClientMessage, RequestId, Resume, ServerEvent,
-    ServerMessage, Welcome,
+    decode_server, encode, Action, ChatSeq, ClientMessage, MediaEvent, MediaRequest, RequestId,
+    Resume, ServerEvent, ServerMessage, Welcome,
 };
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -38,6 +38,9 @@ pub(crate) enum Command {
     /// Drop the socket as a network failure would, and stay away for `hold` before the first
     /// reconnect attempt (tests).
     DropConnection { hold: Duration },
+    /// Send a media request; dropped while the link is down (the media layer offers again
+    /// after reconnecting).
+    Media(MediaRequest),
 }
 
 /// Everything [`super::join`] hands the driver.
@@ -50,6 +53,7 @@ pub(crate) struct Parts {
     pub dropped: Arc<AtomicU64>,
     pub state: watch::Sender<Arc<CallState>>,
     pub status: watch::Sender<ConnectionStatus>,
+    pub media: mpsc::Sender<MediaEvent>,
 }
 
 enum Pending {
@@ -89,6 +93,7 @@ pub(crate) struct Driver {
     dropped: Arc<AtomicU64>,
     state_tx: watch::Sender<Arc<CallState>>,
     status_tx: watch::Sender<ConnectionStatus>,
+    media: mpsc::Sender<MediaEvent>,
     pending: HashMap<RequestId, Pending>,
     next_id: u64,
     next_nonce: u64,
@@ -121,6 +126,7 @@ impl Driver {
             dropped: parts.dropped,
             state_tx: parts.state,
             status_tx: parts.status,
+            media: parts.media,
             pending: HashMap::new(),
             next_id: 1,
             next_nonce: 1,
@@ -234,6 +240,13 @@ impl Driver {
                         }
                         closing = Some(CloseReason::Left);
                         leave_deadline = Some(Instant::now() + self.options.request_timeout);
+                    }
+                    Some(Command::Media(media)) => {
+                        if closing.is_none() {
+                            if let Err(e) = send(&mut ws, &ClientMessage::Media { media }).await {
+                                return Exit::Lost(e);
+                            }
+                        }
                     }
                     // Returning drops `ws` without a close frame, as a failed network would.
                     Some(Command::DropConnection { hold }) => {
@@ -356,6 +369,14 @@ impl Driver {
                 }
                 Flow::Continue
             }
+            ServerMessage::Media { media } => {
+                // Media events are few (answers, slot changes); a consumer that stopped
+                // reading loses them rather than stalling the heartbeat.
+                if self.media.try_send(media).is_err() {
+                    tracing::debug!("media event dropped: nobody is reading them");
+                }
+                Flow::Continue
+            }
             ServerMessage::ChatHistory { id, messages, .. } => {
                 self.pending.remove(&id);
                 let added = self.state.merge_chat(&messages);
@@ -467,7 +488,7 @@ impl Driver {
                 let _ = reply.send(Ok(()));
                 Some(CloseReason::Left)
             }
-            Some(Command::DropConnection { .. }) => None,
+            Some(Command::DropConnection { .. } | Command::Media(_)) => None,
         }
     }
 

@@ -22,8 +22,8 @@ use std::time::Duration;
 
 use huddle_proto::limits::{DEFAULT_RECONNECT_GRACE, JOIN_TIMEOUT};
 use huddle_proto::{
-    Action, ChatMessage, EndReason, ErrorCode, Join, ParticipantId, Reaction, ServerEvent,
-    PROTOCOL_VERSION,
+    Action, ChatMessage, EndReason, ErrorCode, Join, MediaEvent, MediaRequest, ParticipantId,
+    Reaction, ServerEvent, PROTOCOL_VERSION,
 };
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -238,6 +238,7 @@ pub struct Session {
     state: watch::Receiver<Arc<CallState>>,
     status: watch::Receiver<ConnectionStatus>,
     request_timeout: Duration,
+    media: Arc<std::sync::Mutex<Option<mpsc::Receiver<MediaEvent>>>>,
 }
 
 /// Joins a session.
@@ -263,12 +264,14 @@ pub async fn join(options: JoinOptions) -> Result<(Session, SessionEvents), Clie
     let state = Arc::new(CallState::from_welcome(&welcome));
     let (state_tx, state_rx) = watch::channel(state);
     let (status_tx, status_rx) = watch::channel(ConnectionStatus::Connected);
+    let (media_tx, media_rx) = mpsc::channel(256);
     let dropped = Arc::new(AtomicU64::new(0));
     let session = Session {
         commands: command_tx,
         state: state_rx,
         status: status_rx,
         request_timeout: options.request_timeout,
+        media: Arc::new(std::sync::Mutex::new(Some(media_rx))),
     };
     let driver = driver::Driver::new(driver::Parts {
         options,
@@ -279,6 +282,7 @@ pub async fn join(options: JoinOptions) -> Result<(Session, SessionEvents), Clie
         dropped: Arc::clone(&dropped),
         state: state_tx,
         status: status_tx,
+        media: media_tx,
     });
     tokio::spawn(driver.run(ws));
     Ok((
@@ -295,6 +299,31 @@ impl Session {
     #[must_use]
     pub fn state(&self) -> CallState {
         CallState::clone(&self.state.borrow())
+    }
+
+    /// The media events of this session (answers, slot assignments). The first caller
+    /// takes the stream; later calls get `None`.
+    #[must_use]
+    pub fn take_media_events(&self) -> Option<mpsc::Receiver<MediaEvent>> {
+        self.media
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    /// Sends a media request. Fails only when the session is over; while reconnecting the
+    /// request is dropped (offer again once [`Session::status`] is connected).
+    ///
+    /// # Errors
+    /// [`ClientError::SessionClosed`] when the session has ended.
+    pub async fn send_media(&self, request: MediaRequest) -> Result<(), ClientError> {
+        self.send_command(driver::Command::Media(request)).await
+    }
+
+    /// Watches the link's status.
+    #[must_use]
+    pub fn status_watch(&self) -> watch::Receiver<ConnectionStatus> {
+        self.status.clone()
     }
 
     /// The link's current status.

@@ -1,0 +1,305 @@
+//! What the call client and the server's forwarding unit must agree on, in one place: the
+//! codecs and RTP header extensions both sides register, how tracks are named, and small
+//! pure helpers over RTP payloads (is this H.264 packet part of a keyframe, what audio level
+//! does a packet carry, which sequence number is newer).
+//!
+//! Nothing here owns a socket or a clock.
+
+use rtc::interceptor::Registry;
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_congestion_control, configure_nack, configure_rtcp_reports,
+    configure_twcc_receiver_only, CongestionFeedback,
+};
+use rtc::peer_connection::configuration::media_engine::{
+    MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_RTX,
+};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
+};
+use rtc::rtp_transceiver::PayloadType;
+use rtc::shared::error::Result;
+
+pub use rtc;
+
+/// Opus payload type.
+pub const OPUS_PT: PayloadType = 111;
+/// H.264 (constrained baseline, packetization mode 1) payload type.
+pub const H264_PT: PayloadType = 102;
+/// RTX payload type repairing [`H264_PT`].
+pub const RTX_PT: PayloadType = 103;
+/// RTP clock of audio.
+pub const AUDIO_CLOCK: u32 = 48_000;
+/// RTP clock of video.
+pub const VIDEO_CLOCK: u32 = 90_000;
+/// RFC 6464 client-to-mixer audio level extension.
+pub const AUDIO_LEVEL_URI: &str = rtc::sdp::extmap::AUDIO_LEVEL_URI;
+
+/// Stream id of the tracks a client publishes.
+pub const PUBLISH_STREAM: &str = "huddle-publish";
+/// Track id prefix of audio slots the server fills (`a0`, `a1`, …).
+pub const AUDIO_SLOT_PREFIX: &str = "a";
+/// Track id prefix of video slots the server fills (`v0`, `v1`, …).
+pub const VIDEO_SLOT_PREFIX: &str = "v";
+
+/// The Opus codec both sides use (stereo signalled as WebRTC requires; we send mono).
+#[must_use]
+pub fn opus_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: AUDIO_CLOCK,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// The H.264 codec both sides use.
+#[must_use]
+pub fn h264_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_H264.to_owned(),
+        clock_rate: VIDEO_CLOCK,
+        channels: 0,
+        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+            .to_owned(),
+        rtcp_feedback: vec![RTCPFeedback {
+            typ: "ccm".to_owned(),
+            parameter: "fir".to_owned(),
+        }],
+    }
+}
+
+/// The codec of a track kind.
+#[must_use]
+pub fn codec_for(kind: RtpCodecKind) -> RTCRtpCodec {
+    match kind {
+        RtpCodecKind::Video => h264_codec(),
+        _ => opus_codec(),
+    }
+}
+
+/// Which side a configuration is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A member's app: sends with congestion control (GCC over TWCC) and pacing.
+    Client,
+    /// The forwarding unit: reports arrivals (TWCC) so publishers can estimate, and answers
+    /// NACKs towards subscribers.
+    Server,
+}
+
+/// A media engine with exactly the codecs and header extensions Huddle uses, and the
+/// interceptors for `role`: NACK (with RTX for video), RTCP reports, TWCC.
+///
+/// # Errors
+/// Only if the fixed registrations are refused by the library (a bug, not an input error).
+pub fn configure(role: Role) -> Result<(MediaEngine, Registry)> {
+    let mut engine = MediaEngine::default();
+    engine.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: opus_codec(),
+            payload_type: OPUS_PT,
+        },
+        RtpCodecKind::Audio,
+    )?;
+    engine.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: h264_codec(),
+            payload_type: H264_PT,
+        },
+        RtpCodecKind::Video,
+    )?;
+    engine.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_RTX.to_owned(),
+                clock_rate: VIDEO_CLOCK,
+                channels: 0,
+                sdp_fmtp_line: format!("apt={H264_PT}"),
+                rtcp_feedback: vec![],
+            },
+            payload_type: RTX_PT,
+        },
+        RtpCodecKind::Video,
+    )?;
+    engine.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: AUDIO_LEVEL_URI.to_owned(),
+        },
+        RtpCodecKind::Audio,
+        None,
+    )?;
+    let registry = configure_nack(Registry::new(), &mut engine);
+    let registry = configure_rtcp_reports(registry);
+    let registry = match role {
+        Role::Client => configure_congestion_control(
+            registry,
+            rtc::interceptor::Gcc::default(),
+            CongestionFeedback::Twcc,
+            &mut engine,
+        )?,
+        Role::Server => configure_twcc_receiver_only(registry, &mut engine)?,
+    };
+    Ok((engine, registry))
+}
+
+/// The track id of slot `index` of `kind`.
+#[must_use]
+pub fn slot_track_id(kind: RtpCodecKind, index: usize) -> String {
+    let prefix = if kind == RtpCodecKind::Video {
+        VIDEO_SLOT_PREFIX
+    } else {
+        AUDIO_SLOT_PREFIX
+    };
+    format!("{prefix}{index}")
+}
+
+/// Parses a slot track id back into its kind and index.
+#[must_use]
+pub fn parse_slot_track_id(id: &str) -> Option<(RtpCodecKind, usize)> {
+    let (kind, rest) = if let Some(rest) = id.strip_prefix(VIDEO_SLOT_PREFIX) {
+        (RtpCodecKind::Video, rest)
+    } else if let Some(rest) = id.strip_prefix(AUDIO_SLOT_PREFIX) {
+        (RtpCodecKind::Audio, rest)
+    } else {
+        return None;
+    };
+    if rest.is_empty() || rest.len() > 3 || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    rest.parse().ok().map(|i| (kind, i))
+}
+
+/// True when an H.264 RTP payload (RFC 6184, modes 0/1) carries an IDR slice or an SPS:
+/// the start of a frame a decoder can begin at.
+#[must_use]
+pub fn h264_is_keyframe(payload: &[u8]) -> bool {
+    const SPS: u8 = 7;
+    const IDR: u8 = 5;
+    let Some(&first) = payload.first() else {
+        return false;
+    };
+    match first & 0x1F {
+        // STAP-A: 2-byte sizes followed by NAL units.
+        24 => {
+            let mut rest = &payload[1..];
+            while rest.len() > 2 {
+                let size = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+                let Some(nal) = rest.get(2..2 + size) else {
+                    return false;
+                };
+                if let Some(&header) = nal.first() {
+                    if matches!(header & 0x1F, SPS | IDR) {
+                        return true;
+                    }
+                }
+                rest = &rest[2 + size..];
+            }
+            false
+        }
+        // FU-A: the start fragment names the NAL type.
+        28 => payload
+            .get(1)
+            .is_some_and(|&fu| fu & 0x80 != 0 && matches!(fu & 0x1F, SPS | IDR)),
+        t => matches!(t, SPS | IDR),
+    }
+}
+
+/// Reads an RFC 6464 audio level byte: `(voice_activity, level)` where level is −dBov
+/// (0 loudest, 127 silence).
+#[must_use]
+pub fn parse_audio_level(ext: &[u8]) -> Option<(bool, u8)> {
+    ext.first().map(|b| (b & 0x80 != 0, b & 0x7F))
+}
+
+/// Encodes an RFC 6464 audio level byte from an RMS level in dBFS.
+#[must_use]
+pub fn audio_level_byte(voice: bool, dbfs: f32) -> u8 {
+    let level = if dbfs.is_finite() {
+        (-dbfs).clamp(0.0, 127.0).round() as u8
+    } else {
+        127
+    };
+    (u8::from(voice) << 7) | level
+}
+
+/// True when RTP sequence number `a` is newer than `b` (RFC 3550 wrap-around).
+#[must_use]
+pub fn seq_newer(a: u16, b: u16) -> bool {
+    a != b && a.wrapping_sub(b) < 0x8000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyframes_are_found_in_every_packetization() {
+        // Single NAL: IDR (type 5) and a P slice (type 1).
+        assert!(h264_is_keyframe(&[0x65, 0x88]));
+        assert!(!h264_is_keyframe(&[0x41, 0x9a]));
+        // STAP-A with SPS and PPS.
+        assert!(h264_is_keyframe(&[
+            0x78, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce
+        ]));
+        // STAP-A with only a PPS.
+        assert!(!h264_is_keyframe(&[0x78, 0, 2, 0x68, 0xce]));
+        // FU-A start of an IDR, and its middle fragment.
+        assert!(h264_is_keyframe(&[0x7c, 0x85, 1, 2]));
+        assert!(!h264_is_keyframe(&[0x7c, 0x05, 1, 2]));
+        // Garbage and truncation never panic.
+        assert!(!h264_is_keyframe(&[]));
+        assert!(!h264_is_keyframe(&[0x78, 0xff, 0xff, 0x67]));
+        assert!(!h264_is_keyframe(&[0x7c]));
+    }
+
+    #[test]
+    fn slot_ids_round_trip_and_refuse_garbage() {
+        for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
+            for i in [0, 7, 15] {
+                assert_eq!(
+                    parse_slot_track_id(&slot_track_id(kind, i)),
+                    Some((kind, i))
+                );
+            }
+        }
+        for bad in ["", "a", "v", "x1", "a-1", "v1234", "a1b", PUBLISH_STREAM] {
+            assert_eq!(parse_slot_track_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn audio_levels_encode_and_decode() {
+        assert_eq!(
+            parse_audio_level(&[audio_level_byte(true, -20.4)]),
+            Some((true, 20))
+        );
+        assert_eq!(
+            parse_audio_level(&[audio_level_byte(false, -200.0)]),
+            Some((false, 127))
+        );
+        assert_eq!(
+            parse_audio_level(&[audio_level_byte(false, f32::NEG_INFINITY)]),
+            Some((false, 127))
+        );
+        assert_eq!(
+            parse_audio_level(&[audio_level_byte(true, 3.0)]),
+            Some((true, 0))
+        );
+        assert_eq!(parse_audio_level(&[]), None);
+    }
+
+    #[test]
+    fn sequence_order_wraps() {
+        assert!(seq_newer(1, 0));
+        assert!(seq_newer(0, 65_535));
+        assert!(!seq_newer(65_535, 0));
+        assert!(!seq_newer(5, 5));
+    }
+
+    #[test]
+    fn both_roles_configure() {
+        assert!(configure(Role::Client).is_ok());
+        assert!(configure(Role::Server).is_ok());
+    }
+}

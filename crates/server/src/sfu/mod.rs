@@ -1,0 +1,334 @@
+//! The selective forwarding unit: every member's WebRTC connection terminates here, on one
+//! UDP socket, and RTP is forwarded between them without decoding.
+//!
+//! One task owns the socket and every connection (each a sans-IO `rtc` peer connection), so
+//! forwarding a packet is a function call, not a hop between tasks. Packets are routed to a
+//! connection by source address, or, for the first packets of a connection, by the ICE ufrag in
+//! the STUN binding request. Each subscriber receives others through a fixed number of audio and
+//! video *slots* negotiated once; the unit decides who fills them (the loudest speakers, the
+//! videos the subscriber shows) and rewrites sequence numbers and timestamps so a slot can change
+//! source without renegotiation. Keyframe requests from subscribers are relayed to publishers;
+//! NACKs are answered hop by hop from each connection's own send history.
+
+mod peer;
+mod router;
+pub mod select;
+pub mod stun;
+
+use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use huddle_proto::{IceServer, MediaEvent, ParticipantId, VideoWant};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::nettest::{turn_credentials, TurnConfig};
+use crate::outbox::Outbox;
+use crate::ServerError;
+
+pub use router::Router;
+
+/// Commands queued towards the forwarding task before senders see it as busy.
+const COMMAND_QUEUE: usize = 4096;
+/// Datagrams read in one go before outputs are flushed.
+const READ_BATCH: usize = 64;
+/// Largest datagram accepted.
+const MAX_DATAGRAM: usize = 1500;
+
+/// Settings of the forwarding unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MediaConfig {
+    /// Forward media at all. Without it members still meet (roster, chat) but see and hear
+    /// nothing.
+    pub enabled: bool,
+    /// UDP port for all media, on the server's bind address; 0 picks a free port.
+    pub udp_port: u16,
+    /// Addresses put in ICE candidates. Empty: the bind address, or, when bound to every
+    /// interface, the address of the interface with the default route (and loopback).
+    pub announce: Vec<IpAddr>,
+    /// Loudest speakers forwarded to each member.
+    pub audio_slots: u8,
+    /// Most videos forwarded to each member.
+    pub video_slots: u8,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            udp_port: 7882,
+            announce: Vec::new(),
+            audio_slots: 3,
+            video_slots: 9,
+        }
+    }
+}
+
+/// Counters of the forwarding task, for health and benchmarks.
+#[derive(Debug, Default)]
+pub struct SfuStats {
+    /// Connections open now.
+    pub peers: AtomicU64,
+    /// RTP packets received from publishers.
+    pub rtp_in: AtomicU64,
+    /// RTP packets handed to subscriber connections.
+    pub rtp_out: AtomicU64,
+    /// Datagrams that matched no connection.
+    pub unrouted: AtomicU64,
+}
+
+/// What the room tasks and connections tell the forwarding task.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Offer {
+        room: u64,
+        who: ParticipantId,
+        sdp: String,
+        outbox: Outbox,
+    },
+    Subscribe {
+        room: u64,
+        who: ParticipantId,
+        videos: Vec<VideoWant>,
+    },
+    Publishing {
+        room: u64,
+        who: ParticipantId,
+        audio: Option<bool>,
+        video: Option<bool>,
+    },
+    Left {
+        room: u64,
+        who: ParticipantId,
+    },
+    RoomEnded {
+        room: u64,
+    },
+}
+
+/// A handle on the forwarding task.
+#[derive(Debug, Clone)]
+pub struct Sfu {
+    tx: mpsc::Sender<Command>,
+    audio_slots: u8,
+    video_slots: u8,
+    turn: Option<TurnConfig>,
+    local_addr: SocketAddr,
+    stats: Arc<SfuStats>,
+}
+
+impl Sfu {
+    /// Binds the media socket on `bind_ip` and starts the forwarding task; `None` when media is
+    /// disabled.
+    ///
+    /// # Errors
+    /// [`ServerError::Io`] when the UDP port cannot be bound.
+    pub fn start(
+        config: &MediaConfig,
+        bind_ip: IpAddr,
+        turn: Option<TurnConfig>,
+        shutdown: CancellationToken,
+    ) -> Result<Option<Sfu>, ServerError> {
+        if !config.enabled {
+            return Ok(None);
+        }
+        let std_socket = StdUdpSocket::bind(SocketAddr::new(bind_ip, config.udp_port))?;
+        std_socket.set_nonblocking(true)?;
+        let socket = UdpSocket::from_std(std_socket)?;
+        let local_addr = socket.local_addr()?;
+        let announce = if config.announce.is_empty() {
+            default_announce(bind_ip)
+        } else {
+            config.announce.clone()
+        };
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let stats = Arc::new(SfuStats::default());
+        let router = Router::new(
+            local_addr,
+            announce,
+            usize::from(config.audio_slots),
+            usize::from(config.video_slots),
+            Arc::clone(&stats),
+        );
+        tokio::spawn(run(socket, rx, router, shutdown));
+        tracing::info!(addr = %local_addr, "media forwarding on UDP");
+        Ok(Some(Sfu {
+            tx,
+            audio_slots: config.audio_slots,
+            video_slots: config.video_slots,
+            turn,
+            local_addr,
+            stats,
+        }))
+    }
+
+    /// The UDP address media arrives at.
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Live counters.
+    #[must_use]
+    pub fn stats(&self) -> &SfuStats {
+        &self.stats
+    }
+
+    /// The `media_ready` event for a member: slot counts and ICE servers, with TURN
+    /// credentials minted for it.
+    #[must_use]
+    pub fn ready(&self, who: ParticipantId) -> MediaEvent {
+        let ice_servers = match &self.turn {
+            Some(turn) if !turn.urls.is_empty() => {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
+                let expiry = now.saturating_add(turn.ttl).as_secs();
+                let (username, credential) =
+                    turn_credentials(&turn.secret, expiry, &format!("member-{who}"));
+                vec![IceServer {
+                    urls: turn.urls.clone(),
+                    username,
+                    credential,
+                }]
+            }
+            _ => Vec::new(),
+        };
+        MediaEvent::Ready {
+            ice_servers,
+            audio_slots: self.audio_slots,
+            video_slots: self.video_slots,
+        }
+    }
+
+    /// Queues a command without waiting; false when the task is gone or overwhelmed.
+    fn send(&self, command: Command) -> bool {
+        match self.tx.try_send(command) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("media command not delivered: {e}");
+                false
+            }
+        }
+    }
+
+    /// A member's SDP offer; the answer (or a failure) goes to `outbox`.
+    pub(crate) fn offer(&self, room: u64, who: ParticipantId, sdp: String, outbox: Outbox) -> bool {
+        self.send(Command::Offer {
+            room,
+            who,
+            sdp,
+            outbox,
+        })
+    }
+
+    /// The videos a member shows.
+    pub(crate) fn subscribe(&self, room: u64, who: ParticipantId, videos: Vec<VideoWant>) {
+        self.send(Command::Subscribe { room, who, videos });
+    }
+
+    /// A member's microphone or camera state changed (`None`: unchanged).
+    pub(crate) fn publishing(
+        &self,
+        room: u64,
+        who: ParticipantId,
+        audio: Option<bool>,
+        video: Option<bool>,
+    ) {
+        self.send(Command::Publishing {
+            room,
+            who,
+            audio,
+            video,
+        });
+    }
+
+    /// A member left: its media stops at once.
+    pub(crate) fn left(&self, room: u64, who: ParticipantId) {
+        self.send(Command::Left { room, who });
+    }
+
+    /// A room ended.
+    pub(crate) fn room_ended(&self, room: u64) {
+        self.send(Command::RoomEnded { room });
+    }
+}
+
+/// Candidate addresses when none are configured.
+fn default_announce(bind_ip: IpAddr) -> Vec<IpAddr> {
+    if !bind_ip.is_unspecified() {
+        return vec![bind_ip];
+    }
+    // The interface a default route would use: "connect" a UDP socket (sends nothing).
+    let mut out = Vec::new();
+    if let Ok(probe) = StdUdpSocket::bind("0.0.0.0:0") {
+        if probe.connect("192.0.2.1:9").is_ok() {
+            if let Ok(addr) = probe.local_addr() {
+                if !addr.ip().is_unspecified() {
+                    out.push(addr.ip());
+                }
+            }
+        }
+    }
+    out.push(IpAddr::from([127, 0, 0, 1]));
+    out
+}
+
+async fn run(
+    socket: UdpSocket,
+    mut commands: mpsc::Receiver<Command>,
+    mut router: Router,
+    shutdown: CancellationToken,
+) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut ticker = tokio::time::interval(router::TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let deadline = router
+            .poll_timeout()
+            .map(tokio::time::Instant::from_std)
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(1));
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            command = commands.recv() => match command {
+                Some(command) => router.command(command, std::time::Instant::now()),
+                None => break,
+            },
+            received = socket.recv_from(&mut buf) => {
+                match received {
+                    Ok((n, from)) => {
+                        router.datagram(from, &buf[..n], std::time::Instant::now());
+                        // Drain what else is waiting before writing anything.
+                        for _ in 0..READ_BATCH {
+                            match socket.try_recv_from(&mut buf) {
+                                Ok((n, from)) => {
+                                    router.datagram(from, &buf[..n], std::time::Instant::now());
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    Err(e) => tracing::debug!("media socket read: {e}"),
+                }
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                router.timeout(std::time::Instant::now());
+            }
+            _ = ticker.tick() => router.tick(std::time::Instant::now()),
+        }
+        for (to, bytes) in router.drain_transmits() {
+            if let Err(e) = socket.send_to(&bytes, to).await {
+                tracing::trace!(%to, "media send failed: {e}");
+            }
+        }
+    }
+    router.close_all();
+    tracing::info!(
+        forwarded = router.stats().rtp_out.load(Ordering::Relaxed),
+        "media forwarding stopped"
+    );
+}

@@ -1,0 +1,857 @@
+//! Every connection of the forwarding unit and the forwarding between them. Owned by one task;
+//! all methods are synchronous and take the current instant, so the task is a thin loop over
+//! a socket, a command queue and a timer.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use huddle_proto::{encode, MediaEvent, ParticipantId, ServerMessage, VideoWant};
+use huddle_rtp::rtc::media_stream::MediaStreamTrack;
+use huddle_rtp::rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use huddle_rtp::rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use huddle_rtp::rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
+use huddle_rtp::rtc::peer_connection::message::RTCMessage;
+use huddle_rtp::rtc::peer_connection::sdp::RTCSessionDescription;
+use huddle_rtp::rtc::peer_connection::state::RTCPeerConnectionState;
+use huddle_rtp::rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, RTCIceCandidate,
+};
+use huddle_rtp::rtc::peer_connection::RTCPeerConnectionBuilder;
+use huddle_rtp::rtc::rtcp;
+use huddle_rtp::rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use huddle_rtp::rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use huddle_rtp::rtc::rtp;
+use huddle_rtp::rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpRtxParameters, RtpCodecKind,
+};
+use huddle_rtp::rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use huddle_rtp::rtc::sansio::Protocol;
+use huddle_rtp::rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+
+use super::peer::{Inbound, Loudness, Peer, PeerKey, Rewriter, Slot};
+use super::{select, stun, Command, SfuStats};
+use crate::outbox::{Outbox, Outgoing};
+
+/// How often slots are re-chosen (loudest speakers) and stale connections swept.
+pub const TICK: Duration = Duration::from_millis(250);
+/// A connection that has not come up by then is dropped (the app offers again).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Fewest time between keyframe requests sent to one publisher.
+const PLI_INTERVAL: Duration = Duration::from_millis(300);
+/// Loudness bonus that keeps a speaker already heard in its slot.
+const AUDIO_HYSTERESIS: f32 = 12.0;
+/// Addresses remembered per connection (ICE may try several).
+const MAX_ADDRS: usize = 8;
+
+/// Whether a member's microphone and camera may be forwarded (the room's word).
+#[derive(Debug, Clone, Copy)]
+struct Allowed {
+    audio: bool,
+    video: bool,
+}
+
+impl Default for Allowed {
+    fn default() -> Self {
+        Allowed {
+            audio: true,
+            video: true,
+        }
+    }
+}
+
+/// All connections and the forwarding between them.
+pub struct Router {
+    local_addr: SocketAddr,
+    announce: Vec<IpAddr>,
+    audio_slots: usize,
+    video_slots: usize,
+    stats: Arc<SfuStats>,
+    peers: HashMap<PeerKey, Peer>,
+    rooms: HashMap<u64, Vec<ParticipantId>>,
+    by_ufrag: HashMap<String, PeerKey>,
+    by_addr: HashMap<SocketAddr, PeerKey>,
+    allowed: HashMap<PeerKey, Allowed>,
+    transmits: Vec<(SocketAddr, BytesMut)>,
+    dirty: HashSet<u64>,
+}
+
+impl Router {
+    /// A router answering on `local_addr` and naming `announce` in its candidates.
+    #[must_use]
+    pub fn new(
+        local_addr: SocketAddr,
+        announce: Vec<IpAddr>,
+        audio_slots: usize,
+        video_slots: usize,
+        stats: Arc<SfuStats>,
+    ) -> Self {
+        Self {
+            local_addr,
+            announce,
+            audio_slots,
+            video_slots,
+            stats,
+            peers: HashMap::new(),
+            rooms: HashMap::new(),
+            by_ufrag: HashMap::new(),
+            by_addr: HashMap::new(),
+            allowed: HashMap::new(),
+            transmits: Vec::new(),
+            dirty: HashSet::new(),
+        }
+    }
+
+    /// Counters.
+    #[must_use]
+    pub fn stats(&self) -> &SfuStats {
+        &self.stats
+    }
+
+    /// Datagrams to send.
+    pub fn drain_transmits(&mut self) -> std::vec::Drain<'_, (SocketAddr, BytesMut)> {
+        self.transmits.drain(..)
+    }
+
+    /// The earliest timer of any connection.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.peers
+            .values_mut()
+            .filter_map(|p| p.pc.poll_timeout())
+            .min()
+    }
+
+    /// Handles a command from a room or a connection.
+    pub(crate) fn command(&mut self, command: Command, now: Instant) {
+        match command {
+            Command::Offer {
+                room,
+                who,
+                sdp,
+                outbox,
+            } => self.offer((room, who), &sdp, outbox, now),
+            Command::Subscribe { room, who, videos } => {
+                if let Some(peer) = self.peers.get_mut(&(room, who)) {
+                    peer.wants = Some(videos);
+                    self.dirty.insert(room);
+                }
+                self.reselect_dirty(now);
+            }
+            Command::Publishing {
+                room,
+                who,
+                audio,
+                video,
+            } => {
+                let entry = self.allowed.entry((room, who)).or_default();
+                if let Some(a) = audio {
+                    entry.audio = a;
+                }
+                if let Some(v) = video {
+                    entry.video = v;
+                }
+                self.dirty.insert(room);
+                self.reselect_dirty(now);
+            }
+            Command::Left { room, who } => {
+                self.allowed.remove(&(room, who));
+                self.remove_peer((room, who), now);
+                self.reselect_dirty(now);
+            }
+            Command::RoomEnded { room } => {
+                let members = self.rooms.get(&room).cloned().unwrap_or_default();
+                for who in members {
+                    self.remove_peer((room, who), now);
+                }
+                self.allowed.retain(|(r, _), _| *r != room);
+                self.rooms.remove(&room);
+                self.dirty.remove(&room);
+            }
+        }
+    }
+
+    /// Handles one datagram.
+    pub fn datagram(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
+        let key = match self.by_addr.get(&from) {
+            Some(key) => *key,
+            None => {
+                let Some(key) = stun::binding_request_ufrag(data)
+                    .and_then(|ufrag| self.by_ufrag.get(ufrag))
+                    .copied()
+                else {
+                    self.stats.unrouted.fetch_add(1, Ordering::Relaxed);
+                    return;
+                };
+                if let Some(peer) = self.peers.get_mut(&key) {
+                    if peer.addrs.len() >= MAX_ADDRS {
+                        let old = peer.addrs.remove(0);
+                        self.by_addr.remove(&old);
+                    }
+                    peer.addrs.push(from);
+                }
+                self.by_addr.insert(from, key);
+                key
+            }
+        };
+        let Some(peer) = self.peers.get_mut(&key) else {
+            self.by_addr.remove(&from);
+            return;
+        };
+        let input = TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr: self.local_addr,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
+            message: BytesMut::from(data),
+        };
+        if let Err(e) = peer.pc.handle_read(input) {
+            tracing::trace!(participant = %key.1, "media input refused: {e}");
+        }
+        self.service(key, now);
+    }
+
+    /// Runs every connection timer that is due.
+    pub fn timeout(&mut self, now: Instant) {
+        let due: Vec<PeerKey> = self
+            .peers
+            .iter_mut()
+            .filter_map(|(k, p)| p.pc.poll_timeout().is_some_and(|t| t <= now).then_some(*k))
+            .collect();
+        for key in due {
+            if let Some(peer) = self.peers.get_mut(&key) {
+                if let Err(e) = peer.pc.handle_timeout(now) {
+                    tracing::debug!(participant = %key.1, "media timer: {e}");
+                }
+            }
+            self.service(key, now);
+        }
+    }
+
+    /// Periodic work: re-choose the loudest speakers, drop connections that never came up.
+    pub fn tick(&mut self, now: Instant) {
+        let stale: Vec<PeerKey> = self
+            .peers
+            .values()
+            .filter(|p| !p.connected && now.saturating_duration_since(p.created) > CONNECT_TIMEOUT)
+            .map(|p| p.key)
+            .collect();
+        for key in stale {
+            tracing::info!(participant = %key.1, "media connection never came up; dropped");
+            self.fail(key, "the media connection did not come up", now);
+        }
+        let rooms: Vec<u64> = self.rooms.keys().copied().collect();
+        self.dirty.extend(rooms);
+        self.reselect_dirty(now);
+    }
+
+    /// Closes every connection (shutdown).
+    pub fn close_all(&mut self) {
+        for peer in self.peers.values_mut() {
+            let _ = peer.pc.close();
+        }
+        self.peers.clear();
+    }
+
+    fn offer(&mut self, key: PeerKey, sdp: &str, outbox: Outbox, now: Instant) {
+        // A new offer replaces the member's connection (a reconnect or a fresh start).
+        self.remove_peer(key, now);
+        match self.build_peer(key, sdp, outbox.clone(), now) {
+            Ok((peer, answer)) => {
+                self.by_ufrag.insert(peer.ufrag.clone(), key);
+                let members = self.rooms.entry(key.0).or_default();
+                if let Err(at) = members.binary_search(&key.1) {
+                    members.insert(at, key.1);
+                }
+                self.peers.insert(key, peer);
+                self.stats
+                    .peers
+                    .store(self.peers.len() as u64, Ordering::Relaxed);
+                send(&outbox, MediaEvent::Answer { sdp: answer });
+                self.service(key, now);
+                self.dirty.insert(key.0);
+                self.reselect_dirty(now);
+            }
+            Err(message) => {
+                tracing::info!(participant = %key.1, "media offer refused: {message}");
+                send(&outbox, MediaEvent::Failed { message });
+            }
+        }
+    }
+
+    fn build_peer(
+        &self,
+        key: PeerKey,
+        sdp: &str,
+        outbox: Outbox,
+        now: Instant,
+    ) -> Result<(Peer, String), String> {
+        let (engine, registry) = huddle_rtp::configure(huddle_rtp::Role::Server)
+            .map_err(|e| format!("media engine: {e}"))?;
+        let ufrag = random_token(8);
+        let setting = SettingEngineBuilder::new()
+            .with_lite(true)
+            .with_ice_credentials(ufrag.clone(), random_token(24))
+            .build();
+        let mut pc = RTCPeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_setting_engine(setting)
+            .with_media_engine(engine)
+            .with_interceptor_registry(registry)
+            .build(now)
+            .map_err(|e| format!("connection: {e}"))?;
+        let mut audio = Vec::with_capacity(self.audio_slots);
+        let mut video = Vec::with_capacity(self.video_slots);
+        for (kind, count) in [
+            (RtpCodecKind::Audio, self.audio_slots),
+            (RtpCodecKind::Video, self.video_slots),
+        ] {
+            for index in 0..count {
+                let track_id = huddle_rtp::slot_track_id(kind, index);
+                let ssrc = random_ssrc();
+                let rtx = (kind == RtpCodecKind::Video).then(|| RTCRtpRtxParameters {
+                    ssrc: random_ssrc(),
+                });
+                let track = MediaStreamTrack::new(
+                    "huddle-slots".to_owned(),
+                    track_id.clone(),
+                    track_id.clone(),
+                    kind,
+                    vec![RTCRtpEncodingParameters {
+                        rtp_coding_parameters: RTCRtpCodingParameters {
+                            ssrc: Some(ssrc),
+                            rtx,
+                            ..Default::default()
+                        },
+                        codec: huddle_rtp::codec_for(kind),
+                        ..Default::default()
+                    }],
+                );
+                let transceiver = pc
+                    .add_transceiver_from_track(
+                        track,
+                        Some(RTCRtpTransceiverInit {
+                            direction: RTCRtpTransceiverDirection::Sendonly,
+                            streams: vec![],
+                            send_encodings: vec![],
+                        }),
+                    )
+                    .map_err(|e| format!("slot {track_id}: {e}"))?;
+                let sender = pc
+                    .rtp_transceiver(transceiver)
+                    .and_then(|t| t.sender())
+                    .ok_or_else(|| format!("slot {track_id} has no sender"))?;
+                let slot = Slot {
+                    sender,
+                    track_id,
+                    ssrc,
+                    audio_level_id: None,
+                    source: None,
+                    rewrite: Rewriter::default(),
+                    awaiting_keyframe: kind == RtpCodecKind::Video,
+                };
+                if kind == RtpCodecKind::Video {
+                    video.push(slot);
+                } else {
+                    audio.push(slot);
+                }
+            }
+        }
+        let offer =
+            RTCSessionDescription::offer(sdp.to_owned()).map_err(|e| format!("offer: {e}"))?;
+        pc.set_remote_description(now, offer)
+            .map_err(|e| format!("offer: {e}"))?;
+        for ip in &self.announce {
+            let candidate = CandidateHostConfig {
+                base_config: CandidateConfig {
+                    network: "udp".to_owned(),
+                    address: ip.to_string(),
+                    port: self.local_addr.port(),
+                    component: 1,
+                    ..Default::default()
+                },
+                ..Default::default()
+            }
+            .new_candidate_host()
+            .map_err(|e| format!("candidate: {e}"))?;
+            let init = RTCIceCandidate::from(&candidate)
+                .to_json()
+                .map_err(|e| format!("candidate: {e}"))?;
+            pc.add_local_candidate(init)
+                .map_err(|e| format!("candidate: {e}"))?;
+        }
+        let answer = pc.create_answer(None).map_err(|e| format!("answer: {e}"))?;
+        pc.set_local_description(now, answer)
+            .map_err(|e| format!("answer: {e}"))?;
+        let answer = pc
+            .local_description()
+            .ok_or_else(|| "no local description".to_owned())?
+            .sdp;
+        for slot in &mut audio {
+            slot.audio_level_id = pc.rtp_sender(slot.sender).and_then(|mut s| {
+                audio_level_id(&s.get_parameters().rtp_parameters.header_extensions)
+            });
+        }
+        Ok((
+            Peer {
+                key,
+                pc,
+                ufrag,
+                addrs: Vec::new(),
+                outbox,
+                inbound: HashMap::new(),
+                audio,
+                video,
+                wants: None,
+                loudness: Loudness::default(),
+                last_pli: None,
+                told: None,
+                connected: false,
+                created: now,
+            },
+            answer,
+        ))
+    }
+
+    fn remove_peer(&mut self, key: PeerKey, now: Instant) {
+        let Some(mut peer) = self.peers.remove(&key) else {
+            return;
+        };
+        let _ = peer.pc.close();
+        while let Some(t) = peer.pc.poll_write() {
+            self.transmits.push((t.transport.peer_addr, t.message));
+        }
+        self.by_ufrag.remove(&peer.ufrag);
+        for addr in &peer.addrs {
+            self.by_addr.remove(addr);
+        }
+        if let Some(members) = self.rooms.get_mut(&key.0) {
+            members.retain(|id| *id != key.1);
+            if members.is_empty() {
+                self.rooms.remove(&key.0);
+            }
+        }
+        self.stats
+            .peers
+            .store(self.peers.len() as u64, Ordering::Relaxed);
+        self.dirty.insert(key.0);
+        let _ = now;
+    }
+
+    fn fail(&mut self, key: PeerKey, message: &str, now: Instant) {
+        if let Some(peer) = self.peers.get(&key) {
+            send(
+                &peer.outbox,
+                MediaEvent::Failed {
+                    message: message.to_owned(),
+                },
+            );
+        }
+        self.remove_peer(key, now);
+        self.reselect_dirty(now);
+    }
+
+    /// Drains a connection's outputs: datagrams, events, and media to forward.
+    fn service(&mut self, key: PeerKey, now: Instant) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        while let Some(t) = peer.pc.poll_write() {
+            self.transmits.push((t.transport.peer_addr, t.message));
+        }
+        let mut events = Vec::new();
+        while let Some(event) = peer.pc.poll_event() {
+            events.push(event);
+        }
+        let mut messages = Vec::new();
+        while let Some(message) = peer.pc.poll_read() {
+            messages.push(message.message);
+        }
+        for event in events {
+            self.on_event(key, event, now);
+        }
+        for message in messages {
+            self.on_message(key, message, now);
+        }
+        if let Some(peer) = self.peers.get_mut(&key) {
+            while let Some(t) = peer.pc.poll_write() {
+                self.transmits.push((t.transport.peer_addr, t.message));
+            }
+        }
+        self.reselect_dirty(now);
+    }
+
+    fn on_event(&mut self, key: PeerKey, event: RTCPeerConnectionEvent, now: Instant) {
+        match event {
+            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                let Some(peer) = self.peers.get_mut(&key) else {
+                    return;
+                };
+                let Some(mut receiver) = peer.pc.rtp_receiver(init.receiver_id) else {
+                    return;
+                };
+                let kind = receiver.track().kind();
+                let level =
+                    audio_level_id(&receiver.get_parameters().rtp_parameters.header_extensions);
+                tracing::debug!(participant = %key.1, ?kind, ssrc = init.ssrc, "publishing");
+                peer.inbound.insert(
+                    init.track_id,
+                    Inbound {
+                        kind,
+                        receiver: init.receiver_id,
+                        ssrc: init.ssrc,
+                        audio_level_id: level,
+                    },
+                );
+                self.dirty.insert(key.0);
+            }
+            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnClose(track_id)) => {
+                if let Some(peer) = self.peers.get_mut(&key) {
+                    peer.inbound.remove(&track_id);
+                    self.dirty.insert(key.0);
+                }
+            }
+            RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
+                RTCPeerConnectionState::Connected => {
+                    if let Some(peer) = self.peers.get_mut(&key) {
+                        peer.connected = true;
+                        tracing::debug!(participant = %key.1, "media connected");
+                    }
+                    self.dirty.insert(key.0);
+                    // Subscribers start with a keyframe from everyone they will see.
+                    self.request_keyframes_for(key, now);
+                }
+                RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                    tracing::info!(participant = %key.1, %state, "media connection ended");
+                    self.fail(key, "the media connection was lost", now);
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn on_message(&mut self, key: PeerKey, message: RTCMessage, now: Instant) {
+        match message {
+            RTCMessage::RtpPacket(track_id, packet) => self.forward(key, &track_id, packet, now),
+            RTCMessage::RtcpPacket(track_id, packets) => {
+                self.on_rtcp(key, &track_id, &packets, now);
+            }
+            _ => {}
+        }
+    }
+
+    /// Relays keyframe requests a subscriber sends about one of its video slots.
+    fn on_rtcp(
+        &mut self,
+        key: PeerKey,
+        track_id: &str,
+        packets: &[Box<dyn rtcp::Packet>],
+        now: Instant,
+    ) {
+        let wants_keyframe = packets.iter().any(|p| {
+            p.as_any().downcast_ref::<PictureLossIndication>().is_some()
+                || p.as_any().downcast_ref::<FullIntraRequest>().is_some()
+        });
+        if !wants_keyframe {
+            return;
+        }
+        let source = self.peers.get(&key).and_then(|peer| {
+            peer.video
+                .iter()
+                .find(|s| s.track_id == track_id)
+                .and_then(|s| s.source)
+        });
+        if let Some(source) = source {
+            self.request_keyframe((key.0, source), now);
+        }
+    }
+
+    fn forward(&mut self, key: PeerKey, track_id: &str, packet: rtp::Packet, now: Instant) {
+        let Some(publisher) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let Some(inbound) = publisher.inbound.get(track_id).cloned() else {
+            return;
+        };
+        self.stats.rtp_in.fetch_add(1, Ordering::Relaxed);
+        let allowed = self.allowed.get(&key).copied().unwrap_or_default();
+        let video = inbound.kind == RtpCodecKind::Video;
+        if (video && !allowed.video) || (!video && !allowed.audio) {
+            return;
+        }
+        // Repair packets are answered per hop; only media is forwarded.
+        let expected_pt = if video {
+            huddle_rtp::H264_PT
+        } else {
+            huddle_rtp::OPUS_PT
+        };
+        if packet.header.payload_type != expected_pt {
+            return;
+        }
+        let level = inbound
+            .audio_level_id
+            .and_then(|id| packet.header.get_extension(id))
+            .and_then(|ext| huddle_rtp::parse_audio_level(&ext));
+        if !video {
+            publisher
+                .loudness
+                .observe(level.map(|(_, l)| l), packet.payload.len(), now);
+        }
+        let keyframe = video && huddle_rtp::h264_is_keyframe(&packet.payload);
+        let (clock, pt) = if video {
+            (huddle_rtp::VIDEO_CLOCK, huddle_rtp::H264_PT)
+        } else {
+            (huddle_rtp::AUDIO_CLOCK, huddle_rtp::OPUS_PT)
+        };
+        let members = self.rooms.get(&key.0).cloned().unwrap_or_default();
+        let mut wants_keyframe = false;
+        for member in members {
+            if member == key.1 {
+                continue;
+            }
+            let Some(sub) = self.peers.get_mut(&(key.0, member)) else {
+                continue;
+            };
+            if !sub.connected {
+                continue;
+            }
+            let Some(slot) = sub.slot_for(inbound.kind, key.1) else {
+                continue;
+            };
+            if slot.awaiting_keyframe {
+                if keyframe {
+                    slot.awaiting_keyframe = false;
+                } else {
+                    wants_keyframe = true;
+                    continue;
+                }
+            }
+            let mut out = packet.clone();
+            slot.rewrite.apply(&mut out, clock, now);
+            out.header.ssrc = slot.ssrc;
+            out.header.payload_type = pt;
+            out.header.extension = false;
+            out.header.extension_profile = 0;
+            out.header.extensions.clear();
+            if let (Some(id), Some((voice, dbov))) = (slot.audio_level_id, level) {
+                let byte = (u8::from(voice) << 7) | dbov;
+                let _ = out
+                    .header
+                    .set_extension(id, Bytes::copy_from_slice(&[byte]));
+            }
+            let sender_id = slot.sender;
+            if let Some(mut sender) = sub.pc.rtp_sender(sender_id) {
+                match sender.write_rtp(now, out) {
+                    Ok(()) => {
+                        self.stats.rtp_out.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => tracing::trace!("forward to {member}: {e}"),
+                }
+            }
+            while let Some(t) = sub.pc.poll_write() {
+                self.transmits.push((t.transport.peer_addr, t.message));
+            }
+        }
+        if wants_keyframe {
+            self.request_keyframe(key, now);
+        }
+    }
+
+    /// Asks a publisher for a keyframe (at most every [`PLI_INTERVAL`]).
+    fn request_keyframe(&mut self, publisher: PeerKey, now: Instant) {
+        let Some(peer) = self.peers.get_mut(&publisher) else {
+            return;
+        };
+        if peer
+            .last_pli
+            .is_some_and(|at| now.saturating_duration_since(at) < PLI_INTERVAL)
+        {
+            return;
+        }
+        let Some(inbound) = peer
+            .inbound
+            .values()
+            .find(|i| i.kind == RtpCodecKind::Video)
+            .cloned()
+        else {
+            return;
+        };
+        peer.last_pli = Some(now);
+        if let Some(mut receiver) = peer.pc.rtp_receiver(inbound.receiver) {
+            let pli = PictureLossIndication {
+                sender_ssrc: 0,
+                media_ssrc: inbound.ssrc,
+            };
+            if let Err(e) = receiver.write_rtcp(now, vec![Box::new(pli)]) {
+                tracing::trace!("keyframe request: {e}");
+            }
+        }
+        while let Some(t) = peer.pc.poll_write() {
+            self.transmits.push((t.transport.peer_addr, t.message));
+        }
+    }
+
+    /// Asks everyone `subscriber` sees for a keyframe.
+    fn request_keyframes_for(&mut self, subscriber: PeerKey, now: Instant) {
+        let sources: Vec<ParticipantId> = self
+            .peers
+            .get(&subscriber)
+            .map(|p| p.video.iter().filter_map(|s| s.source).collect())
+            .unwrap_or_default();
+        for source in sources {
+            self.request_keyframe((subscriber.0, source), now);
+        }
+    }
+
+    fn reselect_dirty(&mut self, now: Instant) {
+        let rooms: Vec<u64> = self.dirty.drain().collect();
+        for room in rooms {
+            self.reselect(room, now);
+        }
+    }
+
+    /// Re-chooses who fills every slot of every member of `room`, and tells members whose
+    /// assignment changed.
+    fn reselect(&mut self, room: u64, now: Instant) {
+        let Some(members) = self.rooms.get(&room).cloned() else {
+            return;
+        };
+        let mut video_publishers = Vec::new();
+        let mut speakers = Vec::new();
+        for id in &members {
+            let Some(peer) = self.peers.get(&(room, *id)) else {
+                continue;
+            };
+            if !peer.connected {
+                continue;
+            }
+            let allowed = self.allowed.get(&(room, *id)).copied().unwrap_or_default();
+            if allowed.video && peer.publishes(RtpCodecKind::Video) {
+                video_publishers.push(*id);
+            }
+            if allowed.audio && peer.publishes(RtpCodecKind::Audio) {
+                speakers.push((*id, peer.loudness.current(now)));
+            }
+        }
+        let mut need_keyframe = Vec::new();
+        for id in &members {
+            let Some(peer) = self.peers.get_mut(&(room, *id)) else {
+                continue;
+            };
+            let (current_audio, current_video) = peer.sources();
+            let videos = select::choose_videos(
+                *id,
+                peer.wants.as_deref(),
+                &video_publishers,
+                peer.video.len(),
+            );
+            let next_video = select::assign(&current_video, &videos);
+            let voices = select::choose_audio(
+                *id,
+                &speakers,
+                &current_audio,
+                peer.audio.len(),
+                AUDIO_HYSTERESIS,
+            );
+            let next_audio = select::assign(&current_audio, &voices);
+            for (slot, next) in peer.video.iter_mut().zip(&next_video) {
+                if slot.source != *next {
+                    slot.source = *next;
+                    slot.rewrite.switch();
+                    slot.awaiting_keyframe = true;
+                    if let Some(source) = next {
+                        need_keyframe.push(*source);
+                    }
+                }
+            }
+            for (slot, next) in peer.audio.iter_mut().zip(&next_audio) {
+                if slot.source != *next {
+                    slot.source = *next;
+                    slot.rewrite.switch();
+                }
+            }
+            let assignment = (next_audio, next_video);
+            if peer.told.as_ref() != Some(&assignment) {
+                send(
+                    &peer.outbox,
+                    MediaEvent::Slots {
+                        audio: assignment.0.clone(),
+                        video: assignment.1.clone(),
+                    },
+                );
+                peer.told = Some(assignment);
+            }
+        }
+        need_keyframe.sort_unstable();
+        need_keyframe.dedup();
+        for source in need_keyframe {
+            self.request_keyframe((room, source), now);
+        }
+    }
+
+    /// Members connected in `room`, for tests and stats.
+    #[must_use]
+    pub fn members(&self, room: u64) -> Vec<ParticipantId> {
+        self.rooms.get(&room).cloned().unwrap_or_default()
+    }
+
+    /// Whether `who` has a connection (for tests).
+    #[must_use]
+    pub fn has_peer(&self, room: u64, who: ParticipantId) -> bool {
+        self.peers.contains_key(&(room, who))
+    }
+
+    /// The videos `who` asked for.
+    #[must_use]
+    pub fn wants(&self, room: u64, who: ParticipantId) -> Option<Vec<VideoWant>> {
+        self.peers.get(&(room, who)).and_then(|p| p.wants.clone())
+    }
+}
+
+fn send(outbox: &Outbox, media: MediaEvent) {
+    match encode(&ServerMessage::Media { media }) {
+        Ok(text) => {
+            // A full queue means the member is cut anyway; its room handles that.
+            let _ = outbox.push(Outgoing::Frame(text.into()));
+        }
+        Err(e) => tracing::warn!("media event not encoded: {e}"),
+    }
+}
+
+fn audio_level_id(
+    extensions: &[huddle_rtp::rtc::rtp_transceiver::rtp_sender::RTCRtpHeaderExtensionParameters],
+) -> Option<u8> {
+    extensions
+        .iter()
+        .find(|h| h.uri == huddle_rtp::AUDIO_LEVEL_URI)
+        .and_then(|h| u8::try_from(h.id).ok())
+}
+
+/// Random lowercase hex of `len` characters (ICE ufrag/pwd alphabet).
+fn random_token(len: usize) -> String {
+    let mut bytes = vec![0u8; len.div_ceil(2)];
+    if getrandom::fill(&mut bytes).is_err() {
+        // The OS RNG failing is not recoverable in a meaningful way; fall back to time-seeded
+        // bytes so the server keeps working (ufrags need uniqueness, not secrecy; the DTLS
+        // fingerprint protects the media).
+        let seed = Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id());
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (seed >> (i % 16 * 8)) as u8 ^ (i as u8).wrapping_mul(151);
+        }
+    }
+    let mut out: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    out.truncate(len);
+    out
+}
+
+fn random_ssrc() -> u32 {
+    let mut b = [0u8; 4];
+    let _ = getrandom::fill(&mut b);
+    u32::from_be_bytes(b).max(1)
+}

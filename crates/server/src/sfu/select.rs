@@ -101,7 +101,7 @@ mod tests {
         let current = vec![Some(p(1)), Some(p(2)), None];
         assert_eq!(
             assign(&current, &[p(2), p(3)]),
-            vec![None, Some(p(2)), Some(p(3))]
+            vec![Some(p(3)), Some(p(2)), None]
         );
         assert_eq!(assign(&current, &[p(1), p(2)]), current);
         // More chosen than slots: the extra ones wait.
@@ -160,7 +160,7 @@ mod tests {
         // p(3) is already heard: a slightly louder p(4) does not displace it.
         assert_eq!(
             choose_audio(p(9), &speakers, &[Some(p(2)), Some(p(3))], 2, 10.0),
-            vec![p(3), p(2)]
+            vec![p(2), p(3)]
         );
     }
 }

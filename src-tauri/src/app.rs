@@ -25,6 +25,7 @@ pub fn run(log: LogHandle) -> Result<(), AppError> {
         .manage(Host::default())
         .manage(crate::commands::network::NetworkTest::default())
         .manage(crate::devices::DeviceCheck::default())
+        .manage(crate::call::Call::default())
         .setup(|app| {
             // Host on this computer from the start: the pre-join screen is then ready to
             // host or join without another step.
@@ -51,11 +52,38 @@ pub fn run(log: LogHandle) -> Result<(), AppError> {
             crate::commands::network::network_test_cancel,
             crate::commands::settings::load_settings,
             crate::commands::settings::save_settings,
+            crate::commands::call::call_join,
+            crate::commands::call::call_leave,
+            crate::commands::call::call_end_for_all,
+            crate::commands::call::call_set_audio,
+            crate::commands::call::call_set_video,
+            crate::commands::call::call_chat,
+            crate::commands::call::call_set_hand,
+            crate::commands::call::call_react,
+            crate::commands::call::call_tile_sizes,
+            crate::commands::manage::manage_mute,
+            crate::commands::manage::manage_mute_all,
+            crate::commands::manage::manage_stop_video,
+            crate::commands::manage::manage_ask_unmute,
+            crate::commands::manage::manage_rename,
+            crate::commands::manage::manage_remove,
+            crate::commands::manage::manage_remove_others,
+            crate::commands::manage::manage_lower_hand,
+            crate::commands::manage::manage_lock_session,
+            crate::commands::manage::manage_lock_sharing,
+            crate::commands::manage::manage_audience_chat,
+            crate::commands::manage::manage_spotlight,
+            crate::commands::manage::manage_promote,
+            crate::commands::manage::manage_demote,
+            crate::commands::manage::manage_make_manager,
+            crate::commands::manage::manage_revoke_manager,
+            crate::commands::manage::manage_transfer_host,
         ])
         .build(tauri::generate_context!())?
         .run(|app, event| {
             if let tauri::RunEvent::Exit = event {
                 app.state::<crate::devices::DeviceCheck>().stop_all();
+                tauri::async_runtime::block_on(app.state::<crate::call::Call>().leave_on_exit());
                 // Members of hosted sessions are told the host's server is going away.
                 tauri::async_runtime::block_on(app.state::<Host>().stop());
             }

@@ -27,6 +27,18 @@ pub enum AppError {
     NetworkTest(String),
     #[error("could not host on this computer: {0}")]
     Host(String),
+    #[error("you are not in a call")]
+    NotInCall,
+    /// The server refused the join; its words, fit to show a person.
+    #[error("{0}")]
+    JoinRefused(String),
+    /// The server refused a request; its words name the missing permission.
+    #[error("{0}")]
+    Refused(String),
+    #[error("reconnecting to the server; try again in a moment")]
+    Reconnecting,
+    #[error("{0}")]
+    Call(String),
     #[error("the window system failed: {0}")]
     Tauri(#[from] tauri::Error),
 }
@@ -57,6 +69,11 @@ impl AppError {
             AppError::Host(_) => "host",
             AppError::NetworkTest(_) => "network_test",
             AppError::Device(_) => "device",
+            AppError::NotInCall => "not_in_call",
+            AppError::JoinRefused(_) => "join_refused",
+            AppError::Refused(_) => "refused",
+            AppError::Reconnecting => "reconnecting",
+            AppError::Call(_) => "call",
             AppError::Tauri(_) => "window_system",
         }
     }

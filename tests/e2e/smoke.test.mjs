@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { decodePng, distinctColours, openApp, privateHome, repoRoot, sleep, startDriver, waitFor } from "./webdriver.mjs";
 
-const application = path.join(repoRoot, "target", "debug", "huddle");
+const application = process.env.HUDDLE_APP ?? path.join(repoRoot, "target", "debug", "huddle");
 let driver;
 let app;
 

@@ -2,7 +2,9 @@
 //! that does the work; the capability file lists every command the window may call.
 
 pub mod app;
+pub mod call;
 pub mod devices;
 pub mod host;
+pub mod manage;
 pub mod network;
 pub mod settings;

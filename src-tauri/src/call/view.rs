@@ -1,0 +1,599 @@
+//! What the call view is sent: the app's own view-model types, mapped from the call client's
+//! model (`huddle_client::CallState`, notices, connection status) so that the wire protocol
+//! can change without the UI noticing, and so that the UI's TypeScript types can be generated
+//! from these definitions (`ui/src/lib/generated/call.ts`, checked by a test below).
+//!
+//! Participant ids and chat sequence numbers are `u64` here and `number` in TypeScript: the
+//! server hands them out counting from 1, far below 2^53.
+
+use huddle_client::session::{CallState, CloseReason, ConnectionStatus, Notice};
+use huddle_proto::{
+    ChatMessage, ConnectionState, EndReason, LeaveReason, Member, Reaction, Role, SessionInfo,
+};
+use serde::{Deserialize, Serialize};
+
+/// A member's role, as in SPEC §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum RoleView {
+    Host,
+    Manager,
+    Participant,
+    Audience,
+}
+
+impl From<Role> for RoleView {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Host => RoleView::Host,
+            Role::Manager => RoleView::Manager,
+            Role::Participant => RoleView::Participant,
+            Role::Audience => RoleView::Audience,
+        }
+    }
+}
+
+/// A reaction shown over a member's tile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ReactionView {
+    ThumbsUp,
+    Clap,
+    Heart,
+    Joy,
+    Surprised,
+    Tada,
+}
+
+impl From<Reaction> for ReactionView {
+    fn from(r: Reaction) -> Self {
+        match r {
+            Reaction::ThumbsUp => ReactionView::ThumbsUp,
+            Reaction::Clap => ReactionView::Clap,
+            Reaction::Heart => ReactionView::Heart,
+            Reaction::Joy => ReactionView::Joy,
+            Reaction::Surprised => ReactionView::Surprised,
+            Reaction::Tada => ReactionView::Tada,
+        }
+    }
+}
+
+impl From<ReactionView> for Reaction {
+    fn from(r: ReactionView) -> Self {
+        match r {
+            ReactionView::ThumbsUp => Reaction::ThumbsUp,
+            ReactionView::Clap => Reaction::Clap,
+            ReactionView::Heart => Reaction::Heart,
+            ReactionView::Joy => Reaction::Joy,
+            ReactionView::Surprised => Reaction::Surprised,
+            ReactionView::Tada => Reaction::Tada,
+        }
+    }
+}
+
+/// One member as the user list and the video grid show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct MemberView {
+    pub id: u64,
+    pub name: String,
+    pub role: RoleView,
+    pub is_me: bool,
+    pub audio_muted: bool,
+    pub video_on: bool,
+    pub sharing: bool,
+    pub talking: bool,
+    pub hand_raised: bool,
+    /// The member's link to the server is down; they keep their place for a grace period.
+    pub reconnecting: bool,
+    pub join_order: u64,
+}
+
+/// The session's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub name: String,
+    pub locked: bool,
+    pub share_locked: bool,
+    pub spotlight: Option<u64>,
+    pub passcode_protected: bool,
+    pub audience_chat: bool,
+    pub max_active: u32,
+    pub capacity: u32,
+}
+
+/// This app's link to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum LinkView {
+    Connected,
+    Reconnecting,
+    Closed,
+}
+
+/// Everything the call view draws, except chat (sent once, then message by message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct CallSnapshot {
+    pub me: u64,
+    pub role: RoleView,
+    pub session: SessionView,
+    /// Everyone, me included, in join order.
+    pub members: Vec<MemberView>,
+    pub link: LinkView,
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ChatView {
+    pub seq: u64,
+    pub from: u64,
+    pub from_name: String,
+    /// The recipient of a private message; `null` for everyone.
+    pub to: Option<u64>,
+    pub text: String,
+}
+
+/// Why the call is over for this app: what the closing screen says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EndView {
+    /// I left.
+    Left,
+    /// A host or manager removed me; `by` is their name when known.
+    Removed { by: Option<String> },
+    /// The host ended the session for everyone.
+    EndedByHost { by: Option<String> },
+    /// The host was alone for the idle timeout.
+    IdleTimeout,
+    /// The last member left.
+    Empty,
+    /// The server shut down.
+    ServerShutdown,
+    /// The server would not take this app back after a drop.
+    ResumeRefused { detail: String },
+    /// The link dropped and did not come back in time.
+    ConnectionLost { detail: String },
+}
+
+/// Why someone else left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveView {
+    Left,
+    Removed,
+    ConnectionLost,
+    SessionEnded,
+}
+
+/// Something a person should be told, names resolved. `by` is the acting host's or
+/// manager's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NoticeView {
+    Joined {
+        id: u64,
+        name: String,
+    },
+    Left {
+        id: u64,
+        name: String,
+        reason: LeaveView,
+        by: Option<String>,
+    },
+    YouWereMuted {
+        by: String,
+    },
+    YourVideoStopped {
+        by: String,
+    },
+    UnmuteRequested {
+        by: String,
+    },
+    YouWereRenamed {
+        by: String,
+        name: String,
+    },
+    YourHandLowered {
+        by: String,
+    },
+    YourRoleChanged {
+        by: String,
+        role: RoleView,
+    },
+    YouWereRemoved {
+        by: String,
+    },
+    SessionEnded {
+        reason: EndView,
+    },
+    Reaction {
+        id: u64,
+        name: String,
+        reaction: ReactionView,
+    },
+}
+
+/// What the call's event channel carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CallEvent {
+    /// The state after a change (bursts are coalesced: only the latest is sent).
+    State {
+        state: CallSnapshot,
+    },
+    /// A chat message new to this app.
+    Chat {
+        message: ChatView,
+    },
+    Notice {
+        notice: NoticeView,
+    },
+    /// The link dropped (`reconnecting`) or came back (`connected`).
+    Link {
+        link: LinkView,
+    },
+    /// The call is over; the last event on the channel.
+    Closed {
+        reason: EndView,
+    },
+}
+
+/// What joining returns: the state at the welcome and the chat it carried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct JoinedView {
+    pub state: CallSnapshot,
+    pub chat: Vec<ChatView>,
+}
+
+/// How big a participant's tile is drawn, in device pixels, so that the server can send a
+/// video layer that fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct TileSize {
+    pub participant: u64,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What the join form sends.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct JoinRequest {
+    /// Empty: the server hosted on this computer.
+    pub server: String,
+    pub session_name: String,
+    pub display_name: String,
+    pub passcode: Option<String>,
+    pub audio_muted: bool,
+    pub video_on: bool,
+}
+
+pub fn link(status: &ConnectionStatus) -> LinkView {
+    match status {
+        ConnectionStatus::Connected | ConnectionStatus::Reconnected => LinkView::Connected,
+        ConnectionStatus::Reconnecting => LinkView::Reconnecting,
+        // Closed, and any status a later client adds, count as "not usable".
+        _ => LinkView::Closed,
+    }
+}
+
+pub fn member(m: &Member, me: u64) -> MemberView {
+    MemberView {
+        id: m.id.0,
+        name: m.display_name.clone(),
+        role: m.role.into(),
+        is_me: m.id.0 == me,
+        audio_muted: m.audio_muted,
+        video_on: m.video_on,
+        sharing: m.sharing,
+        talking: m.talking,
+        hand_raised: m.hand_raised,
+        reconnecting: m.connection == ConnectionState::Reconnecting,
+        join_order: m.join_order,
+    }
+}
+
+pub fn session(s: &SessionInfo) -> SessionView {
+    SessionView {
+        name: s.name.clone(),
+        locked: s.locked,
+        share_locked: s.share_locked,
+        spotlight: s.spotlight.map(|p| p.0),
+        passcode_protected: s.passcode_protected,
+        audience_chat: s.audience_chat,
+        max_active: s.max_active,
+        capacity: s.capacity,
+    }
+}
+
+pub fn snapshot(state: &CallState, status: &ConnectionStatus) -> CallSnapshot {
+    let me = state.me.0;
+    CallSnapshot {
+        me,
+        role: state.role.into(),
+        session: session(&state.session),
+        members: state.members.iter().map(|m| member(m, me)).collect(),
+        link: link(status),
+    }
+}
+
+pub fn chat(m: &ChatMessage) -> ChatView {
+    ChatView {
+        seq: m.seq.0,
+        from: m.from.0,
+        from_name: m.from_name.clone(),
+        to: m.to.map(|p| p.0),
+        text: m.text.clone(),
+    }
+}
+
+/// `by` is the host's name when the caller knows it.
+pub fn end_reason(reason: &EndReason, by: Option<String>) -> EndView {
+    match reason {
+        EndReason::EndedByHost { .. } => EndView::EndedByHost { by },
+        EndReason::IdleTimeout => EndView::IdleTimeout,
+        EndReason::Empty => EndView::Empty,
+        EndReason::ServerShutdown => EndView::ServerShutdown,
+    }
+}
+
+/// `by` is the remover's or the host's name, remembered from the notice that came first.
+pub fn close_reason(reason: &CloseReason, by: Option<String>) -> EndView {
+    match reason {
+        CloseReason::Left => EndView::Left,
+        CloseReason::Removed { .. } => EndView::Removed { by },
+        CloseReason::SessionEnded { reason } => end_reason(reason, by),
+        CloseReason::ResumeRefused { message, .. } => EndView::ResumeRefused {
+            detail: message.clone(),
+        },
+        CloseReason::ConnectionLost { detail } => EndView::ConnectionLost {
+            detail: detail.clone(),
+        },
+        // A reason a later client adds: the link is gone, say so plainly.
+        other => EndView::ConnectionLost {
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// `None` for notices this app does not know how to show yet.
+pub fn notice(n: &Notice) -> Option<NoticeView> {
+    Some(match n {
+        Notice::Joined { id, name } => NoticeView::Joined {
+            id: id.0,
+            name: name.clone(),
+        },
+        Notice::Left {
+            id,
+            name,
+            reason,
+            by_name,
+        } => NoticeView::Left {
+            id: id.0,
+            name: name.clone(),
+            reason: match reason {
+                LeaveReason::Left => LeaveView::Left,
+                LeaveReason::Removed { .. } => LeaveView::Removed,
+                LeaveReason::ConnectionLost => LeaveView::ConnectionLost,
+                LeaveReason::SessionEnded => LeaveView::SessionEnded,
+            },
+            by: by_name.clone(),
+        },
+        Notice::YouWereMuted { by_name, .. } => NoticeView::YouWereMuted {
+            by: by_name.clone(),
+        },
+        Notice::YourVideoStopped { by_name, .. } => NoticeView::YourVideoStopped {
+            by: by_name.clone(),
+        },
+        Notice::UnmuteRequested { by_name, .. } => NoticeView::UnmuteRequested {
+            by: by_name.clone(),
+        },
+        Notice::YouWereRenamed { by_name, name, .. } => NoticeView::YouWereRenamed {
+            by: by_name.clone(),
+            name: name.clone(),
+        },
+        Notice::YourHandLowered { by_name, .. } => NoticeView::YourHandLowered {
+            by: by_name.clone(),
+        },
+        Notice::YourRoleChanged { by_name, role, .. } => NoticeView::YourRoleChanged {
+            by: by_name.clone(),
+            role: (*role).into(),
+        },
+        Notice::YouWereRemoved { by_name, .. } => NoticeView::YouWereRemoved {
+            by: by_name.clone(),
+        },
+        Notice::SessionEnded { reason, by_name } => NoticeView::SessionEnded {
+            reason: end_reason(reason, by_name.clone()),
+        },
+        Notice::Reaction { id, name, reaction } => NoticeView::Reaction {
+            id: id.0,
+            name: name.clone(),
+            reaction: (*reaction).into(),
+        },
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use huddle_proto::{ChatSeq, ParticipantId};
+
+    fn ann() -> Member {
+        Member {
+            id: ParticipantId(2),
+            display_name: "Ann <b>".into(),
+            role: Role::Manager,
+            audio_muted: true,
+            video_on: false,
+            sharing: false,
+            talking: true,
+            hand_raised: true,
+            connection: ConnectionState::Reconnecting,
+            join_order: 2,
+        }
+    }
+
+    #[test]
+    fn members_keep_every_state_and_know_who_i_am() -> Result<(), serde_json::Error> {
+        let view = member(&ann(), 2);
+        let json = serde_json::to_value(&view)?;
+        assert_eq!(json["name"], "Ann <b>", "names pass through as text");
+        assert_eq!(json["role"], "manager");
+        assert_eq!(json["isMe"], true);
+        assert_eq!(json["audioMuted"], true);
+        assert_eq!(json["handRaised"], true);
+        assert_eq!(json["reconnecting"], true);
+        assert!(!member(&ann(), 1).is_me);
+        Ok(())
+    }
+
+    #[test]
+    fn end_reasons_carry_who_ended_or_removed() -> Result<(), serde_json::Error> {
+        let ended = close_reason(
+            &CloseReason::SessionEnded {
+                reason: EndReason::EndedByHost {
+                    by: ParticipantId(1),
+                },
+            },
+            Some("Bo".into()),
+        );
+        assert_eq!(
+            serde_json::to_value(&ended)?,
+            serde_json::json!({"kind": "ended_by_host", "by": "Bo"})
+        );
+        let removed = close_reason(
+            &CloseReason::Removed {
+                by: ParticipantId(1),
+            },
+            None,
+        );
+        assert_eq!(
+            serde_json::to_value(&removed)?,
+            serde_json::json!({"kind": "removed", "by": null})
+        );
+        assert_eq!(close_reason(&CloseReason::Left, None), EndView::Left);
+        assert_eq!(
+            close_reason(
+                &CloseReason::SessionEnded {
+                    reason: EndReason::ServerShutdown
+                },
+                None
+            ),
+            EndView::ServerShutdown
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn events_are_tagged_by_type() -> Result<(), serde_json::Error> {
+        let event = CallEvent::Chat {
+            message: chat(&ChatMessage {
+                seq: ChatSeq(7),
+                from: ParticipantId(3),
+                from_name: "Cy".into(),
+                to: Some(ParticipantId(1)),
+                text: "hi".into(),
+            }),
+        };
+        assert_eq!(
+            serde_json::to_value(&event)?,
+            serde_json::json!({"type": "chat", "message": {"seq": 7, "from": 3, "fromName": "Cy", "to": 1, "text": "hi"}})
+        );
+        let notice = notice(&Notice::YouWereMuted {
+            by: ParticipantId(1),
+            by_name: "Bo".into(),
+        })
+        .map(|notice| CallEvent::Notice { notice });
+        assert_eq!(
+            serde_json::to_value(&notice)?,
+            serde_json::json!({"type": "notice", "notice": {"kind": "you_were_muted", "by": "Bo"}})
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn join_requests_read_from_the_form() -> Result<(), serde_json::Error> {
+        let req: JoinRequest = serde_json::from_value(serde_json::json!({
+            "server": "", "sessionName": "Standup", "displayName": "Ann",
+            "passcode": null, "audioMuted": true, "videoOn": false
+        }))?;
+        assert_eq!(req.session_name, "Standup");
+        assert!(req.audio_muted);
+        // Unknown reactions are refused at the boundary rather than passed on.
+        assert!(serde_json::from_value::<ReactionView>(serde_json::json!("shrug")).is_err());
+        Ok(())
+    }
+
+    /// The UI's types, generated from the definitions above.
+    fn generated_typescript() -> String {
+        use ts_rs::TS;
+        let cfg = ts_rs::Config::new().with_large_int("number");
+        let decls = [
+            RoleView::decl(&cfg),
+            ReactionView::decl(&cfg),
+            MemberView::decl(&cfg),
+            SessionView::decl(&cfg),
+            LinkView::decl(&cfg),
+            CallSnapshot::decl(&cfg),
+            ChatView::decl(&cfg),
+            EndView::decl(&cfg),
+            LeaveView::decl(&cfg),
+            NoticeView::decl(&cfg),
+            CallEvent::decl(&cfg),
+            JoinedView::decl(&cfg),
+            TileSize::decl(&cfg),
+            JoinRequest::decl(&cfg),
+        ];
+        let mut out = String::from(
+            "// Generated from src-tauri/src/call/view.rs by its tests; do not edit.\n\
+             // Regenerate: HUDDLE_UPDATE_GENERATED=1 cargo test -p huddle generated_types\n",
+        );
+        for decl in decls {
+            out.push_str("\nexport ");
+            out.push_str(&decl);
+            out.push('\n');
+        }
+        out
+    }
+
+    #[test]
+    fn generated_types_are_current() -> Result<(), Box<dyn std::error::Error>> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("ui")
+            .join("src")
+            .join("lib")
+            .join("generated")
+            .join("call.ts");
+        let fresh = generated_typescript();
+        if std::env::var_os("HUDDLE_UPDATE_GENERATED").is_some() {
+            std::fs::create_dir_all(path.parent().ok_or("generated dir")?)?;
+            std::fs::write(&path, &fresh)?;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "{} is stale: run HUDDLE_UPDATE_GENERATED=1 cargo test -p huddle generated_types",
+            path.display()
+        );
+        Ok(())
+    }
+}

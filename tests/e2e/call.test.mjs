@@ -1,0 +1,227 @@
+// The call view end to end: the real app joins a session on its embedded server together
+// with headless members (huddle-cli, and a raw protocol client where a host must end the
+// session), and the test checks what the window shows. Screenshots of the call view and the
+// host panel are kept under target/e2e/.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createInterface } from "node:readline";
+import path from "node:path";
+import { openApp, privateHome, repoRoot, sleep, startDriver, waitFor } from "./webdriver.mjs";
+
+const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, "target");
+const application = process.env.HUDDLE_APP ?? path.join(repoRoot, "target", "debug", "huddle");
+let cli = process.env.HUDDLE_CLI ?? path.join(targetDir, "debug", "huddle-cli");
+
+/** A headless member: its JSON lines are collected, and lines can be written to it. */
+function member(command, args) {
+  const child = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = [];
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    try {
+      lines.push(JSON.parse(line));
+    } catch {
+      lines.push({ type: "text", text: line });
+    }
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  return {
+    lines,
+    send: (line) => child.stdin.write(`${line}\n`),
+    /** The first line matching `pred`, waiting for it. */
+    waitLine: (what, pred, timeoutMs = 15000) => waitFor(what, () => lines.find(pred), timeoutMs),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.stdin.end();
+        const done = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
+        if (!done) child.kill("SIGTERM");
+      }
+    },
+  };
+}
+
+const cliMember = (address, session, name, extra = []) =>
+  member(cli, ["join", `ws://${address}/v1/ws`, session, "--name", name, "--json", ...extra]);
+
+const protocolMember = (address, session, name) =>
+  member(process.execPath, [
+    "--experimental-websocket",
+    path.join(import.meta.dirname, "protocol-client.mjs"),
+    `ws://${address}/v1/ws`,
+    session,
+    name,
+  ]);
+
+let driver;
+let app;
+let address;
+const members = [];
+
+async function textOf(css) {
+  return app.text(await app.find(css));
+}
+
+/** Every user-list row as the page sees it. */
+const rows = () =>
+  app.exec(`return [...document.querySelectorAll("li.member")].map((li) => ({
+    id: Number(li.dataset.member), name: li.querySelector(".name").textContent, role: li.dataset.role,
+    muted: li.dataset.muted === "true", video: li.dataset.video === "true", hand: li.dataset.hand === "true" }));`);
+
+async function fillAndJoin(name, session) {
+  await waitFor("the pre-join form", async () => (await app.findAll("input[name=sessionName]")).length > 0);
+  for (const [field, value] of [
+    ["displayName", name],
+    ["sessionName", session],
+  ]) {
+    const el = await app.find(`input[name=${field}]`);
+    await app.clear(el);
+    await app.type(el, value);
+  }
+  await app.click(await app.find("button[type=submit]"));
+  await waitFor("the call view", async () => (await app.findAll("#call-title")).length > 0, 15000);
+}
+
+async function backToPrejoin() {
+  await app.click(await app.find("#back-to-prejoin"));
+  await waitFor("the pre-join screen", async () => (await textOf("h1")) === "Ready to join?");
+}
+
+before(async () => {
+  assert.ok(existsSync(application), `${application} is missing: build it with 'npx tauri build --debug'`);
+  if (!process.env.HUDDLE_CLI) {
+    // Usually built already by the unit tests; this is quick when it is.
+    execFileSync("cargo", ["build", "--locked", "-p", "huddle-client", "--bin", "huddle-cli"], {
+      cwd: repoRoot,
+      stdio: "inherit",
+    });
+  }
+  assert.ok(existsSync(cli), `${cli} is missing`);
+  driver = await startDriver(privateHome());
+  app = await openApp(driver, application);
+  const status = await waitFor("the embedded server", async () => {
+    const text = await textOf("#host-status");
+    return text.startsWith("Hosting on this computer") ? text : null;
+  });
+  address = status.match(/at (\S+:\d+)\./)?.[1];
+  assert.ok(address, `status names an address: ${status}`);
+});
+
+after(async () => {
+  await Promise.all(members.map((m) => m.stop()));
+  await app?.close();
+  await driver?.stop();
+});
+
+describe("the app as host, with two headless members", () => {
+  const session = "E2E Standup";
+  let bo;
+  let cy;
+
+  test("three members appear in the user list with their states", async () => {
+    await fillAndJoin("Ann", session);
+    bo = cliMember(address, session, "Bo");
+    cy = cliMember(address, session, "Cy", ["--muted"]);
+    members.push(bo, cy);
+    const list = await waitFor("three members", async () => {
+      const r = await rows();
+      return r.length === 3 ? r : null;
+    });
+    const by = Object.fromEntries(list.map((r) => [r.name.replace(" (you)", ""), r]));
+    assert.equal(by.Ann.role, "host");
+    assert.ok(list[0].name.endsWith("(you)"), "I am listed first");
+    assert.equal(by.Bo.role, "participant");
+    assert.equal(by.Bo.muted, false);
+    assert.equal(by.Cy.role, "participant");
+    assert.equal(by.Cy.muted, true, "Cy joined muted");
+    assert.equal(by.Ann.video, true, "I joined with the camera on");
+    assert.match(await textOf("#people-count"), /^3 people/);
+  });
+
+  test("the grid has a tile each, mine showing the moving camera preview", async () => {
+    const tiles = await app.findAll(".tile");
+    assert.equal(tiles.length, 3);
+    const frames = () => app.exec(`return Number(document.querySelector(".tile[data-frames]:not([data-frames='0'])")?.dataset.frames ?? 0);`);
+    const first = await waitFor("my preview frames", async () => ((await frames()) > 0 ? frames() : null), 15000);
+    await sleep(1000);
+    assert.ok((await frames()) > first + 3, "frames keep coming");
+    const renderer = await app.exec(`return document.querySelector(".tile:not([data-frames='0'])").dataset.renderer;`);
+    assert.ok(["webgl", "2d"].includes(renderer), `renderer is ${renderer}`);
+  });
+
+  test("the host panel is shown, and muting a participant updates their state everywhere", async () => {
+    assert.equal((await app.findAll("#host-panel")).length, 1);
+    await sleep(300);
+    await app.screenshot("call-view");
+    const boRow = (await rows()).find((r) => r.name === "Bo");
+    await app.click(await app.find(`li.member[data-member="${boRow.id}"] button.more`));
+    await sleep(200);
+    await app.screenshot("host-panel");
+    await app.click(await app.find(`li.member[data-member="${boRow.id}"] [data-action=mute]`));
+    await waitFor("Bo muted in the list", async () => (await rows()).find((r) => r.name === "Bo")?.muted);
+    await bo.waitLine("Bo told he was muted", (l) => l.type === "notice" && l.notice.kind === "you_were_muted");
+    await cy.waitLine("Cy sees Bo muted", (l) =>
+      l.type === "state" && l.state.members.some((m) => m.id === boRow.id && m.audio_muted),
+    );
+  });
+
+  test("chat round-trips, with an unread badge while the panel is closed", async () => {
+    await app.click(await app.find("#toggle-people")); // closes the people panel
+    bo.send("hello from Bo");
+    const badge = await waitFor("the unread badge", async () => {
+      const found = await app.findAll("#chat-unread");
+      return found.length ? app.text(found[0]) : null;
+    });
+    assert.equal(badge, "1");
+    await app.click(await app.find("#toggle-chat"));
+    await waitFor("Bo's message in the chat", async () => (await textOf("ol.messages")).includes("hello from Bo"));
+    assert.equal((await app.findAll("#chat-unread")).length, 0, "opening the chat clears the badge");
+    await app.type(await app.find("textarea[name=chatText]"), "hello from Ann");
+    await app.click(await app.find("#chat-send"));
+    await cy.waitLine("Cy receives Ann's message", (l) => l.type === "chat" && l.message.text === "hello from Ann");
+    await waitFor("my message in my chat", async () => (await textOf("ol.messages")).includes("You to everyone"));
+  });
+
+  test("leaving shows the closing screen and leads back to pre-join", async () => {
+    await app.click(await app.find("#leave"));
+    await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);
+    assert.equal(await textOf("#ended-title"), "You left the session");
+    const boId = (await bo.waitLine("Bo's welcome", (l) => l.type === "welcome")).state.me;
+    assert.ok(boId);
+    await bo.waitLine("Bo sees Ann leave", (l) => l.type === "notice" && l.notice.kind === "left" && l.notice.name === "Ann");
+    await backToPrejoin();
+    await Promise.all([bo.stop(), cy.stop()]);
+  });
+});
+
+describe("the app as participant, with a host that ends the session", () => {
+  const session = "E2E Review";
+  let host;
+
+  test("a participant sees no host controls, and a forced one is refused by the server", async () => {
+    host = protocolMember(address, session, "Hana");
+    members.push(host);
+    const welcome = await host.waitLine("the host's welcome", (l) => l.type === "welcome");
+    assert.equal(welcome.role, "host");
+    await fillAndJoin("Ann", session);
+    await waitFor("two members", async () => (await rows()).length === 2);
+    assert.equal((await app.findAll("#host-panel")).length, 0, "no host panel");
+    assert.equal((await app.findAll("button.more")).length, 0, "no per-user host actions");
+    assert.equal((await app.findAll("#end-for-all")).length, 0, "no end for all");
+    const refusal = await app.exec(
+      `return window.__TAURI_INTERNALS__.invoke("manage_mute", { participant: ${welcome.participant_id} })
+         .then(() => "accepted", (e) => JSON.stringify(e));`,
+    );
+    const err = JSON.parse(refusal);
+    assert.equal(err.code, "refused");
+    assert.match(err.message, /permission|admin/i);
+  });
+
+  test("the host ending the session shows why", async () => {
+    host.send(JSON.stringify({ type: "end" }));
+    await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);
+    assert.equal(await textOf("#ended-title"), "The host ended the session");
+    assert.match(await textOf("#ended-detail"), /Hana ended the session for everyone/);
+    await backToPrejoin();
+  });
+});

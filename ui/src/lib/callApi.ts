@@ -1,0 +1,44 @@
+// Typed wrappers around the call's Tauri commands. The view-model types are generated from
+// Rust (generated/call.ts); a refusal comes back as an AppError with the server's reason.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type { CallEvent, JoinRequest, JoinedView, ReactionView, TileSize } from "./generated/call";
+import type { MemberAction } from "./permissions";
+
+export const callApi = {
+  join: (request: JoinRequest, onEvent: Channel<CallEvent>) =>
+    invoke<JoinedView>("call_join", { request, onEvent }),
+  leave: () => invoke<void>("call_leave"),
+  endForAll: () => invoke<void>("call_end_for_all"),
+  setAudio: (muted: boolean) => invoke<void>("call_set_audio", { muted }),
+  setVideo: (on: boolean) => invoke<void>("call_set_video", { on }),
+  chat: (text: string, to: number | null) => invoke<void>("call_chat", { text, to }),
+  setHand: (raised: boolean) => invoke<void>("call_set_hand", { raised }),
+  react: (reaction: ReactionView) => invoke<void>("call_react", { reaction }),
+  tileSizes: (sizes: TileSize[]) => invoke<void>("call_tile_sizes", { sizes }),
+  muteAll: () => invoke<void>("manage_mute_all"),
+  removeOthers: () => invoke<void>("manage_remove_others"),
+  lockSession: (locked: boolean) => invoke<void>("manage_lock_session", { locked }),
+  lockSharing: (locked: boolean) => invoke<void>("manage_lock_sharing", { locked }),
+  audienceChat: (allowed: boolean) => invoke<void>("manage_audience_chat", { allowed }),
+  spotlight: (participant: number | null) => invoke<void>("manage_spotlight", { participant }),
+  rename: (participant: number, name: string) => invoke<void>("manage_rename", { participant, name }),
+};
+
+/** Sends one per-member host action (rename has its own wrapper: it needs a name). */
+export function memberAction(action: Exclude<MemberAction, "rename">, participant: number): Promise<void> {
+  const command: Record<Exclude<MemberAction, "rename">, string> = {
+    mute: "manage_mute",
+    ask_unmute: "manage_ask_unmute",
+    stop_video: "manage_stop_video",
+    lower_hand: "manage_lower_hand",
+    spotlight: "manage_spotlight",
+    unspotlight: "manage_spotlight",
+    promote: "manage_promote",
+    demote: "manage_demote",
+    make_manager: "manage_make_manager",
+    revoke_manager: "manage_revoke_manager",
+    transfer_host: "manage_transfer_host",
+    remove: "manage_remove",
+  };
+  return invoke<void>(command[action], { participant: action === "unspotlight" ? null : participant });
+}

@@ -1,0 +1,113 @@
+// The call view's state, folded from the events of the call channel. Pure: no IO, no timers;
+// the component owns time and passes `now` in.
+import { mergeChat } from "./chat";
+import { noticeIsRequest, noticeText } from "./notices";
+import type {
+  CallEvent,
+  CallSnapshot,
+  ChatView,
+  EndView,
+  JoinedView,
+  LinkView,
+  ReactionView,
+} from "./generated/call";
+
+export interface Toast {
+  id: number;
+  text: string;
+  /** Asks something of the user; stays until dismissed. */
+  request: boolean;
+  /** When it goes away (ms since epoch); null for requests. */
+  until: number | null;
+}
+
+export interface ShownReaction {
+  member: number;
+  reaction: ReactionView;
+  until: number;
+}
+
+export interface CallModel {
+  state: CallSnapshot;
+  chat: ChatView[];
+  toasts: Toast[];
+  reactions: ShownReaction[];
+  link: LinkView;
+  ended: EndView | null;
+  nextToast: number;
+}
+
+export const TOAST_MS = 5000;
+export const REACTION_MS = 4000;
+export const MAX_TOASTS = 4;
+
+export function initialModel(joined: JoinedView): CallModel {
+  return {
+    state: joined.state,
+    chat: mergeChat([], joined.chat),
+    toasts: [],
+    reactions: [],
+    link: joined.state.link,
+    ended: null,
+    nextToast: 1,
+  };
+}
+
+function withToast(m: CallModel, text: string, request: boolean, now: number): CallModel {
+  const toast: Toast = { id: m.nextToast, text, request, until: request ? null : now + TOAST_MS };
+  // Oldest plain toasts go first when there are too many; requests stay.
+  let toasts = [...m.toasts, toast];
+  while (toasts.length > MAX_TOASTS) {
+    const i = toasts.findIndex((t) => !t.request);
+    if (i < 0) break;
+    toasts = toasts.filter((_, j) => j !== i);
+  }
+  return { ...m, toasts, nextToast: m.nextToast + 1 };
+}
+
+export function applyEvent(m: CallModel, e: CallEvent, now: number): CallModel {
+  if (m.ended) return m; // nothing after the end changes the closing screen
+  switch (e.type) {
+    case "state":
+      return { ...m, state: e.state, link: e.state.link === "closed" ? m.link : e.state.link };
+    case "chat":
+      return { ...m, chat: mergeChat(m.chat, [e.message]) };
+    case "notice": {
+      const n = e.notice;
+      if (n.kind === "reaction") {
+        const reactions = [
+          ...m.reactions.filter((r) => r.member !== n.id),
+          { member: n.id, reaction: n.reaction, until: now + REACTION_MS },
+        ];
+        return { ...m, reactions };
+      }
+      // The closing screen says this; a toast would repeat it.
+      if (n.kind === "session_ended" || n.kind === "you_were_removed") return m;
+      return withToast(m, noticeText(n), noticeIsRequest(n), now);
+    }
+    case "link":
+      if (e.link === "connected" && m.link === "reconnecting") {
+        return withToast({ ...m, link: "connected" }, "Reconnected", false, now);
+      }
+      return { ...m, link: e.link };
+    case "closed":
+      return { ...m, ended: e.reason, link: "closed" };
+  }
+}
+
+/** Drops toasts and reactions whose time is up. */
+export function expire(m: CallModel, now: number): CallModel {
+  const toasts = m.toasts.filter((t) => t.until === null || t.until > now);
+  const reactions = m.reactions.filter((r) => r.until > now);
+  if (toasts.length === m.toasts.length && reactions.length === m.reactions.length) return m;
+  return { ...m, toasts, reactions };
+}
+
+export function dismiss(m: CallModel, id: number): CallModel {
+  return { ...m, toasts: m.toasts.filter((t) => t.id !== id) };
+}
+
+/** The user's own member entry. */
+export function myself(m: CallModel) {
+  return m.state.members.find((x) => x.id === m.state.me) ?? null;
+}

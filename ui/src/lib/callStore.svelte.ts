@@ -1,0 +1,68 @@
+// The call the window shows: joins through the app, folds the channel's events into the
+// model (callModel.ts) and keeps it reactive for the components.
+import { Channel } from "@tauri-apps/api/core";
+import { callApi } from "./callApi";
+import { applyEvent, dismiss, expire, initialModel, type CallModel } from "./callModel";
+import type { CallEvent, EndView, JoinRequest } from "./generated/call";
+
+export interface LocalMedia {
+  cameraId: string | null;
+  mirror: boolean;
+}
+
+export class CallStore {
+  model: CallModel | null = $state(null);
+  media: LocalMedia = $state({ cameraId: null, mirror: true });
+  /** Set when I ended the session for everyone, so the closing screen says so. */
+  endedByMe = $state(false);
+
+  async join(request: JoinRequest, media: LocalMedia): Promise<void> {
+    // Events may arrive before the join's answer; they are held and applied after it.
+    const early: CallEvent[] = [];
+    let joined = false;
+    const channel = new Channel<CallEvent>();
+    channel.onmessage = (event) => {
+      if (!joined) early.push(event);
+      else if (this.model) this.model = applyEvent(this.model, event, Date.now());
+    };
+    const result = await callApi.join(request, channel);
+    let model = initialModel(result);
+    for (const e of early) model = applyEvent(model, e, Date.now());
+    joined = true;
+    this.media = media;
+    this.endedByMe = false;
+    this.model = model;
+  }
+
+  /** Shows the closing screen with this reason unless the call already ended otherwise. */
+  close(reason: EndView): void {
+    if (this.model && !this.model.ended) this.model = applyEvent(this.model, { type: "closed", reason }, Date.now());
+  }
+
+  async leave(): Promise<void> {
+    try {
+      await callApi.leave();
+    } finally {
+      this.close({ kind: "left" });
+    }
+  }
+
+  async endForAll(): Promise<void> {
+    await callApi.endForAll();
+    this.endedByMe = true;
+    this.close({ kind: "ended_by_host", by: null });
+  }
+
+  tick(now: number): void {
+    if (this.model) this.model = expire(this.model, now);
+  }
+
+  dismiss(id: number): void {
+    if (this.model) this.model = dismiss(this.model, id);
+  }
+
+  reset(): void {
+    this.model = null;
+    this.endedByMe = false;
+  }
+}

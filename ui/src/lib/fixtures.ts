@@ -1,0 +1,30 @@
+// Members and sessions for the UI's unit tests.
+import type { MemberView, SessionView } from "./generated/call";
+
+export const session: SessionView = {
+  name: "Weekly",
+  locked: false,
+  shareLocked: false,
+  spotlight: null,
+  passcodeProtected: false,
+  audienceChat: false,
+  maxActive: 1000,
+  capacity: 5000,
+};
+
+export function member(id: number, role: MemberView["role"], over: Partial<MemberView> = {}): MemberView {
+  return {
+    id,
+    name: `m${id}`,
+    role,
+    isMe: false,
+    audioMuted: false,
+    videoOn: false,
+    sharing: false,
+    talking: false,
+    handRaised: false,
+    reconnecting: false,
+    joinOrder: id,
+    ...over,
+  };
+}

@@ -1,0 +1,46 @@
+// Generated from src-tauri/src/call/view.rs by its tests; do not edit.
+// Regenerate: HUDDLE_UPDATE_GENERATED=1 cargo test -p huddle generated_types
+
+export type RoleView = "host" | "manager" | "participant" | "audience";
+
+export type ReactionView = "thumbs_up" | "clap" | "heart" | "joy" | "surprised" | "tada";
+
+export type MemberView = { id: number, name: string, role: RoleView, isMe: boolean, audioMuted: boolean, videoOn: boolean, sharing: boolean, talking: boolean, handRaised: boolean, 
+/**
+ * The member's link to the server is down; they keep their place for a grace period.
+ */
+reconnecting: boolean, joinOrder: number, };
+
+export type SessionView = { name: string, locked: boolean, shareLocked: boolean, spotlight: number | null, passcodeProtected: boolean, audienceChat: boolean, maxActive: number, capacity: number, };
+
+export type LinkView = "connected" | "reconnecting" | "closed";
+
+export type CallSnapshot = { me: number, role: RoleView, session: SessionView, 
+/**
+ * Everyone, me included, in join order.
+ */
+members: Array<MemberView>, link: LinkView, };
+
+export type ChatView = { seq: number, from: number, fromName: string, 
+/**
+ * The recipient of a private message; `null` for everyone.
+ */
+to: number | null, text: string, };
+
+export type EndView = { "kind": "left" } | { "kind": "removed", by: string | null, } | { "kind": "ended_by_host", by: string | null, } | { "kind": "idle_timeout" } | { "kind": "empty" } | { "kind": "server_shutdown" } | { "kind": "resume_refused", detail: string, } | { "kind": "connection_lost", detail: string, };
+
+export type LeaveView = "left" | "removed" | "connection_lost" | "session_ended";
+
+export type NoticeView = { "kind": "joined", id: number, name: string, } | { "kind": "left", id: number, name: string, reason: LeaveView, by: string | null, } | { "kind": "you_were_muted", by: string, } | { "kind": "your_video_stopped", by: string, } | { "kind": "unmute_requested", by: string, } | { "kind": "you_were_renamed", by: string, name: string, } | { "kind": "your_hand_lowered", by: string, } | { "kind": "your_role_changed", by: string, role: RoleView, } | { "kind": "you_were_removed", by: string, } | { "kind": "session_ended", reason: EndView, } | { "kind": "reaction", id: number, name: string, reaction: ReactionView, };
+
+export type CallEvent = { "type": "state", state: CallSnapshot, } | { "type": "chat", message: ChatView, } | { "type": "notice", notice: NoticeView, } | { "type": "link", link: LinkView, } | { "type": "closed", reason: EndView, };
+
+export type JoinedView = { state: CallSnapshot, chat: Array<ChatView>, };
+
+export type TileSize = { participant: number, width: number, height: number, };
+
+export type JoinRequest = { 
+/**
+ * Empty: the server hosted on this computer.
+ */
+server: string, sessionName: string, displayName: string, passcode: string | null, audioMuted: boolean, videoOn: boolean, };

@@ -1,0 +1,99 @@
+// Sentences for notices and for the closing screen. Names are shown as text (Svelte escapes
+// them), never as markup.
+import type { EndView, NoticeView, ReactionView, RoleView } from "./generated/call";
+
+export const reactionEmoji: Record<ReactionView, string> = {
+  thumbs_up: "👍",
+  clap: "👏",
+  heart: "❤️",
+  joy: "😂",
+  surprised: "😮",
+  tada: "🎉",
+};
+
+export const reactionLabel: Record<ReactionView, string> = {
+  thumbs_up: "Thumbs up",
+  clap: "Clap",
+  heart: "Heart",
+  joy: "Laugh",
+  surprised: "Surprised",
+  tada: "Celebrate",
+};
+
+export const roleLabel: Record<RoleView, string> = {
+  host: "Host",
+  manager: "Manager",
+  participant: "Participant",
+  audience: "Audience",
+};
+
+export function noticeText(n: NoticeView): string {
+  switch (n.kind) {
+    case "joined":
+      return `${n.name} joined`;
+    case "left":
+      switch (n.reason) {
+        case "removed":
+          return n.by ? `${n.name} was removed by ${n.by}` : `${n.name} was removed`;
+        case "connection_lost":
+          return `${n.name} lost their connection`;
+        default:
+          return `${n.name} left`;
+      }
+    case "you_were_muted":
+      return `${n.by} muted you`;
+    case "your_video_stopped":
+      return `${n.by} turned your camera off`;
+    case "unmute_requested":
+      return `${n.by} asks you to unmute`;
+    case "you_were_renamed":
+      return `${n.by} renamed you to ${n.name}`;
+    case "your_hand_lowered":
+      return `${n.by} lowered your hand`;
+    case "your_role_changed":
+      return `${n.by} made you ${n.role === "audience" ? "part of the audience" : `a ${roleLabel[n.role].toLowerCase()}`}`;
+    case "you_were_removed":
+      return `${n.by} removed you from the session`;
+    case "session_ended":
+      return endText(n.reason).title;
+    case "reaction":
+      return `${n.name} ${reactionEmoji[n.reaction]}`;
+  }
+}
+
+/** Whether a notice asks something of the user (it stays until dismissed). */
+export function noticeIsRequest(n: NoticeView): boolean {
+  return n.kind === "unmute_requested";
+}
+
+export interface EndText {
+  title: string;
+  detail: string;
+}
+
+export function endText(r: EndView): EndText {
+  switch (r.kind) {
+    case "left":
+      return { title: "You left the session", detail: "You can join again from the pre-join screen." };
+    case "removed":
+      return {
+        title: "You were removed from the session",
+        detail: r.by ? `${r.by} removed you.` : "A host or manager removed you.",
+      };
+    case "ended_by_host":
+      return {
+        title: "The host ended the session",
+        detail: r.by ? `${r.by} ended the session for everyone.` : "The session was ended for everyone.",
+      };
+    case "idle_timeout":
+      return { title: "The session ended", detail: "The host was alone for too long, so the session closed." };
+    case "empty":
+      return { title: "The session ended", detail: "Everyone left." };
+    case "server_shutdown":
+      return { title: "The server shut down", detail: "The session's server stopped, so the session ended." };
+    case "resume_refused":
+      return { title: "You were disconnected", detail: `The server would not take you back: ${r.detail}` };
+    case "connection_lost":
+      return { title: "You were disconnected", detail: `The connection could not be restored (${r.detail}).` };
+  }
+}

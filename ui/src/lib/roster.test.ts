@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { activeSpeaker, countLabel, gridColumns, initials, sortForList, stage } from "./roster";
+import { member, session } from "./fixtures";
+
+describe("sortForList", () => {
+  it("puts me first, then raised hands, then by role and join order", () => {
+    const list = [
+      member(1, "host"),
+      member(2, "participant"),
+      member(3, "audience", { handRaised: true }),
+      member(4, "manager"),
+      member(5, "participant", { isMe: true }),
+      member(6, "participant"),
+    ];
+    expect(sortForList(list).map((m) => m.id)).toEqual([5, 3, 1, 4, 2, 6]);
+  });
+  it("does not change its input", () => {
+    const list = [member(2, "participant"), member(1, "host")];
+    sortForList(list);
+    expect(list.map((m) => m.id)).toEqual([2, 1]);
+  });
+});
+
+describe("countLabel", () => {
+  it("counts people and the audience apart", () => {
+    expect(countLabel([member(1, "host")])).toBe("1 person");
+    expect(countLabel([member(1, "host"), member(2, "participant"), member(3, "participant")])).toBe("3 people");
+    expect(countLabel([member(1, "host"), member(2, "audience")])).toBe("2 people (1 in the audience)");
+  });
+});
+
+describe("activeSpeaker", () => {
+  it("ignores muted talkers and keeps the current speaker while they talk", () => {
+    const a = member(1, "host", { talking: true });
+    const b = member(2, "participant", { talking: true });
+    const muted = member(3, "participant", { talking: true, audioMuted: true });
+    expect(activeSpeaker([muted], null)).toBeNull();
+    expect(activeSpeaker([a, b], null)).toBe(1);
+    expect(activeSpeaker([a, b], 2)).toBe(2);
+    expect(activeSpeaker([a, { ...b, talking: false }], 2)).toBe(1);
+  });
+});
+
+describe("stage", () => {
+  const me = member(1, "host", { isMe: true });
+  const others = [member(2, "participant"), member(3, "participant"), member(4, "audience")];
+  const members = [me, ...others];
+
+  it("shows every publisher in gallery view; the audience has no tile", () => {
+    const s = stage({ members, session }, "gallery", null, null);
+    expect(s.main).toBeNull();
+    expect(s.others.map((m) => m.id)).toEqual([1, 2, 3]);
+  });
+  it("puts the active speaker on the main tile in speaker view", () => {
+    const s = stage({ members, session }, "speaker", null, 3);
+    expect(s.main?.id).toBe(3);
+    expect(s.reason).toBe("speaker");
+    expect(s.others.map((m) => m.id)).toEqual([1, 2]);
+  });
+  it("lets a pin win over the spotlight, and the spotlight win over the speaker", () => {
+    const spot = { ...session, spotlight: 2 };
+    expect(stage({ members, session: spot }, "gallery", null, 3).main?.id).toBe(2);
+    expect(stage({ members, session: spot }, "gallery", 3, null)).toMatchObject({ reason: "pinned" });
+  });
+  it("shows someone else when nobody talks", () => {
+    expect(stage({ members, session }, "speaker", null, null).main?.id).toBe(2);
+    expect(stage({ members: [me], session }, "speaker", null, null).main?.id).toBe(1);
+  });
+  it("ignores a pin on someone who left", () => {
+    expect(stage({ members, session }, "gallery", 99, null).main).toBeNull();
+  });
+});
+
+describe("gridColumns", () => {
+  it("fits tiles as large as the box allows", () => {
+    expect(gridColumns(1, 1000, 600)).toBe(1);
+    expect(gridColumns(2, 1600, 500)).toBe(2);
+    expect(gridColumns(4, 1600, 900)).toBe(2);
+    expect(gridColumns(9, 1600, 900)).toBe(3);
+    expect(gridColumns(3, 400, 1200)).toBe(1);
+    expect(gridColumns(5, 0, 0)).toBe(1);
+  });
+});
+
+describe("initials", () => {
+  it("takes the first letters of the first and last word", () => {
+    expect(initials("ann lee")).toBe("AL");
+    expect(initials("  Bo ")).toBe("B");
+    expect(initials("")).toBe("?");
+    expect(initials("Émile Zola Jr")).toBe("ÉJ");
+  });
+});

@@ -78,4 +78,7 @@ pub enum ClientError {
     /// The session is over for this client (left, removed, ended, or reconnecting failed).
     #[error("the session is closed: {0}")]
     SessionClosed(CloseReason),
+    /// Media could not be set up (a bug or an unusable library state, not bad input).
+    #[error("media: {0}")]
+    Media(String),
 }

@@ -22,6 +22,10 @@ async fn cli_chats_from_stdin_and_leaves_on_eof() -> TestResult {
             "--name",
             "Term",
             "--json",
+            "--camera",
+            "none",
+            "--microphone",
+            "none",
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -88,8 +88,21 @@ pub struct JitterBuffer {
     last_packet_samples: usize,
     transits: VecDeque<f64>,
     target: Duration,
+    /// Extra delay learnt from packets that came too late to play; grows fast on lateness
+    /// and decays slowly, so a jittery path keeps the margin it needed.
+    late_margin: Duration,
+    /// Frames concealed in a row while waiting for a packet that had not arrived yet.
+    waiting: u32,
     stats: JitterStats,
 }
+
+/// Frames of concealment played while waiting for a late packet before pausing to rebuffer.
+const MAX_WAIT_FRAMES: u32 = 6;
+
+/// Margin added per packet that arrived after its playout time.
+const LATE_STEP: Duration = Duration::from_millis(10);
+/// Margin given back per packet that arrived in time.
+const LATE_DECAY: Duration = Duration::from_micros(100);
 
 /// Arrival-time samples kept for the jitter estimate (about 2 s of 20 ms packets).
 const TRANSIT_WINDOW: usize = 100;
@@ -114,6 +127,8 @@ impl JitterBuffer {
             last_packet_samples: 2 * SAMPLES_PER_FRAME,
             transits: VecDeque::with_capacity(TRANSIT_WINDOW),
             target: config.min_delay,
+            late_margin: Duration::ZERO,
+            waiting: 0,
             stats: JitterStats {
                 target_delay_ms: config.min_delay.as_millis() as u32,
                 ..JitterStats::default()
@@ -159,6 +174,9 @@ impl JitterBuffer {
         if let Some(next) = self.next_seq {
             if seq < next {
                 self.stats.late += 1;
+                // Lateness is exactly what the delay target must learn from.
+                self.late_margin = (self.late_margin + LATE_STEP).min(self.config.max_delay);
+                self.note_transit(packet.timestamp, arrival);
                 return;
             }
         }
@@ -193,7 +211,9 @@ impl JitterBuffer {
         let p95 = sorted[(sorted.len() * 95 / 100).min(sorted.len() - 1)];
         let jitter = Duration::from_secs_f64((p95 - min).max(0.0));
         let frame = Duration::from_micros(self.last_packet_samples as u64 * 1_000_000 / 48_000);
-        self.target = (jitter + frame).clamp(self.config.min_delay, self.config.max_delay);
+        self.late_margin = self.late_margin.saturating_sub(LATE_DECAY);
+        self.target =
+            (jitter + frame + self.late_margin).clamp(self.config.min_delay, self.config.max_delay);
         self.stats.target_delay_ms = self.target.as_millis() as u32;
     }
 
@@ -257,11 +277,32 @@ impl JitterBuffer {
                 self.stats.fec_recovered += 1;
             }
             r
+        } else if self.highest_seq.is_none_or(|h| h < seq) {
+            // Underrun: nothing newer has arrived, so this packet is late rather than lost.
+            // Conceal while waiting for it (which adds the delay the path needs); after a
+            // while, pause and rebuffer to the target instead of giving it up.
+            self.stats.concealed += 1;
+            self.waiting += 1;
+            self.late_margin = (self.late_margin + LATE_STEP).min(self.config.max_delay);
+            if self.waiting >= MAX_WAIT_FRAMES {
+                self.started = false;
+            }
+            self.scratch.clear();
+            if self
+                .decoder
+                .conceal(SAMPLES_PER_FRAME, &mut self.scratch)
+                .is_err()
+            {
+                self.scratch.resize(SAMPLES_PER_FRAME, 0.0);
+            }
+            self.decoded.extend(self.scratch.iter().copied());
+            return;
         } else {
             self.stats.concealed += 1;
             self.decoder
                 .conceal(self.last_packet_samples, &mut self.scratch)
         };
+        self.waiting = 0;
         if result.is_err() || self.scratch.is_empty() {
             // A corrupt packet is concealed like a lost one, so the output still has no gap.
             self.scratch.clear();

@@ -37,7 +37,7 @@ pub use camera::{
 pub use devices::{DeviceEvent, DeviceInfo, DeviceList, DeviceManager};
 pub use error::{DeviceKind, MediaError};
 pub use frame::{media_now, AudioFrame, VideoFrame, SAMPLES_PER_FRAME, SAMPLE_RATE};
-pub use jitter::{AudioPacket, JitterBuffer, JitterConfig, JitterStats};
+pub use jitter::{AudioPacket, FrameSource, JitterBuffer, JitterConfig, JitterStats};
 pub use pipeline::{AudioSendPipeline, OutgoingAudio, RemoteAudio};
 pub use processing::{
     AudioProcessor, EchoAligner, FrameAnalysis, LevelMeter, NoiseLevel, ProcessingConfig,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::audio::PlayoutSource;
 use crate::audio_codec::{OpusEncoder, OpusSettings};
 use crate::frame::{media_now, AudioFrame, SAMPLES_PER_FRAME};
-use crate::jitter::{AudioPacket, JitterBuffer, JitterConfig, JitterStats};
+use crate::jitter::{AudioPacket, FrameSource, JitterBuffer, JitterConfig, JitterStats};
 use crate::processing::{AudioProcessor, EchoAligner, FrameAnalysis};
 use crate::MediaError;
 
@@ -130,6 +130,15 @@ impl RemoteAudio {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .stats()
+    }
+
+    /// The next 10 ms, and whether it is real audio or silence before the start (for
+    /// headless receivers that inspect rather than play).
+    pub fn pull(&self) -> (AudioFrame, FrameSource) {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pull(media_now())
     }
 
     /// A playout source for `SpeakerPlayout::add_source`.

@@ -5,7 +5,14 @@
 //!
 //! Nothing here owns a socket or a clock.
 
-use rtc::interceptor::Registry;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
+use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
+use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::{
     configure_congestion_control, configure_nack, configure_rtcp_reports,
     configure_twcc_receiver_only, CongestionFeedback,
@@ -13,10 +20,14 @@ use rtc::peer_connection::configuration::interceptor_registry::{
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_RTX,
 };
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RTCRtpRtxParameters, RtpCodecKind,
 };
 use rtc::rtp_transceiver::PayloadType;
+use rtc::sansio::Protocol;
 use rtc::shared::error::Result;
 
 pub use rtc;
@@ -88,12 +99,86 @@ pub enum Role {
     Server,
 }
 
+/// The send-side bandwidth estimate (GCC), in bits per second, as the congestion controller
+/// last computed it. Written by the connection, read by the encoders.
+#[derive(Debug, Clone)]
+pub struct BandwidthTarget(Arc<AtomicU64>);
+
+impl BandwidthTarget {
+    /// Bits per second the path is estimated to carry.
+    #[must_use]
+    pub fn bits_per_second(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// GCC initial estimate: enough for a 360p start; GCC ramps up from there.
+pub const INITIAL_BITRATE: f64 = 1_000_000.0;
+/// GCC floor.
+pub const MIN_BITRATE: f64 = 100_000.0;
+/// GCC ceiling (a 720p call needs about 2.5 Mbit/s).
+pub const MAX_BITRATE: f64 = 4_000_000.0;
+
+/// The pacer sends at this multiple of the estimate (as libwebrtc does), so a keyframe
+/// leaves in a few frame intervals instead of queueing behind the average rate.
+pub const PACING_FACTOR: f64 = 2.5;
+
+/// GCC that publishes its target after every update. The chain is told a target
+/// [`PACING_FACTOR`] times larger: the library's pacer follows that number, while the
+/// encoders read the true estimate from [`BandwidthTarget`].
+struct Reporting {
+    inner: Gcc,
+    target: Arc<AtomicU64>,
+}
+
+impl Reporting {
+    fn publish(&self) {
+        self.target
+            .store(self.inner.target_bitrate().to_bits(), Ordering::Relaxed);
+    }
+}
+
+impl BandwidthEstimator for Reporting {
+    fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
+        self.inner.on_reports(now, reports);
+        self.publish();
+    }
+
+    fn target_bitrate(&self) -> f64 {
+        self.inner.target_bitrate() * PACING_FACTOR
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.inner.handle_timeout(now);
+        self.publish();
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.inner.poll_timeout()
+    }
+
+    fn stats(&self) -> EstimatorStats {
+        self.inner.stats()
+    }
+}
+
+/// A configured media engine and interceptor chain.
+pub struct Configured {
+    /// Codecs and header extensions.
+    pub engine: MediaEngine,
+    /// Interceptors.
+    pub registry: Registry,
+    /// The bandwidth estimate (clients only).
+    pub target: Option<BandwidthTarget>,
+}
+
 /// A media engine with exactly the codecs and header extensions Huddle uses, and the
-/// interceptors for `role`: NACK (with RTX for video), RTCP reports, TWCC.
+/// interceptors for `role`: NACK (with RTX for video), RTCP reports, keyframe requests handed
+/// to the application, TWCC (clients also run GCC with pacing on it).
 ///
 /// # Errors
 /// Only if the fixed registrations are refused by the library (a bug, not an input error).
-pub fn configure(role: Role) -> Result<(MediaEngine, Registry)> {
+pub fn configure(role: Role) -> Result<Configured> {
     let mut engine = MediaEngine::default();
     engine.register_codec(
         RTCRtpCodecParameters {
@@ -129,18 +214,118 @@ pub fn configure(role: Role) -> Result<(MediaEngine, Registry)> {
         RtpCodecKind::Audio,
         None,
     )?;
-    let registry = configure_nack(Registry::new(), &mut engine);
+    let registry = configure_nack(Registry::new(), &mut engine).with(
+        Slot::from(KEYFRAME_FORWARDER_SLOT),
+        KeyframeRequests::default(),
+    );
     let registry = configure_rtcp_reports(registry);
-    let registry = match role {
-        Role::Client => configure_congestion_control(
-            registry,
-            rtc::interceptor::Gcc::default(),
-            CongestionFeedback::Twcc,
-            &mut engine,
-        )?,
-        Role::Server => configure_twcc_receiver_only(registry, &mut engine)?,
+    let (registry, target) = match role {
+        Role::Client => {
+            let inner = Gcc::new(INITIAL_BITRATE, MIN_BITRATE, MAX_BITRATE);
+            let target = Arc::new(AtomicU64::new(inner.target_bitrate().to_bits()));
+            let estimator = Reporting {
+                inner,
+                target: Arc::clone(&target),
+            };
+            let registry = configure_congestion_control(
+                registry,
+                estimator,
+                CongestionFeedback::Twcc,
+                &mut engine,
+            )?;
+            (registry, Some(BandwidthTarget(target)))
+        }
+        Role::Server => (configure_twcc_receiver_only(registry, &mut engine)?, None),
     };
-    Ok((engine, registry))
+    Ok(Configured {
+        engine,
+        registry,
+        target,
+    })
+}
+
+/// A track to send with SSRC `ssrc` (and, for video, an RTX SSRC `rtx_ssrc`) in Huddle's codec.
+#[must_use]
+pub fn local_track(
+    stream_id: &str,
+    track_id: &str,
+    kind: RtpCodecKind,
+    ssrc: u32,
+    rtx_ssrc: u32,
+) -> MediaStreamTrack {
+    let rtx = (kind == RtpCodecKind::Video).then_some(RTCRtpRtxParameters { ssrc: rtx_ssrc });
+    MediaStreamTrack::new(
+        stream_id.to_owned(),
+        track_id.to_owned(),
+        track_id.to_owned(),
+        kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                rtx,
+                ..Default::default()
+            },
+            codec: codec_for(kind),
+            ..Default::default()
+        }],
+    )
+}
+
+/// Where [`KeyframeRequests`] sits in the interceptor chain (after the built-in ones).
+const KEYFRAME_FORWARDER_SLOT: usize = 14_000;
+
+/// Hands keyframe requests (PLI, FIR) that arrive about a sent stream up to the application:
+/// the forwarding unit relays them to the publisher, the app makes its encoder send a
+/// keyframe. Every other packet passes through untouched.
+#[derive(Default)]
+pub struct KeyframeRequests {
+    reads: VecDeque<TaggedPacket>,
+    writes: VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<()> {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
+                msg.message.add(Attribute::DeliverToApplication);
+            }
+        }
+        self.reads.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.reads.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<()> {
+        self.writes.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.writes.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequests {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+/// True for a PLI or FIR.
+#[must_use]
+pub fn is_keyframe_request(packet: &dyn rtc::rtcp::Packet) -> bool {
+    let any = packet.as_any();
+    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
 }
 
 /// The track id of slot `index` of `kind`.
@@ -205,6 +390,23 @@ pub fn h264_is_keyframe(payload: &[u8]) -> bool {
     }
 }
 
+/// True when Annex B H.264 data holds an SPS or IDR NAL unit.
+#[must_use]
+pub fn h264_is_keyframe_annexb(data: &[u8]) -> bool {
+    let mut i = 0;
+    while i + 3 < data.len() {
+        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
+            if matches!(data[i + 3] & 0x1F, 5 | 7) {
+                return true;
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 /// Reads an RFC 6464 audio level byte: `(voice_activity, level)` where level is −dBov
 /// (0 loudest, 127 silence).
 #[must_use]
@@ -254,6 +456,17 @@ mod tests {
     }
 
     #[test]
+    fn annexb_keyframes() {
+        assert!(h264_is_keyframe_annexb(&[
+            0, 0, 0, 1, 0x67, 1, 0, 0, 1, 0x65
+        ]));
+        assert!(h264_is_keyframe_annexb(&[0, 0, 1, 0x65]));
+        assert!(!h264_is_keyframe_annexb(&[0, 0, 0, 1, 0x41, 0, 0]));
+        assert!(!h264_is_keyframe_annexb(&[]));
+        assert!(!h264_is_keyframe_annexb(&[0, 0, 1]));
+    }
+
+    #[test]
     fn slot_ids_round_trip_and_refuse_garbage() {
         for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
             for i in [0, 7, 15] {
@@ -299,7 +512,8 @@ mod tests {
 
     #[test]
     fn both_roles_configure() {
-        assert!(configure(Role::Client).is_ok());
-        assert!(configure(Role::Server).is_ok());
+        let client = configure(Role::Client).map(|c| c.target.map(|t| t.bits_per_second()));
+        assert!(matches!(client, Ok(Some(rate)) if (rate - INITIAL_BITRATE).abs() < 1.0));
+        assert!(configure(Role::Server).is_ok_and(|c| c.target.is_none()));
     }
 }

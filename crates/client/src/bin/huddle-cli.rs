@@ -53,8 +53,57 @@ struct JoinArgs {
     /// Trust only this CA certificate (PEM) instead of the system's, for self-hosted servers.
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
-    // Media options (`--camera synthetic`, `--microphone ...`) belong here once the media
-    // engine can publish; this command then hands them to it alongside the session.
+    /// Camera to publish: `synthetic` (moving pattern with a frame counter) or `none`.
+    #[arg(long, default_value = "synthetic")]
+    camera: MediaSource,
+    /// Join with the camera off.
+    #[arg(long)]
+    camera_off: bool,
+    /// Microphone to publish: `synthetic` (generated speech) or `none`.
+    #[arg(long, default_value = "synthetic")]
+    microphone: MediaSource,
+    /// Camera size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "640x360", value_parser = parse_size)]
+    size: (u32, u32),
+    /// Camera frame rate.
+    #[arg(long, default_value_t = 15)]
+    fps: u32,
+    /// Seed of the synthetic speech (clients with different seeds sound different).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Reach the media server only through TURN relays.
+    #[arg(long)]
+    relay_only: bool,
+    /// Print media counters every this many seconds (0: never).
+    #[arg(long, default_value_t = 0)]
+    stats_every: u64,
+}
+
+/// A synthetic media source or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MediaSource {
+    /// Generated test media.
+    Synthetic,
+    /// Publish nothing.
+    None,
+}
+
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once('x')
+        .ok_or_else(|| format!("expected WIDTHxHEIGHT, got {text:?}"))?;
+    let w: u32 = w.parse().map_err(|_| format!("bad width in {text:?}"))?;
+    let h: u32 = h.parse().map_err(|_| format!("bad height in {text:?}"))?;
+    if !(16..=3840).contains(&w)
+        || !(16..=2160).contains(&h)
+        || !w.is_multiple_of(2)
+        || !h.is_multiple_of(2)
+    {
+        return Err(format!(
+            "{text}: width 16-3840 and height 16-2160, both even"
+        ));
+    }
+    Ok((w, h))
 }
 
 #[derive(Debug, Args)]
@@ -238,19 +287,23 @@ fn human(r: &Report) -> String {
 }
 
 mod join {
-    //! The `join` command: a text front end to a signaling session.
+    //! The `join` command: a text front end to a call, publishing synthetic media.
 
+    use std::collections::HashMap;
     use std::process::ExitCode;
+    use std::time::Duration;
 
+    use huddle_client::call::{self, AudioInput, CallEvent, CallOptions, MediaState, VideoInput};
     use huddle_client::session::{
-        self, CallState, CloseReason, ConnectionStatus, JoinOptions, Notice, SessionEvent,
+        CallState, CloseReason, ConnectionStatus, JoinOptions, Notice, SessionEvent,
     };
     use huddle_client::tls::Trust;
+    use huddle_media::camera::{CameraRegistry, CaptureFormat, SyntheticFault};
     use huddle_proto::{ChatMessage, LeaveReason, MemberUpdate, ServerEvent};
     use serde_json::json;
     use tokio::io::AsyncBufReadExt as _;
 
-    use super::{read_pem_certs, JoinArgs};
+    use super::{read_pem_certs, JoinArgs, MediaSource};
 
     pub(super) async fn run(args: JoinArgs) -> ExitCode {
         let json = args.json;
@@ -258,6 +311,7 @@ mod join {
         options.passcode = args.passcode;
         options.token = args.token;
         options.audio_muted = args.muted;
+        options.video_on = args.camera == MediaSource::Synthetic && !args.camera_off;
         if let Some(path) = args.ca_cert {
             match read_pem_certs(&path) {
                 Ok(certs) => options.trust = Trust::Only(certs),
@@ -267,7 +321,25 @@ mod join {
                 }
             }
         }
-        let (session, mut events) = match session::join(options).await {
+        let mut call_options = CallOptions::new(options);
+        call_options.relay_only = args.relay_only;
+        if args.microphone == MediaSource::Synthetic {
+            call_options.audio = AudioInput::Synthetic { seed: args.seed };
+        }
+        if args.camera == MediaSource::Synthetic {
+            let registry = CameraRegistry::synthetic_only();
+            let camera = registry.add_synthetic("Test pattern", SyntheticFault::None);
+            call_options.video = VideoInput::Camera {
+                registry,
+                id: Some(camera.info().id.clone()),
+                format: CaptureFormat {
+                    width: args.size.0,
+                    height: args.size.1,
+                    fps: args.fps,
+                },
+            };
+        }
+        let (call, mut events) = match call::join(call_options).await {
             Ok(joined) => joined,
             Err(e) => {
                 if json {
@@ -278,7 +350,12 @@ mod join {
                 return ExitCode::FAILURE;
             }
         };
+        let session = call.session().clone();
         let state = session.state();
+        let mut frames: HashMap<u64, u64> = HashMap::new();
+        let stats_every = Duration::from_secs(args.stats_every.max(1));
+        let mut stats_tick =
+            tokio::time::interval_at(tokio::time::Instant::now() + stats_every, stats_every);
         if json {
             println!("{}", json!({ "type": "welcome", "state": state }));
         } else {
@@ -305,12 +382,54 @@ mod join {
                     }
                 },
                 _ = &mut ctrl_c => {
-                    if let Err(e) = session.leave().await {
+                    if let Err(e) = call.leave().await {
                         report_error(json, &e.to_string());
                     }
                 }
+                _ = stats_tick.tick(), if args.stats_every > 0 => {
+                    let stats = call.stats();
+                    if json {
+                        println!("{}", json!({
+                            "type": "media_stats",
+                            "audio_packets_sent": stats.audio_packets_sent,
+                            "video_frames_sent": stats.video_frames_sent,
+                            "video_frames_decoded": stats.video_frames_decoded,
+                            "video_frames_lost": stats.video_frames_lost,
+                            "decode_errors": stats.decode_errors,
+                            "bandwidth_estimate_bps": stats.bandwidth_estimate_bps,
+                            "frames_by_participant": frames,
+                        }));
+                    } else {
+                        println!(
+                            "media: sent {} audio packets, {} video frames; decoded {} frames ({} lost); estimate {:.0} kbit/s",
+                            stats.audio_packets_sent,
+                            stats.video_frames_sent,
+                            stats.video_frames_decoded,
+                            stats.video_frames_lost,
+                            stats.bandwidth_estimate_bps / 1000.0
+                        );
+                    }
+                }
                 event = events.recv() => match event {
-                    Some(event) => {
+                    Some(CallEvent::Video(video)) => {
+                        if let Some(who) = video.participant {
+                            *frames.entry(who.0).or_default() += 1;
+                        }
+                    }
+                    Some(CallEvent::Audio(_)) => {}
+                    Some(CallEvent::Media(state)) => {
+                        if json {
+                            println!("{}", json!({ "type": "media", "state": format!("{state:?}") }));
+                        } else {
+                            println!("media: {}", describe_media(&state));
+                        }
+                    }
+                    Some(CallEvent::Slots { audio, video }) => {
+                        if json {
+                            println!("{}", json!({ "type": "slots", "audio": audio, "video": video }));
+                        }
+                    }
+                    Some(CallEvent::Session(event)) => {
                         if let Some(text) = render(json, &state, &event) {
                             println!("{text}");
                         }
@@ -326,6 +445,16 @@ mod join {
                     None => return ExitCode::SUCCESS,
                 },
             }
+        }
+    }
+
+    fn describe_media(state: &MediaState) -> String {
+        match state {
+            MediaState::Connecting => "connecting".to_owned(),
+            MediaState::Connected => "connected".to_owned(),
+            MediaState::Reconnecting => "reconnecting".to_owned(),
+            MediaState::Unavailable(why) => format!("unavailable: {why}"),
+            MediaState::Closed => "closed".to_owned(),
         }
     }
 

@@ -320,6 +320,12 @@ impl Session {
         self.send_command(driver::Command::Media(request)).await
     }
 
+    /// Watches the call's state (a new snapshot after every change).
+    #[must_use]
+    pub fn state_watch(&self) -> watch::Receiver<Arc<CallState>> {
+        self.state.clone()
+    }
+
     /// Watches the link's status.
     #[must_use]
     pub fn status_watch(&self) -> watch::Receiver<ConnectionStatus> {

@@ -35,6 +35,8 @@ pub use router::Router;
 const COMMAND_QUEUE: usize = 4096;
 /// Datagrams read in one go before outputs are flushed.
 const READ_BATCH: usize = 64;
+/// Socket buffer asked for, each way.
+const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 /// Largest datagram accepted.
 const MAX_DATAGRAM: usize = 1500;
 
@@ -138,6 +140,17 @@ impl Sfu {
         }
         let std_socket = StdUdpSocket::bind(SocketAddr::new(bind_ip, config.udp_port))?;
         std_socket.set_nonblocking(true)?;
+        // One socket carries every member's media: give it room for bursts (keyframes from
+        // several publishers at once) while the task is busy. The kernel may cap the sizes.
+        let sock = socket2::SockRef::from(&std_socket);
+        for (what, result) in [
+            ("receive", sock.set_recv_buffer_size(SOCKET_BUFFER)),
+            ("send", sock.set_send_buffer_size(SOCKET_BUFFER)),
+        ] {
+            if let Err(e) = result {
+                tracing::debug!("media socket {what} buffer: {e}");
+            }
+        }
         let socket = UdpSocket::from_std(std_socket)?;
         let local_addr = socket.local_addr()?;
         let announce = if config.announce.is_empty() {

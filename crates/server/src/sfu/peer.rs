@@ -18,6 +18,9 @@ use crate::outbox::Outbox;
 /// Identifies a peer: the room's generation and the member.
 pub type PeerKey = (u64, ParticipantId);
 
+/// Who fills each audio and each video slot.
+pub type Assignment = (Vec<Option<ParticipantId>>, Vec<Option<ParticipantId>>);
+
 /// A stream the member publishes.
 #[derive(Debug, Clone)]
 pub struct Inbound {
@@ -162,7 +165,7 @@ pub struct Peer {
     /// Last PLI sent towards this publisher.
     pub last_pli: Option<Instant>,
     /// The slot assignment last told to the member.
-    pub told: Option<(Vec<Option<ParticipantId>>, Vec<Option<ParticipantId>>)>,
+    pub told: Option<Assignment>,
     /// Media flows (DTLS up).
     pub connected: bool,
     /// When the connection was made (for the connect timeout).
@@ -181,7 +184,7 @@ impl Peer {
     }
 
     /// Current sources of the audio and video slots.
-    pub fn sources(&self) -> (Vec<Option<ParticipantId>>, Vec<Option<ParticipantId>>) {
+    pub fn sources(&self) -> Assignment {
         (
             self.audio.iter().map(|s| s.source).collect(),
             self.video.iter().map(|s| s.source).collect(),

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use huddle_proto::{encode, MediaEvent, ParticipantId, ServerMessage, VideoWant};
-use huddle_rtp::rtc::media_stream::MediaStreamTrack;
 use huddle_rtp::rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use huddle_rtp::rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use huddle_rtp::rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
@@ -22,12 +21,9 @@ use huddle_rtp::rtc::peer_connection::transport::{
 };
 use huddle_rtp::rtc::peer_connection::RTCPeerConnectionBuilder;
 use huddle_rtp::rtc::rtcp;
-use huddle_rtp::rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use huddle_rtp::rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use huddle_rtp::rtc::rtp;
-use huddle_rtp::rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpRtxParameters, RtpCodecKind,
-};
+use huddle_rtp::rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use huddle_rtp::rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use huddle_rtp::rtc::sansio::Protocol;
 use huddle_rtp::rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
@@ -291,7 +287,7 @@ impl Router {
         outbox: Outbox,
         now: Instant,
     ) -> Result<(Peer, String), String> {
-        let (engine, registry) = huddle_rtp::configure(huddle_rtp::Role::Server)
+        let configured = huddle_rtp::configure(huddle_rtp::Role::Server)
             .map_err(|e| format!("media engine: {e}"))?;
         let ufrag = random_token(8);
         let setting = SettingEngineBuilder::new()
@@ -301,8 +297,8 @@ impl Router {
         let mut pc = RTCPeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
             .with_setting_engine(setting)
-            .with_media_engine(engine)
-            .with_interceptor_registry(registry)
+            .with_media_engine(configured.engine)
+            .with_interceptor_registry(configured.registry)
             .build(now)
             .map_err(|e| format!("connection: {e}"))?;
         let mut audio = Vec::with_capacity(self.audio_slots);
@@ -314,24 +310,8 @@ impl Router {
             for index in 0..count {
                 let track_id = huddle_rtp::slot_track_id(kind, index);
                 let ssrc = random_ssrc();
-                let rtx = (kind == RtpCodecKind::Video).then(|| RTCRtpRtxParameters {
-                    ssrc: random_ssrc(),
-                });
-                let track = MediaStreamTrack::new(
-                    "huddle-slots".to_owned(),
-                    track_id.clone(),
-                    track_id.clone(),
-                    kind,
-                    vec![RTCRtpEncodingParameters {
-                        rtp_coding_parameters: RTCRtpCodingParameters {
-                            ssrc: Some(ssrc),
-                            rtx,
-                            ..Default::default()
-                        },
-                        codec: huddle_rtp::codec_for(kind),
-                        ..Default::default()
-                    }],
-                );
+                let track =
+                    huddle_rtp::local_track("huddle-slots", &track_id, kind, ssrc, random_ssrc());
                 let transceiver = pc
                     .add_transceiver_from_track(
                         track,
@@ -554,10 +534,9 @@ impl Router {
         packets: &[Box<dyn rtcp::Packet>],
         now: Instant,
     ) {
-        let wants_keyframe = packets.iter().any(|p| {
-            p.as_any().downcast_ref::<PictureLossIndication>().is_some()
-                || p.as_any().downcast_ref::<FullIntraRequest>().is_some()
-        });
+        let wants_keyframe = packets
+            .iter()
+            .any(|p| huddle_rtp::is_keyframe_request(p.as_ref()));
         if !wants_keyframe {
             return;
         }

@@ -1,0 +1,471 @@
+//! A call: the signaling session plus media over one WebRTC connection to the server's
+//! forwarding unit. Tauri-free; the desktop app and `huddle-cli join` both drive it.
+//!
+//! [`join`] returns a [`Call`] handle (mute, camera, subscription, leave, every session
+//! action through [`Call::session`]) and a [`CallEvents`] stream carrying session events,
+//! media state, slot assignments, decoded video frames and — when asked for — decoded audio.
+//!
+//! Tasks and threads (see `docs/architecture.md`):
+//! - the session driver task (signaling, reconnect/resume);
+//! - the media task: builds the peer connection, offers, applies the answer, rebuilds the
+//!   connection when it fails or after the session resumed;
+//! - an audio sender task (Opus, 20 ms packets, audio level extension) and a video capture
+//!   thread (camera → H.264) feeding a packetizer task;
+//! - per received slot: a task reading RTP; video slots reassemble frames and hand them to a
+//!   decoder thread; audio slots feed a jitter buffer (played by the app's speaker mixer, or
+//!   pulled every 10 ms by a headless receiver).
+
+mod assemble;
+mod connection;
+mod receive;
+mod send;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use huddle_media::camera::{CameraRegistry, CaptureFormat};
+use huddle_media::{AudioFrame, FrameSource, JitterStats, VideoFrame};
+use huddle_proto::{MediaRequest, ParticipantId, VideoWant};
+use tokio::sync::{mpsc, watch};
+
+pub use assemble::{AssembledFrame, Assembler};
+
+use crate::error::ClientError;
+use crate::session::{self, JoinOptions, Session, SessionEvent, SessionEvents};
+
+/// Where outgoing audio comes from.
+pub enum AudioInput {
+    /// Send no audio.
+    None,
+    /// Synthetic speech (tests, demos, load), paced in real time.
+    Synthetic {
+        /// Seed of the speech generator (different seeds sound different).
+        seed: u64,
+    },
+    /// 10 ms frames at 48 kHz mono pushed by the caller (the app's processed microphone).
+    Frames(mpsc::Receiver<AudioFrame>),
+}
+
+/// Where outgoing video comes from.
+pub enum VideoInput {
+    /// Send no video.
+    None,
+    /// A camera (real or synthetic) from a registry, opened while the camera is on.
+    Camera {
+        /// The registry to open it from.
+        registry: CameraRegistry,
+        /// Which camera (`None`: the default one).
+        id: Option<String>,
+        /// Size and rate to capture at.
+        format: CaptureFormat,
+    },
+}
+
+/// Everything a call needs.
+pub struct CallOptions {
+    /// Server, session, name, passcode, token, initial mute/camera state.
+    pub join: JoinOptions,
+    /// Outgoing audio.
+    pub audio: AudioInput,
+    /// Outgoing video.
+    pub video: VideoInput,
+    /// Only use TURN relays (tests, and networks where direct UDP leaks addresses).
+    pub relay_only: bool,
+    /// Pull every received audio slot every 10 ms and deliver it as [`CallEvent::Audio`]
+    /// (headless receivers); the app plays slots through its speaker mixer instead.
+    pub deliver_audio: bool,
+    /// Decode received video and deliver [`CallEvent::Video`].
+    pub decode_video: bool,
+    /// Queue of decoded frames and media events before the oldest are dropped.
+    pub event_capacity: usize,
+}
+
+impl CallOptions {
+    /// Options with no media inputs, decoding video and not delivering audio.
+    #[must_use]
+    pub fn new(join: JoinOptions) -> Self {
+        Self {
+            join,
+            audio: AudioInput::None,
+            video: VideoInput::None,
+            relay_only: false,
+            deliver_audio: false,
+            decode_video: true,
+            event_capacity: 256,
+        }
+    }
+}
+
+/// The media link's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaState {
+    /// Waiting for the server's media details or the first connection.
+    Connecting,
+    /// Media flows.
+    Connected,
+    /// The connection was lost; a new one is being made.
+    Reconnecting,
+    /// The server does not forward media, or media failed for good.
+    Unavailable(String),
+    /// The call is over.
+    Closed,
+}
+
+/// A decoded video frame from someone.
+#[derive(Debug, Clone)]
+pub struct RemoteVideo {
+    /// Whose video (as the server said when the frame was decoded).
+    pub participant: Option<ParticipantId>,
+    /// Which video slot it came through.
+    pub slot: usize,
+    /// The picture.
+    pub frame: Arc<VideoFrame>,
+    /// RTP timestamp (90 kHz).
+    pub rtp_timestamp: u32,
+    /// When its last packet arrived.
+    pub received_at: Instant,
+    /// When it finished decoding.
+    pub decoded_at: Instant,
+}
+
+/// 10 ms of decoded audio from someone (only with [`CallOptions::deliver_audio`]).
+#[derive(Debug, Clone)]
+pub struct RemoteAudioFrame {
+    /// Whose voice.
+    pub participant: Option<ParticipantId>,
+    /// Which audio slot.
+    pub slot: usize,
+    /// The samples.
+    pub frame: AudioFrame,
+    /// Silence before the stream started, or audio (decoded, recovered or concealed).
+    pub source: FrameSource,
+}
+
+/// Something that happened in the call.
+#[derive(Debug, Clone)]
+pub enum CallEvent {
+    /// From the signaling session (roster, chat, notices, link status).
+    Session(SessionEvent),
+    /// The media link changed.
+    Media(MediaState),
+    /// Who each receive slot carries now.
+    Slots {
+        /// Audio slots.
+        audio: Vec<Option<ParticipantId>>,
+        /// Video slots.
+        video: Vec<Option<ParticipantId>>,
+    },
+    /// A decoded video frame.
+    Video(RemoteVideo),
+    /// Decoded audio (boxed: 10 ms of samples is large beside the other events).
+    Audio(Box<RemoteAudioFrame>),
+}
+
+/// Counters for stats panels, tests and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CallStats {
+    /// Audio packets sent.
+    pub audio_packets_sent: u64,
+    /// Video frames encoded and sent.
+    pub video_frames_sent: u64,
+    /// Keyframes sent.
+    pub keyframes_sent: u64,
+    /// Keyframe requests received from the server.
+    pub keyframe_requests: u64,
+    /// Video frames decoded.
+    pub video_frames_decoded: u64,
+    /// Frames that failed to decode.
+    pub decode_errors: u64,
+    /// Video frames given up for missing packets.
+    pub video_frames_lost: u64,
+    /// RTP packets received.
+    pub rtp_received: u64,
+    /// Events dropped because the consumer was behind.
+    pub events_dropped: u64,
+    /// Media connections made (1 + reconnects).
+    pub connections: u64,
+    /// Send-side bandwidth estimate in bit/s (GCC).
+    pub bandwidth_estimate_bps: f64,
+    /// Current video encoder target in bit/s.
+    pub video_bitrate_bps: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    audio_packets_sent: AtomicU64,
+    video_frames_sent: AtomicU64,
+    keyframes_sent: AtomicU64,
+    keyframe_requests: AtomicU64,
+    video_frames_decoded: AtomicU64,
+    decode_errors: AtomicU64,
+    video_frames_lost: AtomicU64,
+    rtp_received: AtomicU64,
+    events_dropped: AtomicU64,
+    connections: AtomicU64,
+    video_bitrate_bps: AtomicU64,
+}
+
+/// Who each slot carries.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SlotMap {
+    audio: Vec<Option<ParticipantId>>,
+    video: Vec<Option<ParticipantId>>,
+}
+
+/// State shared by the call's tasks.
+pub(crate) struct Shared {
+    audio_muted: AtomicBool,
+    video_on: AtomicBool,
+    keyframe_wanted: AtomicBool,
+    closed: AtomicBool,
+    counters: Counters,
+    slots: Mutex<SlotMap>,
+    tracks: Mutex<send::Tracks>,
+    target: Mutex<Option<huddle_rtp::BandwidthTarget>>,
+    jitter: Mutex<Vec<(usize, huddle_media::RemoteAudio)>>,
+    events: mpsc::Sender<CallEvent>,
+    state: watch::Sender<MediaState>,
+    decode_video: bool,
+}
+
+impl Shared {
+    fn emit(&self, event: CallEvent) {
+        if self.events.try_send(event).is_err() {
+            self.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn set_state(&self, state: MediaState) {
+        if *self.state.borrow() != state {
+            self.state.send_replace(state.clone());
+            self.emit(CallEvent::Media(state));
+        }
+    }
+
+    fn participant_in(&self, kind_video: bool, slot: usize) -> Option<ParticipantId> {
+        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let list = if kind_video {
+            &slots.video
+        } else {
+            &slots.audio
+        };
+        list.get(slot).copied().flatten()
+    }
+}
+
+/// The stream of [`CallEvent`]s.
+pub struct CallEvents {
+    session: SessionEvents,
+    media: mpsc::Receiver<CallEvent>,
+}
+
+impl CallEvents {
+    /// The next event; `None` when the call is over and everything was read.
+    pub async fn recv(&mut self) -> Option<CallEvent> {
+        tokio::select! {
+            biased;
+            event = self.session.recv() => match event {
+                Some(event) => Some(CallEvent::Session(event)),
+                None => self.media.recv().await,
+            },
+            event = self.media.recv() => match event {
+                Some(event) => Some(event),
+                None => self.session.recv().await.map(CallEvent::Session),
+            },
+        }
+    }
+}
+
+/// A handle on a call. Clones share it; the call ends on [`Call::leave`].
+#[derive(Clone)]
+pub struct Call {
+    session: Session,
+    shared: Arc<Shared>,
+    state: watch::Receiver<MediaState>,
+}
+
+/// Joins a session and starts media.
+///
+/// # Errors
+/// As [`session::join`].
+pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientError> {
+    let CallOptions {
+        join,
+        audio,
+        video,
+        relay_only,
+        deliver_audio,
+        decode_video,
+        event_capacity,
+    } = options;
+    let audio_muted = join.audio_muted;
+    let video_on = join.video_on;
+    let (session, session_events) = session::join(join).await?;
+    let (events_tx, events_rx) = mpsc::channel(event_capacity.max(8));
+    let (state_tx, state_rx) = watch::channel(MediaState::Connecting);
+    let shared = Arc::new(Shared {
+        audio_muted: AtomicBool::new(audio_muted),
+        video_on: AtomicBool::new(video_on),
+        keyframe_wanted: AtomicBool::new(true),
+        closed: AtomicBool::new(false),
+        counters: Counters::default(),
+        slots: Mutex::new(SlotMap::default()),
+        tracks: Mutex::new(send::Tracks::default()),
+        target: Mutex::new(None),
+        jitter: Mutex::new(Vec::new()),
+        events: events_tx,
+        state: state_tx,
+        decode_video,
+    });
+    let media_events = session
+        .take_media_events()
+        .ok_or_else(|| ClientError::Media("media events already taken".to_owned()))?;
+    send::start_audio(audio, Arc::clone(&shared));
+    send::start_video(video, Arc::clone(&shared));
+    if deliver_audio {
+        receive::start_audio_pull(Arc::clone(&shared));
+    }
+    tokio::spawn(connection::run(
+        session.clone(),
+        media_events,
+        Arc::clone(&shared),
+        relay_only,
+    ));
+    Ok((
+        Call {
+            session,
+            shared,
+            state: state_rx,
+        },
+        CallEvents {
+            session: session_events,
+            media: events_rx,
+        },
+    ))
+}
+
+impl Call {
+    /// The signaling session: roster, chat, host actions.
+    #[must_use]
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The media link's state.
+    #[must_use]
+    pub fn media_state(&self) -> MediaState {
+        self.state.borrow().clone()
+    }
+
+    /// Waits until the media link is in `want` (or `timeout` passes).
+    ///
+    /// # Errors
+    /// [`ClientError::Timeout`].
+    pub async fn wait_media(&self, want: MediaState, timeout: Duration) -> Result<(), ClientError> {
+        let mut state = self.state.clone();
+        let reached = tokio::time::timeout(timeout, state.wait_for(|s| *s == want)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(ClientError::Media("media task ended".to_owned())),
+            Err(_) => Err(ClientError::Timeout {
+                what: format!("media to become {want:?}"),
+            }),
+        }
+    }
+
+    /// Mutes or unmutes the microphone: stops sending audio and tells everyone.
+    ///
+    /// # Errors
+    /// As [`Session::set_audio_muted`].
+    pub async fn set_audio_muted(&self, muted: bool) -> Result<(), ClientError> {
+        self.shared.audio_muted.store(muted, Ordering::Relaxed);
+        self.session.set_audio_muted(muted).await
+    }
+
+    /// Turns the camera on or off: stops capturing and sending video and tells everyone.
+    ///
+    /// # Errors
+    /// As [`Session::set_video`].
+    pub async fn set_video(&self, on: bool) -> Result<(), ClientError> {
+        self.shared.video_on.store(on, Ordering::Relaxed);
+        if on {
+            self.shared.keyframe_wanted.store(true, Ordering::Relaxed);
+        }
+        self.session.set_video(on).await
+    }
+
+    /// Tells the server which videos this app shows, and how big (most important first).
+    ///
+    /// # Errors
+    /// [`ClientError::SessionClosed`] when the call is over.
+    pub async fn subscribe(&self, videos: Vec<VideoWant>) -> Result<(), ClientError> {
+        self.session
+            .send_media(MediaRequest::Subscribe { videos })
+            .await
+    }
+
+    /// Jitter buffer counters of each audio slot.
+    #[must_use]
+    pub fn audio_stats(&self) -> Vec<(usize, JitterStats)> {
+        self.shared
+            .jitter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(slot, remote)| (*slot, remote.stats()))
+            .collect()
+    }
+
+    /// The received audio of each slot as playout sources for the speaker mixer.
+    #[must_use]
+    pub fn audio_sources(&self) -> Vec<(usize, huddle_media::RemoteAudio)> {
+        self.shared
+            .jitter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Counters.
+    #[must_use]
+    pub fn stats(&self) -> CallStats {
+        let c = &self.shared.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        CallStats {
+            audio_packets_sent: get(&c.audio_packets_sent),
+            video_frames_sent: get(&c.video_frames_sent),
+            keyframes_sent: get(&c.keyframes_sent),
+            keyframe_requests: get(&c.keyframe_requests),
+            video_frames_decoded: get(&c.video_frames_decoded),
+            decode_errors: get(&c.decode_errors),
+            video_frames_lost: get(&c.video_frames_lost),
+            rtp_received: get(&c.rtp_received),
+            events_dropped: get(&c.events_dropped),
+            connections: get(&c.connections),
+            bandwidth_estimate_bps: self
+                .shared
+                .target
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .map_or(0.0, huddle_rtp::BandwidthTarget::bits_per_second),
+            video_bitrate_bps: get(&c.video_bitrate_bps),
+        }
+    }
+
+    /// Leaves the session and stops all media.
+    ///
+    /// # Errors
+    /// As [`Session::leave`].
+    pub async fn leave(&self) -> Result<(), ClientError> {
+        self.shared.closed.store(true, Ordering::Relaxed);
+        self.session.leave().await
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+}

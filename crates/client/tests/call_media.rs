@@ -1,0 +1,185 @@
+//! Media end to end through the real server's forwarding unit on loopback: three headless
+//! clients see and hear each other; mute and removal stop media at once.
+
+mod call_support;
+
+use std::time::Duration;
+
+use call_support::{
+    all_connected, envelope, eventually, in_order, join, options, speech_match, TestResult,
+};
+use huddle_proto::ParticipantId;
+use huddle_server::{Server, ServerConfig};
+
+/// Media tests measure real-time behaviour: they run one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_clients_see_and_hear_each_other() -> TestResult {
+    let _serial = SERIAL.lock().await;
+    let server = Server::start(ServerConfig::open_loopback()).await?;
+    let url = server.http_url();
+    let a = join(options(&url, "media", "Ann", 11)).await?;
+    let b = join(options(&url, "media", "Bob", 22)).await?;
+    let c = join(options(&url, "media", "Cy", 33)).await?;
+    let clients = [&a, &b, &c];
+    all_connected(&clients).await?;
+    let seeds = [(a.id, 11), (b.id, 22), (c.id, 33)];
+
+    // Everyone decodes everyone else's video, frame counters in order.
+    for me in &clients {
+        for (other, _) in seeds.iter().filter(|(id, _)| *id != me.id) {
+            let got = eventually("30 frames", Duration::from_secs(20), || {
+                me.frames_from(*other).len() >= 30
+            })
+            .await;
+            if got.is_err() {
+                for x in &clients {
+                    eprintln!(
+                        "{}: {:?} frames {:?}",
+                        x.id,
+                        x.call.stats(),
+                        x.with(|r| r
+                            .video
+                            .iter()
+                            .map(|(k, v)| (*k, v.len()))
+                            .collect::<Vec<_>>())
+                    );
+                }
+            }
+            got?;
+            let frames = me.frames_from(*other);
+            let stamped = frames.iter().filter(|s| s.counter.is_some()).count();
+            assert!(
+                stamped * 10 >= frames.len() * 9,
+                "{} of {} frames from {other} at {} carry a readable stamp",
+                stamped,
+                frames.len(),
+                me.id
+            );
+            assert!(
+                in_order(&frames),
+                "frames from {other} at {} out of order",
+                me.id
+            );
+        }
+    }
+
+    // Everyone hears everyone else: what arrives is what that speaker said.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let heard: Vec<_> = clients
+        .iter()
+        .map(|me| me.with(|r| r.audio.clone()))
+        .collect();
+    for (me, heard) in clients.iter().zip(&heard) {
+        for (other, seed) in seeds.iter().filter(|(id, _)| *id != me.id) {
+            let audio = heard.get(other).cloned().unwrap_or_default();
+            assert!(
+                audio.len() >= 2 * 48_000,
+                "{} heard only {} ms of {other}",
+                me.id,
+                audio.len() / 48
+            );
+            let right = speech_match(&audio, *seed);
+            let wrong_seed = seeds.iter().find(|(id, _)| *id != *other && *id != me.id);
+            let wrong = wrong_seed.map_or(0.0, |(_, s)| speech_match(&audio, *s));
+            eprintln!(
+                "{} hears {other}: correlation {right:.2} (other speaker {wrong:.2}) over {} ms; jitter {:?}",
+                me.id,
+                audio.len() / 48,
+                me.call.audio_stats()
+            );
+            assert!(right > 0.6, "{} hears {other} poorly: {right:.2}", me.id);
+            assert!(
+                right > wrong + 0.3,
+                "{}: {other} not told apart ({right:.2} vs {wrong:.2})",
+                me.id
+            );
+        }
+    }
+    for me in &clients {
+        let stats = me.call.stats();
+        eprintln!("{}: {stats:?}", me.id);
+        assert_eq!(stats.decode_errors, 0);
+    }
+    for me in &clients {
+        me.call.leave().await?;
+    }
+    server.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mute_and_removal_stop_media_at_once() -> TestResult {
+    let _serial = SERIAL.lock().await;
+    let server = Server::start(ServerConfig::open_loopback()).await?;
+    let url = server.http_url();
+    let host = join(options(&url, "control", "Host", 1)).await?;
+    let b = join(options(&url, "control", "Bee", 2)).await?;
+    let c = join(options(&url, "control", "Cee", 3)).await?;
+    all_connected(&[&host, &b, &c]).await?;
+    eventually("Bee hears Cee", Duration::from_secs(15), || {
+        b.with(|r| r.audio.get(&c.id).map_or(0, Vec::len)) > 48_000
+    })
+    .await?;
+
+    // The host mutes Cee: everyone's roster says so, and Cee's voice stops reaching Bee.
+    host.call.session().mute(ParticipantId(c.id)).await?;
+    eventually("Cee muted in every roster", Duration::from_secs(5), || {
+        [&host, &b, &c].iter().all(|x| {
+            x.call
+                .session()
+                .state()
+                .member(ParticipantId(c.id))
+                .is_some_and(|m| m.audio_muted)
+        })
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = b.with(|r| r.audio.get(&c.id).map_or(0, Vec::len));
+    let sent_before = c.call.stats().audio_packets_sent;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = b.with(|r| r.audio.get(&c.id).map_or(0, Vec::len));
+    assert_eq!(
+        c.call.stats().audio_packets_sent,
+        sent_before,
+        "Cee still sends audio"
+    );
+    // What Bee decodes of Cee now is at most a concealment tail, not 2 s of speech.
+    let heard = envelope(&b.with(|r| r.audio.get(&c.id).cloned().unwrap_or_default())[before..]);
+    let loud = heard.iter().filter(|e| **e > 0.01).count();
+    assert!(
+        loud <= 5,
+        "Bee still hears Cee: {loud} loud blocks in {} ms",
+        (after - before) / 48
+    );
+
+    // The host removes Bee: Bee's video stops reaching Host at once and its slots empty.
+    let frames_before = host.frames_from(b.id).len();
+    host.call.session().remove(ParticipantId(b.id)).await?;
+    eventually("Bee's slot cleared at Host", Duration::from_secs(2), || {
+        host.with(|r| {
+            r.slots.last().is_some_and(|(_, audio, video)| {
+                !audio.contains(&Some(b.id)) && !video.contains(&Some(b.id))
+            })
+        })
+    })
+    .await?;
+    let at_removal = host.frames_from(b.id).len();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let later = host.frames_from(b.id).len();
+    assert!(
+        later - at_removal <= 2,
+        "Bee's video kept arriving after removal ({frames_before} → {at_removal} → {later})"
+    );
+    // Cee keeps seeing Host.
+    let seen = c.frames_from(host.id).len();
+    eventually("Cee still sees Host", Duration::from_secs(5), || {
+        c.frames_from(host.id).len() > seen + 10
+    })
+    .await?;
+    host.call.leave().await?;
+    c.call.leave().await?;
+    server.shutdown().await;
+    Ok(())
+}

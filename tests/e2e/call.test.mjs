@@ -149,6 +149,33 @@ describe("the app as host, with two headless members", () => {
     assert.ok(["webgl", "2d"].includes(renderer), `renderer is ${renderer}`);
   });
 
+  test("speaker view and a pin put one member on the large tile", async () => {
+    const layout = () => app.exec(`return document.querySelector(".grid-area").dataset.layout;`);
+    assert.equal(await layout(), "gallery");
+    await app.click(await app.find("#layout-speaker"));
+    await waitFor("speaker view", async () => (await layout()) === "speaker");
+    await app.click(await app.find("#layout-gallery"));
+    await waitFor("gallery view", async () => (await layout()) === "gallery");
+    const cyRow = (await rows()).find((r) => r.name === "Cy");
+    await app.click(await app.find(`.tile[data-member="${cyRow.id}"] button.pin`));
+    await waitFor("Cy on the large tile", async () =>
+      app.exec(`return document.querySelector(".main .tile")?.dataset.member === "${cyRow.id}";`),
+    );
+    await app.click(await app.find(`.tile[data-member="${cyRow.id}"] button.pin`));
+    await waitFor("back to the gallery", async () => (await layout()) === "gallery");
+  });
+
+  test("Alt+A mutes and unmutes me", async () => {
+    const myMuted = async () => (await rows()).find((r) => r.name.endsWith("(you)")).muted;
+    const press = () =>
+      app.exec(`window.dispatchEvent(new KeyboardEvent("keydown", { key: "a", code: "KeyA", altKey: true }));`);
+    assert.equal(await myMuted(), false);
+    await press();
+    await waitFor("me muted", myMuted);
+    await press();
+    await waitFor("me unmuted", async () => !(await myMuted()));
+  });
+
   test("the host panel is shown, and muting a participant updates their state everywhere", async () => {
     assert.equal((await app.findAll("#host-panel")).length, 1);
     await sleep(300);
@@ -222,6 +249,17 @@ describe("the app as participant, with a host that ends the session", () => {
     await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);
     assert.equal(await textOf("#ended-title"), "The host ended the session");
     assert.match(await textOf("#ended-detail"), /Hana ended the session for everyone/);
+    await backToPrejoin();
+  });
+});
+
+describe("the server going away", () => {
+  test("stopping the hosted server ends the call with the reason", async () => {
+    await fillAndJoin("Ann", "E2E Shutdown");
+    await app.exec(`return window.__TAURI_INTERNALS__.invoke("host_stop").then(() => true);`);
+    await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);
+    assert.equal(await textOf("#ended-title"), "The server shut down");
+    await app.exec(`return window.__TAURI_INTERNALS__.invoke("host_start").then(() => true);`);
     await backToPrejoin();
   });
 });

@@ -209,6 +209,19 @@ describe("the app as host, with two headless members", () => {
     await waitFor("my message in my chat", async () => (await textOf("ol.messages")).includes("You to everyone"));
   });
 
+  test("a small window keeps the controls on screen, the panel over the video", async () => {
+    await app.setWindowRect({ width: 480, height: 720 });
+    await app.click(await app.find("#toggle-people"));
+    const fits = () =>
+      app.exec(`const r = document.getElementById("leave").getBoundingClientRect();
+        const p = document.querySelector("aside.panel").getBoundingClientRect();
+        return r.right <= innerWidth && r.bottom <= innerHeight && p.width >= innerWidth - 1;`);
+    await waitFor("the narrow layout", fits);
+    await sleep(300);
+    await app.screenshot("call-view-narrow");
+    await app.setWindowRect({ width: 1200, height: 800 });
+  });
+
   test("leaving shows the closing screen and leads back to pre-join", async () => {
     await app.click(await app.find("#leave"));
     await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);

@@ -139,6 +139,7 @@ export async function openApp(driver, application) {
     clear: (el) => call(driver.base, "POST", `${s}/element/${el}/clear`, {}),
     rect: (el) => call(driver.base, "GET", `${s}/element/${el}/rect`),
     title: () => call(driver.base, "GET", `${s}/title`),
+    setWindowRect: (rect) => call(driver.base, "POST", `${s}/window/rect`, rect),
     exec: (script, args = []) => call(driver.base, "POST", `${s}/execute/sync`, { script, args }),
     async screenshot(name) {
       const b64 = await call(driver.base, "GET", `${s}/screenshot`);

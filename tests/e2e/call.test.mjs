@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { createConnection as createConnectionTo, createServer } from "node:net";
 import { createInterface } from "node:readline";
 import path from "node:path";
 import { openApp, privateHome, repoRoot, sleep, startDriver, waitFor } from "./webdriver.mjs";
@@ -68,18 +69,30 @@ const rows = () =>
     id: Number(li.dataset.member), name: li.querySelector(".name").textContent, role: li.dataset.role,
     muted: li.dataset.muted === "true", video: li.dataset.video === "true", hand: li.dataset.hand === "true" }));`);
 
-async function fillAndJoin(name, session) {
+/** Joins from the pre-join form; `server` empty means the server hosted by the app. */
+async function fillAndJoin(name, session, server = "") {
   await waitFor("the pre-join form", async () => (await app.findAll("input[name=sessionName]")).length > 0);
   for (const [field, value] of [
     ["displayName", name],
     ["sessionName", session],
+    ["serverUrl", server],
   ]) {
-    const el = await app.find(`input[name=${field}]`);
-    await app.clear(el);
-    await app.type(el, value);
+    // Set through the DOM with an input event, which the form's bindings listen to
+    // (WebDriver's clear only fires change).
+    await app.exec(
+      `const el = document.querySelector("input[name=" + arguments[0] + "]");
+       el.value = arguments[1];
+       el.dispatchEvent(new Event("input", { bubbles: true }));
+       el.dispatchEvent(new Event("change", { bubbles: true }));`,
+      [field, value],
+    );
   }
   await app.click(await app.find("button[type=submit]"));
-  await waitFor("the call view", async () => (await app.findAll("#call-title")).length > 0, 15000);
+  await waitFor("the call view", async () => {
+    const errors = await app.findAll("p.error");
+    if (errors.length) throw new Error(`the join failed: ${await app.text(errors[0])}`);
+    return (await app.findAll("#call-title")).length > 0;
+  }, 15000);
 }
 
 async function backToPrejoin() {
@@ -263,6 +276,74 @@ describe("the app as participant, with a host that ends the session", () => {
     assert.equal(await textOf("#ended-title"), "The host ended the session");
     assert.match(await textOf("#ended-detail"), /Hana ended the session for everyone/);
     await backToPrejoin();
+  });
+});
+
+/**
+ * A TCP relay the test owns, in front of the app's server: `cut()` drops every connection
+ * and refuses new ones, as a failed network would; `restore()` lets them through again.
+ */
+async function relay(target) {
+  const [host, port] = [target.slice(0, target.lastIndexOf(":")), Number(target.slice(target.lastIndexOf(":") + 1))];
+  const sockets = new Set();
+  let open = true;
+  const server = createServer((inbound) => {
+    if (!open) return inbound.destroy();
+    const outbound = createConnectionTo(port, host);
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on("error", () => undefined);
+      s.on("close", () => {
+        sockets.delete(s);
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    address: `127.0.0.1:${server.address().port}`,
+    cut() {
+      open = false;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      open = true;
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+describe("a dropped link", () => {
+  test("shows the reconnecting banner, and the call comes back whole", async () => {
+    const link = await relay(address);
+    const eve = cliMember(address, "E2E Flaky", "Eve");
+    members.push(eve);
+    try {
+      await fillAndJoin("Ann", "E2E Flaky", `ws://${link.address}/v1/ws`);
+      await waitFor("two members", async () => (await rows()).length === 2);
+      link.cut();
+      await waitFor("the reconnecting banner", async () => (await app.findAll("#reconnecting")).length > 0, 10000);
+      await sleep(300);
+      await app.screenshot("call-reconnecting");
+      link.restore();
+      await waitFor("the banner to go", async () => (await app.findAll("#reconnecting")).length === 0, 15000);
+      const list = await rows();
+      assert.equal(list.length, 2, "the same two members");
+      assert.ok(list.some((r) => r.name === "Ann (you)") && list.some((r) => r.name === "Eve"));
+      assert.ok(
+        !eve.lines.some((l) => l.type === "notice" && l.notice.kind === "left"),
+        "Eve never saw Ann leave",
+      );
+      await app.click(await app.find("#leave"));
+      await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);
+      await backToPrejoin();
+    } finally {
+      await eve.stop();
+      await link.close();
+    }
   });
 });
 

@@ -277,6 +277,24 @@ describe("the app as participant, with a host that ends the session", () => {
     assert.match(await textOf("#ended-detail"), /Hana ended the session for everyone/);
     await backToPrejoin();
   });
+
+  test("being removed by the host shows who removed me", async () => {
+    const session = "E2E Removal";
+    const host = protocolMember(address, session, "Hana");
+    members.push(host);
+    await host.waitLine("the host's welcome", (l) => l.type === "welcome");
+    await fillAndJoin("Ann", session);
+    const joined = await host.waitLine(
+      "Ann joining",
+      (l) => l.type === "event" && l.event.type === "joined" && l.event.member.display_name === "Ann",
+    );
+    host.send(JSON.stringify({ type: "remove", participant: joined.event.member.id }));
+    await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);
+    assert.equal(await textOf("#ended-title"), "You were removed from the session");
+    assert.equal(await textOf("#ended-detail"), "Hana removed you.");
+    await backToPrejoin();
+    await host.stop();
+  });
 });
 
 /**

@@ -3,7 +3,7 @@
 // everyone). Run with `node --experimental-websocket` (Node 20; Node 22 has WebSocket built
 // in): `protocol-client.mjs <ws-url> <session> <name>`.
 // Prints every server message as one JSON line; each line read on stdin is an action
-// (`{"type":"end"}`) sent as a request. Exits when the server closes the connection.
+// (`{"type":"end"}`) sent as a request; end of input leaves. Exits when the connection closes.
 import { createInterface } from "node:readline";
 
 const [url, session, name] = process.argv.slice(2);
@@ -38,7 +38,13 @@ ws.addEventListener("error", () => {
   console.error("websocket error");
 });
 
-createInterface({ input: process.stdin }).on("line", (line) => {
+const input = createInterface({ input: process.stdin });
+// End of input: leave, as huddle-cli does.
+input.on("close", () => {
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "request", id: nextId++, action: { type: "leave" } }));
+  setTimeout(() => ws.close(), 200);
+});
+input.on("line", (line) => {
   if (!line.trim()) return;
   try {
     ws.send(JSON.stringify({ type: "request", id: nextId++, action: JSON.parse(line) }));

@@ -365,6 +365,25 @@ describe("a dropped link", () => {
   });
 });
 
+describe("ending the session for everyone", () => {
+  test("the host ends the session after confirming; the others are told", async () => {
+    const session = "E2E Wrap-up";
+    await fillAndJoin("Ann", session);
+    const fay = cliMember(address, session, "Fay");
+    members.push(fay);
+    await waitFor("two members", async () => (await rows()).length === 2);
+    await app.click(await app.find("#end-for-all"));
+    await app.click(await app.find("#end-confirm"));
+    await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);
+    assert.equal(await textOf("#ended-title"), "You ended the session");
+    await fay.waitLine("Fay told the host ended it", (l) =>
+      l.type === "notice" && l.notice.kind === "session_ended" && l.notice.reason.kind === "ended_by_host",
+    );
+    await backToPrejoin();
+    await fay.stop();
+  });
+});
+
 describe("the server going away", () => {
   test("stopping the hosted server ends the call with the reason", async () => {
     await fillAndJoin("Ann", "E2E Shutdown");

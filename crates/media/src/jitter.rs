@@ -97,7 +97,7 @@ pub struct JitterBuffer {
 }
 
 /// Frames of concealment played while waiting for a late packet before pausing to rebuffer.
-const MAX_WAIT_FRAMES: u32 = 6;
+const MAX_WAIT_FRAMES: u32 = 12;
 
 /// Margin added per packet that arrived after its playout time.
 const LATE_STEP: Duration = Duration::from_millis(10);

@@ -11,11 +11,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
-use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
+use rtc::interceptor::{
+    BandwidthEstimator, CongestionControlBuilder, EstimatorStats, Gcc, PacketReport,
+};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_congestion_control, configure_nack, configure_rtcp_reports,
-    configure_twcc_receiver_only, CongestionFeedback,
+    configure_nack, configure_rtcp_reports, configure_twcc, configure_twcc_receiver_only,
 };
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_RTX,
@@ -119,13 +120,7 @@ pub const MIN_BITRATE: f64 = 100_000.0;
 /// GCC ceiling (a 720p call needs about 2.5 Mbit/s).
 pub const MAX_BITRATE: f64 = 4_000_000.0;
 
-/// The pacer sends at this multiple of the estimate (as libwebrtc does), so a keyframe
-/// leaves in a few frame intervals instead of queueing behind the average rate.
-pub const PACING_FACTOR: f64 = 2.5;
-
-/// GCC that publishes its target after every update. The chain is told a target
-/// [`PACING_FACTOR`] times larger: the library's pacer follows that number, while the
-/// encoders read the true estimate from [`BandwidthTarget`].
+/// GCC that publishes its target after every update, for the encoders to follow.
 struct Reporting {
     inner: Gcc,
     target: Arc<AtomicU64>,
@@ -145,7 +140,7 @@ impl BandwidthEstimator for Reporting {
     }
 
     fn target_bitrate(&self) -> f64 {
-        self.inner.target_bitrate() * PACING_FACTOR
+        self.inner.target_bitrate()
     }
 
     fn handle_timeout(&mut self, now: Instant) {
@@ -174,7 +169,7 @@ pub struct Configured {
 
 /// A media engine with exactly the codecs and header extensions Huddle uses, and the
 /// interceptors for `role`: NACK (with RTX for video), RTCP reports, keyframe requests handed
-/// to the application, TWCC (clients also run GCC with pacing on it).
+/// to the application, TWCC (clients also run GCC on it).
 ///
 /// # Errors
 /// Only if the fixed registrations are refused by the library (a bug, not an input error).
@@ -227,12 +222,13 @@ pub fn configure(role: Role) -> Result<Configured> {
                 inner,
                 target: Arc::clone(&target),
             };
-            let registry = configure_congestion_control(
-                registry,
-                estimator,
-                CongestionFeedback::Twcc,
-                &mut engine,
-            )?;
+            // GCC over TWCC without the library's pacer: its one FIFO queue would hold audio
+            // behind a keyframe (and, at a low estimate, for hundreds of milliseconds). The
+            // encoders follow the estimate instead, which is what keeps the rate in bounds.
+            let registry = configure_twcc(registry, &mut engine)?.with(
+                Slot::CongestionControl,
+                CongestionControlBuilder::new(estimator).build(),
+            );
             (registry, Some(BandwidthTarget(target)))
         }
         Role::Server => (configure_twcc_receiver_only(registry, &mut engine)?, None),

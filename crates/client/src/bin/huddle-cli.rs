@@ -123,6 +123,13 @@ struct NettestArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Diagnostics go to standard error, warnings by default; RUST_LOG selects more.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -6,6 +6,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use huddle_proto::{IceServer, MediaEvent, MediaRequest};
+use huddle_rtp::rtc::ice::mdns::MulticastDnsMode;
 use huddle_rtp::rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use huddle_rtp::rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use tokio::sync::{mpsc, watch};
@@ -28,8 +29,10 @@ const GATHER_TIMEOUT: Duration = Duration::from_secs(5);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a connection may take to come up after the answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// A connection `disconnected` this long is replaced rather than waited for.
-const DISCONNECTED_GRACE: Duration = Duration::from_millis(1500);
+/// A connection `disconnected` this long is replaced rather than waited for. Long enough to
+/// ride out a short outage on the connection we have (ICE picks up again by itself, at once),
+/// short enough to move on when the server has dropped it.
+const DISCONNECTED_GRACE: Duration = Duration::from_secs(8);
 /// Pause before building again after a failure.
 const RETRY_DELAY: Duration = Duration::from_millis(500);
 
@@ -306,8 +309,11 @@ impl Conn {
                 RTCIceTransportPolicy::All
             })
             .build();
+        // No mDNS: the server's candidates are addresses, and opening the multicast socket
+        // fails outright on hosts without a multicast route.
         let setting = SettingEngineBuilder::new()
             .with_include_loopback_candidate(true)
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .build();
         let (state_tx, state_rx) = watch::channel(RTCPeerConnectionState::New);
         let (gathered_tx, mut gathered_rx) = watch::channel(false);

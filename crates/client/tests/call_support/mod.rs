@@ -39,6 +39,8 @@ pub struct Received {
     pub video: HashMap<u64, Vec<Seen>>,
     /// Decoded audio per participant (only frames that were audio, not pre-start silence).
     pub audio: HashMap<u64, Vec<f32>>,
+    /// Silent 10 ms frames per participant after its audio had started: gaps a listener hears.
+    pub audio_gaps: HashMap<u64, u64>,
     /// Slot assignments as they came.
     pub slots: Vec<SlotsSeen>,
     pub media: Vec<(Instant, MediaState)>,
@@ -66,6 +68,7 @@ impl Client {
         self.with(|r| {
             r.video.clear();
             r.audio.clear();
+            r.audio_gaps.clear();
         });
     }
 }
@@ -111,14 +114,18 @@ async fn collect(mut events: CallEvents, received: Arc<Mutex<Received>>) {
                     });
                 }
             }
-            CallEvent::Audio(a) => {
-                if let (Some(who), FrameSource::Audio) = (a.participant, a.source) {
+            CallEvent::Audio(a) => match (a.participant, a.source) {
+                (Some(who), FrameSource::Audio) => {
                     r.audio
                         .entry(who.0)
                         .or_default()
                         .extend_from_slice(&a.frame.samples);
                 }
-            }
+                (Some(who), FrameSource::Silence) if r.audio.contains_key(&who.0) => {
+                    *r.audio_gaps.entry(who.0).or_default() += 1;
+                }
+                _ => {}
+            },
             CallEvent::Slots { audio, video } => {
                 let ids = |v: Vec<Option<huddle_proto::ParticipantId>>| {
                     v.into_iter().map(|p| p.map(|p| p.0)).collect::<Vec<_>>()
@@ -233,6 +240,15 @@ pub fn best_lag(window: &[f32], reference: &[f32]) -> (usize, f32) {
 /// Envelope of what a synthetic speaker with `seed` says in its first `seconds`.
 pub fn reference_envelope(seed: u64, seconds: f32) -> Vec<f32> {
     envelope(&SpeechSource::new(seed).take_seconds(seconds))
+}
+
+/// Longest time between two decoded frames.
+pub fn longest_gap(frames: &[Seen]) -> Duration {
+    frames
+        .windows(2)
+        .map(|w| w[1].at.saturating_duration_since(w[0].at))
+        .max()
+        .unwrap_or_default()
 }
 
 /// True when the counters only go forward.

@@ -4,9 +4,11 @@
 #![allow(dead_code)] // Each test file uses a different part.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+use std::time::Instant as StdInstant;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -179,6 +181,28 @@ impl Netns {
             "in",
             "{ type filter hook input priority 0 ; policy drop ; }",
         ])
+    }
+
+    /// Cuts the namespace off in both directions (a black hole), until [`Netns::heal`].
+    pub fn cut(&self) -> Result<(), BoxError> {
+        self.exec(&["nft", "add", "table", "inet", "hntfault"])?;
+        for (chain, hook) in [("in", "input"), ("out", "output")] {
+            self.exec(&[
+                "nft",
+                "add",
+                "chain",
+                "inet",
+                "hntfault",
+                chain,
+                &format!("{{ type filter hook {hook} priority 0 ; policy drop ; }}"),
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Removes every fault rule.
+    pub fn heal(&self) -> Result<(), BoxError> {
+        self.exec(&["nft", "delete", "table", "inet", "hntfault"])
     }
 
     /// Drops UDP arriving in the namespace.
@@ -456,4 +480,91 @@ pub async fn nettest(
 /// |measured - expected| / expected, as a fraction.
 pub fn rel_err(measured: f64, expected: f64) -> f64 {
     (measured - expected).abs() / expected
+}
+
+pub const SECRET: &str = "coturn-shared-secret-for-tests";
+
+/// coturn with its own configuration in a temporary directory; stopped and removed on drop.
+pub struct Coturn {
+    child: Child,
+    dir: PathBuf,
+    pub port: u16,
+    pub tls_port: u16,
+    pub cert_der: Vec<u8>,
+}
+
+impl Drop for Coturn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A port free for both TCP and UDP on loopback.
+pub fn free_port() -> Result<u16, BoxError> {
+    for _ in 0..50 {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = tcp.local_addr()?.port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err("no free port".into())
+}
+
+/// Starts coturn on loopback with the shared secret [`SECRET`]. It relays to loopback peers
+/// too (the media server under test listens there).
+pub fn start_coturn() -> Result<Coturn, BoxError> {
+    if Command::new("turnserver").arg("--help").output().is_err() {
+        return Err("coturn (turnserver) is not installed: apt-get install coturn".into());
+    }
+    let dir = std::env::temp_dir().join(format!("huddle-coturn-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?;
+    std::fs::write(dir.join("cert.pem"), cert.cert.pem())?;
+    std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem())?;
+    let port = free_port()?;
+    let tls_port = free_port()?;
+    let relay_base = 40000 + (std::process::id() % 200) as u16 * 100;
+    let conf = format!(
+        "listening-ip=127.0.0.1\nrelay-ip=127.0.0.1\nlistening-port={port}\ntls-listening-port={tls_port}\n\
+         min-port={relay_base}\nmax-port={}\nuse-auth-secret\nstatic-auth-secret={SECRET}\n\
+         realm=huddle.test\nallow-loopback-peers\ncert={}\npkey={}\nno-cli\nno-dtls\nno-tlsv1\nno-tlsv1_1\n\
+         log-file=stdout\nsimple-log\npidfile={}\nuserdb={}\n",
+        relay_base + 99,
+        dir.join("cert.pem").display(),
+        dir.join("key.pem").display(),
+        dir.join("turnserver.pid").display(),
+        dir.join("turndb").display(),
+    );
+    std::fs::write(dir.join("turnserver.conf"), conf)?;
+    let child = Command::new("turnserver")
+        .arg("-c")
+        .arg(dir.join("turnserver.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let coturn = Coturn {
+        child,
+        dir,
+        port,
+        tls_port,
+        cert_der: cert.cert.der().to_vec(),
+    };
+    // Ready when both listeners accept.
+    let started = StdInstant::now();
+    loop {
+        let ok = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_ok();
+        if ok {
+            return Ok(coturn);
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            return Err("coturn did not start listening".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

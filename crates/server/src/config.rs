@@ -231,6 +231,16 @@ pub struct FileConfig {
     pub turn_urls: Option<Vec<String>>,
     /// Lifetime of issued TURN credentials, e.g. `1h`.
     pub turn_ttl: Option<String>,
+    /// Forward media (default true).
+    pub media: Option<bool>,
+    /// UDP port for all media (default 7882; 0: any free port).
+    pub media_udp_port: Option<u16>,
+    /// Addresses put in ICE candidates (default: the bind address, or the default route's).
+    pub media_announce: Option<Vec<IpAddr>>,
+    /// Loudest speakers forwarded to each member (1–8).
+    pub audio_slots: Option<u8>,
+    /// Most videos forwarded to each member (1–25).
+    pub video_slots: Option<u8>,
 }
 
 impl FileConfig {
@@ -270,6 +280,11 @@ impl FileConfig {
             turn_secret: other.turn_secret.or(self.turn_secret),
             turn_urls: other.turn_urls.or(self.turn_urls),
             turn_ttl: other.turn_ttl.or(self.turn_ttl),
+            media: other.media.or(self.media),
+            media_udp_port: other.media_udp_port.or(self.media_udp_port),
+            media_announce: other.media_announce.or(self.media_announce),
+            audio_slots: other.audio_slots.or(self.audio_slots),
+            video_slots: other.video_slots.or(self.video_slots),
         }
     }
 
@@ -332,6 +347,31 @@ impl FileConfig {
         if self.udp_echo_port.is_some() {
             config.nettest.udp_port = self.udp_echo_port;
         }
+        if let Some(enabled) = self.media {
+            config.media.enabled = enabled;
+        }
+        if let Some(port) = self.media_udp_port {
+            config.media.udp_port = port;
+        }
+        if let Some(announce) = self.media_announce {
+            config.media.announce = announce;
+        }
+        if let Some(n) = self.audio_slots {
+            if !(1..=8).contains(&n) {
+                return Err(ServerError::Config(format!(
+                    "audio slots must be 1 to 8 (got {n})"
+                )));
+            }
+            config.media.audio_slots = n;
+        }
+        if let Some(n) = self.video_slots {
+            if !(1..=25).contains(&n) {
+                return Err(ServerError::Config(format!(
+                    "video slots must be 1 to 25 (got {n})"
+                )));
+            }
+            config.media.video_slots = n;
+        }
         let turn_ttl = duration("turn_ttl", self.turn_ttl, Duration::from_secs(3600))?;
         config.nettest.turn = match (self.turn_secret, self.turn_urls) {
             (Some(secret), Some(urls)) if !secret.is_empty() && !urls.is_empty() => {
@@ -382,6 +422,37 @@ mod tests {
             secret_only.into_server_config(),
             Err(ServerError::Config(m)) if m.contains("both a secret")
         ));
+        Ok(())
+    }
+
+    #[test]
+    fn media_settings() -> Result<(), Box<dyn std::error::Error>> {
+        let config = FileConfig::parse(
+            "mode = \"open\"\nmedia_udp_port = 40000\nmedia_announce = [\"203.0.113.7\"]\naudio_slots = 2\nvideo_slots = 16\n",
+        )?
+        .into_server_config()?;
+        assert!(config.media.enabled);
+        assert_eq!(config.media.udp_port, 40000);
+        assert_eq!(config.media.announce, [IpAddr::from([203, 0, 113, 7])]);
+        assert_eq!(
+            (config.media.audio_slots, config.media.video_slots),
+            (2, 16)
+        );
+        let off = FileConfig::parse("mode = \"open\"\nmedia = false\n")?.into_server_config()?;
+        assert!(!off.media.enabled);
+        for bad in [
+            "audio_slots = 0",
+            "audio_slots = 9",
+            "video_slots = 0",
+            "video_slots = 26",
+        ] {
+            let result =
+                FileConfig::parse(&format!("mode = \"open\"\n{bad}\n"))?.into_server_config();
+            assert!(
+                matches!(&result, Err(ServerError::Config(m)) if m.contains("slots")),
+                "{bad}: {result:?}"
+            );
+        }
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! Settings come from a TOML file (`--config`), then `HUDDLE_*` environment variables, then
 //! flags; later sources win. See `docs/server.md`.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -97,6 +98,27 @@ struct ServeArgs {
     /// Lifetime of issued TURN credentials, e.g. `1h` [default: 1h].
     #[arg(long, env = "HUDDLE_TURN_TTL", value_name = "DURATION")]
     turn_ttl: Option<String>,
+    /// Do not forward media (members meet, chat and see the roster only).
+    #[arg(long, env = "HUDDLE_NO_MEDIA")]
+    no_media: bool,
+    /// UDP port for all media [default: 7882; 0 picks a free port].
+    #[arg(long, env = "HUDDLE_MEDIA_UDP_PORT", value_name = "PORT")]
+    media_udp_port: Option<u16>,
+    /// Address to put in ICE candidates (public or LAN address clients reach); repeat or
+    /// separate with commas [default: the bind address, or the default route's].
+    #[arg(
+        long = "media-announce",
+        env = "HUDDLE_MEDIA_ANNOUNCE",
+        value_name = "IP",
+        value_delimiter = ','
+    )]
+    media_announce: Vec<IpAddr>,
+    /// Loudest speakers forwarded to each member [default: 3].
+    #[arg(long, env = "HUDDLE_AUDIO_SLOTS", value_name = "N")]
+    audio_slots: Option<u8>,
+    /// Most videos forwarded to each member [default: 9].
+    #[arg(long, env = "HUDDLE_VIDEO_SLOTS", value_name = "N")]
+    video_slots: Option<u8>,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +162,11 @@ impl ServeArgs {
             turn_secret: self.turn_secret,
             turn_urls: (!self.turn_urls.is_empty()).then_some(self.turn_urls),
             turn_ttl: self.turn_ttl,
+            media: self.no_media.then_some(false),
+            media_udp_port: self.media_udp_port,
+            media_announce: (!self.media_announce.is_empty()).then_some(self.media_announce),
+            audio_slots: self.audio_slots,
+            video_slots: self.video_slots,
         }
     }
 }

@@ -128,7 +128,8 @@ impl Sfu {
     /// disabled.
     ///
     /// # Errors
-    /// [`ServerError::Io`] when the UDP port cannot be bound.
+    /// [`ServerError::Config`] when the UDP port cannot be bound, [`ServerError::Io`] for
+    /// other socket errors.
     pub fn start(
         config: &MediaConfig,
         bind_ip: IpAddr,
@@ -138,7 +139,12 @@ impl Sfu {
         if !config.enabled {
             return Ok(None);
         }
-        let std_socket = StdUdpSocket::bind(SocketAddr::new(bind_ip, config.udp_port))?;
+        let addr = SocketAddr::new(bind_ip, config.udp_port);
+        let std_socket = StdUdpSocket::bind(addr).map_err(|e| {
+            ServerError::Config(format!(
+                "cannot bind the media UDP port {addr}: {e} (choose another with --media-udp-port)"
+            ))
+        })?;
         std_socket.set_nonblocking(true)?;
         // One socket carries every member's media: give it room for bursts (keyframes from
         // several publishers at once) while the task is busy. The kernel may cap the sizes.

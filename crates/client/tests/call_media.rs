@@ -6,7 +6,7 @@ mod call_support;
 use std::time::Duration;
 
 use call_support::{
-    all_connected, envelope, eventually, in_order, join, options, speech_match, TestResult,
+    all_connected, envelope, eventually, in_order, join, options, speech_match_recent, TestResult,
 };
 use huddle_proto::ParticipantId;
 use huddle_server::{Server, ServerConfig};
@@ -65,6 +65,16 @@ async fn three_clients_see_and_hear_each_other() -> TestResult {
         }
     }
 
+    // Voice activity reaches the roster: Ann sees Bob talking at some point.
+    eventually("Bob shown talking", Duration::from_secs(10), || {
+        a.call
+            .session()
+            .state()
+            .member(ParticipantId(b.id))
+            .is_some_and(|m| m.talking)
+    })
+    .await?;
+
     // Everyone hears everyone else: what arrives is what that speaker said.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let heard: Vec<_> = clients
@@ -80,9 +90,9 @@ async fn three_clients_see_and_hear_each_other() -> TestResult {
                 me.id,
                 audio.len() / 48
             );
-            let right = speech_match(&audio, *seed);
+            let right = speech_match_recent(&audio, *seed);
             let wrong_seed = seeds.iter().find(|(id, _)| *id != *other && *id != me.id);
-            let wrong = wrong_seed.map_or(0.0, |(_, s)| speech_match(&audio, *s));
+            let wrong = wrong_seed.map_or(0.0, |(_, s)| speech_match_recent(&audio, *s));
             eprintln!(
                 "{} hears {other}: correlation {right:.2} (other speaker {wrong:.2}) over {} ms; jitter {:?}",
                 me.id,

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use huddle_proto::{IceServer, MediaEvent, MediaRequest};
+use huddle_proto::{Action, IceServer, MediaEvent, MediaRequest};
 use huddle_rtp::rtc::ice::mdns::MulticastDnsMode;
 use huddle_rtp::rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use huddle_rtp::rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
@@ -87,6 +87,7 @@ pub(crate) async fn run(
 ) {
     let mut status = session.status_watch();
     let mut roster = session.state_watch();
+    let mut talking = shared.talking.subscribe();
     let mut last_me = roster
         .borrow()
         .myself()
@@ -154,6 +155,19 @@ pub(crate) async fn run(
                             shared.set_state(MediaState::Unavailable(message));
                         }
                     }
+                }
+            }
+            changed = talking.changed() => {
+                if changed.is_ok() {
+                    let now = *talking.borrow_and_update();
+                    // Best effort, off this task: a refused or lost report only leaves the
+                    // highlight stale.
+                    let session = session.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = session.request(Action::SetTalking { talking: now }).await {
+                            tracing::debug!("talking state not reported: {e}");
+                        }
+                    });
                 }
             }
             changed = roster.changed() => {

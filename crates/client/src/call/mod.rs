@@ -226,6 +226,8 @@ pub(crate) struct Shared {
     jitter: Mutex<Vec<(usize, huddle_media::RemoteAudio)>>,
     events: mpsc::Sender<CallEvent>,
     state: watch::Sender<MediaState>,
+    /// Our own voice activity (with hangover), reported to the session as `talking`.
+    talking: watch::Sender<bool>,
     decode_video: bool,
 }
 
@@ -316,6 +318,7 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
         jitter: Mutex::new(Vec::new()),
         events: events_tx,
         state: state_tx,
+        talking: watch::channel(false).0,
         decode_video,
     });
     let media_events = session

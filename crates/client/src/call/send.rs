@@ -31,6 +31,8 @@ const MAX_VIDEO_BPS: f64 = 2_500_000.0;
 const RATE_HYSTERESIS: f64 = 0.1;
 /// A voice louder than this (dBFS RMS) counts as talking.
 const VOICE_DBFS: f32 = -45.0;
+/// Talking ends after this much quiet (so pauses between words do not flicker).
+const TALKING_HANGOVER: u32 = 40; // packets of 20 ms: 800 ms
 
 /// The local tracks of the current connection.
 #[derive(Default)]
@@ -88,6 +90,8 @@ struct AudioSender {
     packet_dbfs: f32,
     /// Nothing was sent for a while: set the marker bit on the next packet.
     resumed: bool,
+    /// Packets since the last voiced one.
+    quiet: u32,
 }
 
 impl AudioSender {
@@ -100,6 +104,7 @@ impl AudioSender {
                 packet_ts: None,
                 packet_dbfs: f32::NEG_INFINITY,
                 resumed: true,
+                quiet: TALKING_HANGOVER,
             }),
             Err(e) => {
                 tracing::warn!("audio encoder: {e}");
@@ -115,6 +120,10 @@ impl AudioSender {
         if shared.audio_muted.load(Ordering::Relaxed) {
             self.packet_ts = None;
             self.resumed = true;
+            self.quiet = TALKING_HANGOVER;
+            shared
+                .talking
+                .send_if_modified(|t| std::mem::replace(t, false));
             return;
         }
         let packet_ts = *self.packet_ts.get_or_insert(ts);
@@ -130,6 +139,16 @@ impl AudioSender {
         };
         self.packet_ts = None;
         let dbfs = std::mem::replace(&mut self.packet_dbfs, f32::NEG_INFINITY);
+        let voice = !encoded.dtx && dbfs > VOICE_DBFS;
+        self.quiet = if voice {
+            0
+        } else {
+            self.quiet.saturating_add(1)
+        };
+        let talking = self.quiet < TALKING_HANGOVER;
+        shared
+            .talking
+            .send_if_modified(|t| std::mem::replace(t, talking) != talking);
         let (track, ssrc, level_id) = {
             let tracks = shared.tracks.lock().unwrap_or_else(PoisonError::into_inner);
             (
@@ -150,7 +169,6 @@ impl AudioSender {
         packet.header.ssrc = ssrc;
         packet.header.marker = std::mem::take(&mut self.resumed);
         if let Some(id) = level_id {
-            let voice = !encoded.dtx && dbfs > VOICE_DBFS;
             let byte = huddle_rtp::audio_level_byte(voice, dbfs);
             let _ = packet
                 .header

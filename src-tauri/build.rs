@@ -25,6 +25,8 @@ fn main() {
         "call_set_hand",
         "call_react",
         "call_tile_sizes",
+        "call_video_start",
+        "call_video_stop",
         "manage_mute",
         "manage_mute_all",
         "manage_stop_video",

@@ -61,6 +61,8 @@ pub fn run(log: LogHandle) -> Result<(), AppError> {
             crate::commands::call::call_set_hand,
             crate::commands::call::call_react,
             crate::commands::call::call_tile_sizes,
+            crate::commands::call::call_video_start,
+            crate::commands::call::call_video_stop,
             crate::commands::manage::manage_mute,
             crate::commands::manage::manage_mute_all,
             crate::commands::manage::manage_stop_video,

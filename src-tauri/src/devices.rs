@@ -46,14 +46,14 @@ pub struct MeterReading {
     pub voice: bool,
 }
 
-/// A forwarding thread and its stop flag.
-struct Stream {
+/// A device thread and its stop flag; dropping it stops and joins the thread.
+pub struct Stream {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Stream {
-    fn spawn(
+    pub fn spawn(
         name: &str,
         body: impl FnOnce(Arc<AtomicBool>) + Send + 'static,
     ) -> Result<Self, AppError> {
@@ -74,7 +74,8 @@ impl Drop for Stream {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
-            // The threads wake at least every 200 ms to check the flag.
+            // The threads (here and in `call::media`) wake at least every 200 ms to check
+            // the flag.
             let _ = thread.join();
         }
     }
@@ -128,6 +129,11 @@ pub fn encode_frame(frame: &huddle_media::VideoFrame) -> Vec<u8> {
 }
 
 impl DeviceCheck {
+    /// The cameras the app knows, the test pattern included; a call opens its camera here.
+    pub fn cameras(&self) -> CameraRegistry {
+        self.cameras.clone()
+    }
+
     pub fn list(&self) -> Devices {
         let list = huddle_media::devices::enumerate(&self.cameras);
         Devices {

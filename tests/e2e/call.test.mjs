@@ -42,8 +42,10 @@ function member(command, args) {
   };
 }
 
+// Each headless member publishes a moving synthetic camera and synthetic speech, kept small
+// so that several of them and the app share a small machine.
 const cliMember = (address, session, name, extra = []) =>
-  member(cli, ["join", `ws://${address}/v1/ws`, session, "--name", name, "--json", ...extra]);
+  member(cli, ["join", `ws://${address}/v1/ws`, session, "--name", name, "--json", "--size", "320x180", "--fps", "15", ...extra]);
 
 const protocolMember = (address, session, name) =>
   member(process.execPath, [
@@ -154,12 +156,35 @@ describe("the app as host, with two headless members", () => {
   test("the grid has a tile each, mine showing the moving camera preview", async () => {
     const tiles = await app.findAll(".tile");
     assert.equal(tiles.length, 3);
-    const frames = () => app.exec(`return Number(document.querySelector(".tile[data-frames]:not([data-frames='0'])")?.dataset.frames ?? 0);`);
+    const mine = (await rows()).find((r) => r.name.endsWith("(you)")).id;
+    const frames = () => app.exec(`return Number(document.querySelector('.tile[data-member="${mine}"]').dataset.frames);`);
     const first = await waitFor("my preview frames", async () => ((await frames()) > 0 ? frames() : null), 15000);
-    await sleep(1000);
-    assert.ok((await frames()) > first + 3, "frames keep coming");
-    const renderer = await app.exec(`return document.querySelector(".tile:not([data-frames='0'])").dataset.renderer;`);
+    await waitFor("my preview frames to keep coming", async () => (await frames()) > first + 3, 10000);
+    const renderer = await app.exec(`return document.querySelector('.tile[data-member="${mine}"]').dataset.renderer;`);
     assert.ok(["webgl", "2d"].includes(renderer), `renderer is ${renderer}`);
+  });
+
+  test("the media link connects and both remote tiles show moving video", async () => {
+    await waitFor("media connected", async () =>
+      app.exec(`return document.querySelector("main.stage")?.dataset.media === "connected";`), 20000);
+    assert.equal((await app.findAll("#media-state")).length, 0, "no media note once connected");
+    const others = (await rows()).filter((r) => !r.name.endsWith("(you)"));
+    assert.equal(others.length, 2);
+    const frames = (id) => app.exec(`return Number(document.querySelector('.tile[data-member="${id}"]').dataset.frames);`);
+    // The picture as the page has it: WebGL keeps its drawing buffer, so it can be read back.
+    const picture = (id) =>
+      app.exec(`return document.querySelector('.tile[data-member="${id}"] canvas').toDataURL("image/png");`);
+    for (const o of others) {
+      const first = await waitFor(`${o.name}'s video`, async () => ((await frames(o.id)) > 0 ? frames(o.id) : null), 20000);
+      const before = await picture(o.id);
+      // Generous: the machine running the tests may be busy with other work.
+      await waitFor(`${o.name}'s frames to keep coming`, async () => (await frames(o.id)) > first + 5, 15000);
+      assert.notEqual(await picture(o.id), before, `${o.name}'s picture moves`);
+      const shown = await app.exec(
+        `return getComputedStyle(document.querySelector('.tile[data-member="${o.id}"] canvas')).visibility;`,
+      );
+      assert.equal(shown, "visible", `${o.name}'s video is shown, not the camera-off look`);
+    }
   });
 
   test("speaker view and a pin put one member on the large tile", async () => {

@@ -1,25 +1,41 @@
-//! The call the app is in, if any: the signaling session of `huddle-client` and the task that
-//! forwards its events to the window over one `tauri::ipc::Channel`.
+//! The call the app is in, if any: `huddle-client`'s call (signaling and media), the app's
+//! microphone and speaker for it, and the task that forwards its events to the window.
 //!
 //! Joining replaces any earlier call (it is left first). The forwarding task coalesces bursts
 //! of state changes into one snapshot, so a window that falls behind sees the latest roster
-//! rather than a queue of old ones; chat, notices and link changes are sent as they come.
-//! The last event on the channel says why the call is over.
+//! rather than a queue of old ones; chat, notices, link and media changes are sent as they
+//! come. Decoded video goes to the tile that shows its sender, over that tile's own channel;
+//! of a burst of frames from one sender only the newest is sent. The last event on the
+//! window's channel says why the call is over.
 
+pub mod media;
 pub mod view;
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use huddle_client::session::{self, JoinOptions, Notice, Session, SessionEvent, SessionEvents};
+use huddle_client::call::{
+    self as client_call, AudioInput, CallEvent as MediaEvent, CallEvents, CallOptions, VideoInput,
+};
+use huddle_client::session::{self, JoinOptions, Notice, Session, SessionEvent};
 use huddle_client::ClientError;
+use huddle_media::{CameraRegistry, CaptureFormat, VideoFrame};
+use huddle_proto::{ParticipantId, VideoWant};
 use tokio::sync::Mutex;
 
+use crate::devices::{encode_frame, Stream};
 use crate::error::AppError;
 use view::{CallEvent, JoinRequest, JoinedView, TileSize};
 
 /// How long leaving may take when the app closes, so a dead server cannot hold the exit up.
 const LEAVE_ON_EXIT: Duration = Duration::from_secs(2);
+/// Events taken in one go before what they carry is sent on.
+const MAX_BATCH: usize = 64;
+/// What the camera captures and the encoder sends in a call: the preview's size and rate,
+/// which a two-core laptop encodes alongside decoding a gallery of others.
+pub const CALL_CAMERA_FORMAT: CaptureFormat = crate::devices::PREVIEW_FORMAT;
 
 /// Where the forwarding task sends events: the window's channel, or a test's queue.
 pub trait EventSink: Send + 'static {
@@ -33,17 +49,61 @@ impl EventSink for tauri::ipc::Channel<CallEvent> {
     }
 }
 
+/// Takes one encoded frame (`devices::encode_frame`); false once the tile is gone.
+pub type FrameSink = Box<dyn Fn(Vec<u8>) -> bool + Send + Sync>;
+
+/// The tiles showing remote video, by participant.
+#[derive(Default)]
+struct Tiles {
+    sinks: std::sync::Mutex<HashMap<u64, FrameSink>>,
+    /// Frames handed to tiles.
+    sent: AtomicU64,
+    /// Frames replaced by a newer one from the same sender before they could be sent.
+    coalesced: AtomicU64,
+}
+
+impl Tiles {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, FrameSink>> {
+        // A sink never panics while the lock is held, so the map is still sound.
+        self.sinks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn deliver(&self, participant: u64, frame: &VideoFrame) {
+        let mut sinks = self.lock();
+        if let Some(sink) = sinks.get(&participant) {
+            if sink(encode_frame(frame)) {
+                self.sent.fetch_add(1, Ordering::Relaxed);
+            } else {
+                sinks.remove(&participant);
+            }
+        }
+    }
+}
+
+/// The devices the call may use; tests join without any.
+#[derive(Default)]
+pub struct LocalMedia {
+    /// Cameras to send from (the app's registry, with its test pattern).
+    pub cameras: Option<CameraRegistry>,
+    /// Open the microphone and speaker named in the request.
+    pub audio: bool,
+}
+
 struct Active {
-    session: Session,
-    /// The sizes the window draws each participant's video at, for the media layer to pick
-    /// fitting layers from.
-    tile_sizes: Arc<std::sync::Mutex<Vec<TileSize>>>,
+    call: client_call::Call,
+    // Dropped after the call is left: the threads stop and the devices close.
+    _microphone: Option<Stream>,
+    _playout: Option<Stream>,
+    _speaker: Option<media::Speaker>,
 }
 
 /// The app's call slot.
 #[derive(Default)]
 pub struct Call {
     active: Mutex<Option<Active>>,
+    tiles: Arc<Tiles>,
 }
 
 impl Call {
@@ -53,6 +113,7 @@ impl Call {
         &self,
         request: JoinRequest,
         embedded: Option<String>,
+        local: LocalMedia,
         sink: impl EventSink,
     ) -> Result<JoinedView, AppError> {
         let server = if request.server.trim().is_empty() {
@@ -64,41 +125,93 @@ impl Call {
         };
         let mut slot = self.active.lock().await;
         if let Some(old) = slot.take() {
-            let _ = old.session.leave().await;
+            let _ = old.call.leave().await;
         }
+        self.tiles.lock().clear();
         let mut options = JoinOptions::new(server, request.session_name, request.display_name);
         options.passcode = request.passcode.filter(|p| !p.is_empty());
         options.audio_muted = request.audio_muted;
         options.video_on = request.video_on;
-        let (session, events) = session::join(options).await.map_err(join_error)?;
+        let mut options = CallOptions::new(options);
+        options.decode_video = true;
+        options.deliver_audio = false;
+        if let Some(registry) = local.cameras {
+            options.video = VideoInput::Camera {
+                registry,
+                id: request.camera_id,
+                format: CALL_CAMERA_FORMAT,
+            };
+        }
+        // A missing or busy audio device leaves the call without it rather than failing
+        // the join: the person can still see, read and be seen.
+        let speaker = if local.audio {
+            media::Speaker::open(request.speaker_id.as_deref())
+                .map_err(|e| tracing::warn!(error = %e, "no speaker for the call"))
+                .ok()
+        } else {
+            None
+        };
+        let microphone = if local.audio {
+            match media::microphone(request.microphone_id.as_deref(), speaker.as_ref()) {
+                Ok((thread, frames)) => {
+                    options.audio = AudioInput::Frames(frames);
+                    Some(thread)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "no microphone for the call");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let (call, events) = client_call::join(options).await.map_err(join_error)?;
+        let session = call.session();
         let state = session.state();
         let joined = JoinedView {
             state: view::snapshot(&state, &session.status()),
             chat: state.chat.iter().map(view::chat).collect(),
+            media: view::media(&call.media_state()),
         };
-        tauri::async_runtime::spawn(forward(session.clone(), events, sink));
+        let playout = speaker.as_ref().and_then(|s| {
+            s.play(call.clone())
+                .map_err(|e| tracing::warn!(error = %e, "no playout for the call"))
+                .ok()
+        });
+        tauri::async_runtime::spawn(forward(call.clone(), events, sink, Arc::clone(&self.tiles)));
         *slot = Some(Active {
-            session,
-            tile_sizes: Arc::default(),
+            call,
+            _microphone: microphone,
+            _playout: playout,
+            _speaker: speaker,
         });
         Ok(joined)
     }
 
-    /// A handle on the current call.
-    pub async fn session(&self) -> Result<Session, AppError> {
+    /// A handle on the current call's media and session.
+    pub async fn media(&self) -> Result<client_call::Call, AppError> {
         self.active
             .lock()
             .await
             .as_ref()
-            .map(|a| a.session.clone())
+            .map(|a| a.call.clone())
             .ok_or(AppError::NotInCall)
+    }
+
+    /// A handle on the current call's session (roster, chat, host actions).
+    pub async fn session(&self) -> Result<Session, AppError> {
+        Ok(self.media().await?.session().clone())
     }
 
     /// Leaves the call, if there is one.
     pub async fn leave(&self) -> Result<(), AppError> {
         let active = self.active.lock().await.take();
+        self.tiles.lock().clear();
         match active {
-            Some(a) => a.session.leave().await.map_err(request_error),
+            Some(a) => {
+                self.log_video(&a.call);
+                a.call.leave().await.map_err(request_error)
+            }
             None => Ok(()),
         }
     }
@@ -108,18 +221,52 @@ impl Call {
         let session = self.session().await?;
         session.end().await.map_err(request_error)?;
         self.active.lock().await.take();
+        self.tiles.lock().clear();
         Ok(())
     }
 
+    /// Tells the server which videos the window shows and how big, most important first.
     pub async fn set_tile_sizes(&self, sizes: Vec<TileSize>) -> Result<(), AppError> {
-        let slot = self.active.lock().await;
-        let active = slot.as_ref().ok_or(AppError::NotInCall)?;
-        tracing::debug!(?sizes, "tile sizes");
-        *active
-            .tile_sizes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = sizes;
-        Ok(())
+        let call = self.media().await?;
+        let me = call.session().state().me;
+        let wants: Vec<VideoWant> = sizes
+            .into_iter()
+            .filter(|s| s.participant != me.0 && s.width > 0 && s.height > 0)
+            .map(|s| VideoWant {
+                participant: ParticipantId(s.participant),
+                width: s.width,
+                height: s.height,
+            })
+            .collect();
+        tracing::debug!(?wants, "tile sizes");
+        call.subscribe(wants).await.map_err(request_error)
+    }
+
+    /// Sends `participant`'s decoded video to `sink` (replacing any earlier one), or stops.
+    pub fn set_tile(&self, participant: u64, sink: Option<FrameSink>) {
+        let mut sinks = self.tiles.lock();
+        match sink {
+            Some(sink) => {
+                sinks.insert(participant, sink);
+            }
+            None => {
+                sinks.remove(&participant);
+            }
+        }
+    }
+
+    /// Logs what the call's video did, for bug reports and benchmarks.
+    fn log_video(&self, call: &client_call::Call) {
+        let stats = call.stats();
+        tracing::info!(
+            decoded = stats.video_frames_decoded,
+            lost = stats.video_frames_lost,
+            events_dropped = stats.events_dropped,
+            to_tiles = self.tiles.sent.load(Ordering::Relaxed),
+            coalesced = self.tiles.coalesced.load(Ordering::Relaxed),
+            sent = stats.video_frames_sent,
+            "call video"
+        );
     }
 
     /// Leaves quickly when the app closes.
@@ -151,19 +298,58 @@ pub fn request_error(e: ClientError) -> AppError {
     }
 }
 
-/// Forwards the session's events until the call is over or the window stops listening.
-async fn forward(session: Session, mut events: SessionEvents, sink: impl EventSink) {
+/// The next event if one is waiting, without waiting.
+async fn ready(events: &mut CallEvents) -> Option<MediaEvent> {
+    // `Timeout` polls the receive before it looks at the (already passed) deadline.
+    tokio::time::timeout(Duration::ZERO, events.recv())
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Forwards the call's events until the call is over or the window stops listening.
+async fn forward(
+    call: client_call::Call,
+    mut events: CallEvents,
+    sink: impl EventSink,
+    tiles: Arc<Tiles>,
+) {
+    let session = call.session().clone();
     // The remover's or host's name, from the notice that precedes the close.
     let mut closer: Option<String> = None;
+    let mut frames: HashMap<u64, Arc<VideoFrame>> = HashMap::new();
     while let Some(first) = events.recv().await {
         let mut batch = vec![first];
-        while let Some(more) = events.try_recv() {
-            batch.push(more);
+        while batch.len() < MAX_BATCH {
+            match ready(&mut events).await {
+                Some(more) => batch.push(more),
+                None => break,
+            }
         }
         // Only the latest state of a burst is worth drawing; it goes out before the next
         // non-state event so the window never shows a notice ahead of its cause.
         let mut pending = None;
         for event in batch {
+            let event = match event {
+                MediaEvent::Session(event) => event,
+                MediaEvent::Media(state) => {
+                    if !sink.send(CallEvent::Media {
+                        media: view::media(&state),
+                    }) {
+                        return;
+                    }
+                    continue;
+                }
+                MediaEvent::Video(video) => {
+                    if let Some(p) = video.participant {
+                        if frames.insert(p.0, video.frame).is_some() {
+                            tiles.coalesced.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
             let out = match event {
                 SessionEvent::StateChanged { state, .. } => {
                     pending = Some(state);
@@ -179,6 +365,19 @@ async fn forward(session: Session, mut events: SessionEvents, sink: impl EventSi
                             by_name: Some(by_name),
                             ..
                         } => closer = Some(by_name.clone()),
+                        // A host's mute or camera stop also stops what this app sends.
+                        Notice::YouWereMuted { .. } => {
+                            let call = call.clone();
+                            tauri::async_runtime::spawn(async move {
+                                let _ = call.set_audio_muted(true).await;
+                            });
+                        }
+                        Notice::YourVideoStopped { .. } => {
+                            let call = call.clone();
+                            tauri::async_runtime::spawn(async move {
+                                let _ = call.set_video(false).await;
+                            });
+                        }
                         _ => {}
                     }
                     match view::notice(&notice) {
@@ -215,6 +414,9 @@ async fn forward(session: Session, mut events: SessionEvents, sink: impl EventSi
                 return;
             }
         }
+        for (participant, frame) in frames.drain() {
+            tiles.deliver(participant, &frame);
+        }
     }
 }
 
@@ -244,6 +446,9 @@ mod tests {
             passcode: None,
             audio_muted: false,
             video_on: true,
+            camera_id: None,
+            microphone_id: None,
+            speaker_id: None,
         }
     }
 
@@ -265,11 +470,21 @@ mod tests {
         let host = Call::default();
         let guest = Call::default();
         let joined = host
-            .join(request("Ann"), Some(server.ws_url()), Queue(host_tx))
+            .join(
+                request("Ann"),
+                Some(server.ws_url()),
+                LocalMedia::default(),
+                Queue(host_tx),
+            )
             .await?;
         assert_eq!(joined.state.role, view::RoleView::Host);
         let guest_joined = guest
-            .join(request("Bo"), Some(server.ws_url()), Queue(guest_tx))
+            .join(
+                request("Bo"),
+                Some(server.ws_url()),
+                LocalMedia::default(),
+                Queue(guest_tx),
+            )
             .await?;
         assert_eq!(guest_joined.state.members.len(), 2);
         let bo = guest_joined.state.me;
@@ -319,7 +534,9 @@ mod tests {
     async fn joining_without_a_server_or_hosting_is_a_clear_error() {
         let call = Call::default();
         let (tx, _rx) = mpsc::channel();
-        let err = call.join(request("Ann"), None, Queue(tx)).await;
+        let err = call
+            .join(request("Ann"), None, LocalMedia::default(), Queue(tx))
+            .await;
         assert!(
             matches!(err, Err(AppError::Call(ref m)) if m.contains("enter a server")),
             "{err:?}"

@@ -6,6 +6,7 @@
 //! Participant ids and chat sequence numbers are `u64` here and `number` in TypeScript: the
 //! server hands them out counting from 1, far below 2^53.
 
+use huddle_client::call::MediaState;
 use huddle_client::session::{CallState, CloseReason, ConnectionStatus, Notice};
 use huddle_proto::{
     ChatMessage, ConnectionState, EndReason, LeaveReason, Member, Reaction, Role, SessionInfo,
@@ -246,10 +247,43 @@ pub enum CallEvent {
     Link {
         link: LinkView,
     },
+    /// The media link changed (audio and video flow only while `connected`).
+    Media {
+        media: MediaView,
+    },
     /// The call is over; the last event on the channel.
     Closed {
         reason: EndView,
     },
+}
+
+/// The state of this app's media link to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MediaView {
+    /// Waiting for the server's media details or the first connection.
+    Connecting,
+    Connected,
+    /// The media connection was lost and is being made again.
+    Reconnecting,
+    /// The server forwards no media, or media failed for good; `detail` says why.
+    Unavailable {
+        detail: String,
+    },
+    Closed,
+}
+
+pub fn media(state: &MediaState) -> MediaView {
+    match state {
+        MediaState::Connecting => MediaView::Connecting,
+        MediaState::Connected => MediaView::Connected,
+        MediaState::Reconnecting => MediaView::Reconnecting,
+        MediaState::Unavailable(detail) => MediaView::Unavailable {
+            detail: detail.clone(),
+        },
+        MediaState::Closed => MediaView::Closed,
+    }
 }
 
 /// What joining returns: the state at the welcome and the chat it carried.
@@ -259,6 +293,7 @@ pub enum CallEvent {
 pub struct JoinedView {
     pub state: CallSnapshot,
     pub chat: Vec<ChatView>,
+    pub media: MediaView,
 }
 
 /// How big a participant's tile is drawn, in device pixels, so that the server can send a
@@ -284,6 +319,13 @@ pub struct JoinRequest {
     pub passcode: Option<String>,
     pub audio_muted: bool,
     pub video_on: bool,
+    /// The devices picked on the pre-join screen; `null`: the system's default.
+    #[serde(default)]
+    pub camera_id: Option<String>,
+    #[serde(default)]
+    pub microphone_id: Option<String>,
+    #[serde(default)]
+    pub speaker_id: Option<String>,
 }
 
 pub fn link(status: &ConnectionStatus) -> LinkView {
@@ -559,6 +601,7 @@ mod tests {
             LeaveView::decl(&cfg),
             NoticeView::decl(&cfg),
             CallEvent::decl(&cfg),
+            MediaView::decl(&cfg),
             JoinedView::decl(&cfg),
             TileSize::decl(&cfg),
             JoinRequest::decl(&cfg),

@@ -2,11 +2,11 @@
 //! reactions. The call's events reach the window over the channel given to `call_join`.
 
 use huddle_proto::ParticipantId;
-use tauri::ipc::Channel;
+use tauri::ipc::{Channel, InvokeResponseBody};
 use tauri::State;
 
 use crate::call::view::{CallEvent, JoinRequest, JoinedView, ReactionView, TileSize};
-use crate::call::{request_error, Call};
+use crate::call::{request_error, Call, LocalMedia};
 use crate::devices::DeviceCheck;
 use crate::error::AppError;
 use crate::host::Host;
@@ -20,11 +20,14 @@ pub async fn call_join(
     devices: State<'_, DeviceCheck>,
 ) -> Result<JoinedView, AppError> {
     let embedded = host.status().await.ws_url;
-    let joined = call.join(request, embedded, on_event).await?;
-    // The pre-join check lets go of its devices once the call is on (a failed join keeps
-    // them); the call view opens the camera preview again for its own tile.
+    // The call opens the camera, microphone and speaker itself, so the pre-join check lets
+    // go of them first (the pre-join screen opens them again if the join fails).
     devices.stop_all();
-    Ok(joined)
+    let local = LocalMedia {
+        cameras: Some(devices.cameras()),
+        audio: true,
+    };
+    call.join(request, embedded, local, on_event).await
 }
 
 #[tauri::command]
@@ -39,14 +42,14 @@ pub async fn call_end_for_all(call: State<'_, Call>) -> Result<(), AppError> {
 
 #[tauri::command]
 pub async fn call_set_audio(muted: bool, call: State<'_, Call>) -> Result<(), AppError> {
-    let session = call.session().await?;
-    session.set_audio_muted(muted).await.map_err(request_error)
+    let media = call.media().await?;
+    media.set_audio_muted(muted).await.map_err(request_error)
 }
 
 #[tauri::command]
 pub async fn call_set_video(on: bool, call: State<'_, Call>) -> Result<(), AppError> {
-    let session = call.session().await?;
-    session.set_video(on).await.map_err(request_error)
+    let media = call.media().await?;
+    media.set_video(on).await.map_err(request_error)
 }
 
 /// To everyone when `to` is absent, else privately.
@@ -90,4 +93,27 @@ pub async fn call_tile_sizes(sizes: Vec<TileSize>, call: State<'_, Call>) -> Res
         return Err(AppError::Call("too many tiles".into()));
     }
     call.set_tile_sizes(sizes).await
+}
+
+/// Starts sending `participant`'s decoded video to `on_frame` as raw bytes (see
+/// `devices::encode_frame`), replacing the channel of an earlier tile of theirs.
+#[tauri::command]
+pub async fn call_video_start(
+    participant: u64,
+    on_frame: Channel<InvokeResponseBody>,
+    call: State<'_, Call>,
+) -> Result<(), AppError> {
+    call.set_tile(
+        participant,
+        Some(Box::new(move |frame| {
+            on_frame.send(InvokeResponseBody::Raw(frame)).is_ok()
+        })),
+    );
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn call_video_stop(participant: u64, call: State<'_, Call>) -> Result<(), AppError> {
+    call.set_tile(participant, None);
+    Ok(())
 }

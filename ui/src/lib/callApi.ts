@@ -15,6 +15,10 @@ export const callApi = {
   setHand: (raised: boolean) => invoke<void>("call_set_hand", { raised }),
   react: (reaction: ReactionView) => invoke<void>("call_react", { reaction }),
   tileSizes: (sizes: TileSize[]) => invoke<void>("call_tile_sizes", { sizes }),
+  /** Sends a participant's decoded video, as raw I420 frames, to `onFrame`. */
+  videoStart: (participant: number, onFrame: Channel<ArrayBuffer>) =>
+    invoke<void>("call_video_start", { participant, onFrame }),
+  videoStop: (participant: number) => invoke<void>("call_video_stop", { participant }),
   muteAll: () => invoke<void>("manage_mute_all"),
   removeOthers: () => invoke<void>("manage_remove_others"),
   lockSession: (locked: boolean) => invoke<void>("manage_lock_session", { locked }),

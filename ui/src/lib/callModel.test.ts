@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyEvent, dismiss, expire, initialModel, MAX_TOASTS, myself, TOAST_MS } from "./callModel";
+import { applyEvent, dismiss, expire, initialModel, MAX_TOASTS, mediaNote, myself, TOAST_MS } from "./callModel";
 import { member as fixture, session } from "./fixtures";
 import type { CallSnapshot, JoinedView, MemberView } from "./generated/call";
 
@@ -13,7 +13,11 @@ const snapshot: CallSnapshot = {
   members: [member(1), member(2)],
   link: "connected",
 };
-const joined: JoinedView = { state: snapshot, chat: [{ seq: 1, from: 2, fromName: "m2", to: null, text: "hi" }] };
+const joined: JoinedView = {
+  state: snapshot,
+  chat: [{ seq: 1, from: 2, fromName: "m2", to: null, text: "hi" }],
+  media: { kind: "connecting" },
+};
 
 describe("the call model", () => {
   it("starts from the join's state and chat", () => {
@@ -75,5 +79,16 @@ describe("the call model", () => {
     m = applyEvent(m, { type: "closed", reason: { kind: "left" } }, 0);
     expect(m.ended).toEqual({ kind: "ended_by_host", by: "Ann" });
     expect(m.link).toBe("closed");
+  });
+});
+
+describe("the media link", () => {
+  it("starts connecting, and the note goes once media flows", () => {
+    let m = initialModel(joined);
+    expect(mediaNote(m.media)).toMatch(/Connecting audio and video/);
+    m = applyEvent(m, { type: "media", media: { kind: "connected" } }, 0);
+    expect(mediaNote(m.media)).toBeNull();
+    m = applyEvent(m, { type: "media", media: { kind: "unavailable", detail: "the server forwards no media" } }, 0);
+    expect(mediaNote(m.media)).toBe("No audio or video in this call: the server forwards no media");
   });
 });

@@ -9,6 +9,7 @@ import type {
   EndView,
   JoinedView,
   LinkView,
+  MediaView,
   ReactionView,
 } from "./generated/call";
 
@@ -33,6 +34,8 @@ export interface CallModel {
   toasts: Toast[];
   reactions: ShownReaction[];
   link: LinkView;
+  /** The media link: audio and video flow only while it is connected. */
+  media: MediaView;
   ended: EndView | null;
   nextToast: number;
 }
@@ -48,6 +51,7 @@ export function initialModel(joined: JoinedView): CallModel {
     toasts: [],
     reactions: [],
     link: joined.state.link,
+    media: joined.media,
     ended: null,
     nextToast: 1,
   };
@@ -90,8 +94,25 @@ export function applyEvent(m: CallModel, e: CallEvent, now: number): CallModel {
         return withToast({ ...m, link: "connected" }, "Reconnected", false, now);
       }
       return { ...m, link: e.link };
+    case "media":
+      return { ...m, media: e.media };
     case "closed":
       return { ...m, ended: e.reason, link: "closed" };
+  }
+}
+
+/** What the call view says about the media link, or null when it works. */
+export function mediaNote(media: MediaView): string | null {
+  switch (media.kind) {
+    case "connected":
+    case "closed":
+      return null;
+    case "connecting":
+      return "Connecting audio and video…";
+    case "reconnecting":
+      return "Audio and video dropped; reconnecting…";
+    case "unavailable":
+      return `No audio or video in this call: ${media.detail}`;
   }
 }
 

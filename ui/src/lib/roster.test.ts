@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { activeSpeaker, countLabel, gridColumns, initials, sortForList, stage } from "./roster";
+import { activeSpeaker, byImportance, countLabel, gridColumns, initials, sortForList, stage } from "./roster";
 import { member, session } from "./fixtures";
 
 describe("sortForList", () => {
@@ -88,5 +88,18 @@ describe("initials", () => {
     expect(initials("  Bo ")).toBe("B");
     expect(initials("")).toBe("?");
     expect(initials("Émile Zola Jr")).toBe("ÉJ");
+  });
+});
+
+describe("byImportance", () => {
+  const size = (participant: number, width: number) => ({ participant, width, height: (width * 9) / 16 });
+  it("puts the pinned, spotlighted and speaking members first, then larger tiles", () => {
+    const sizes = [size(1, 320), size(2, 640), size(3, 320), size(4, 320), size(5, 480)];
+    const order = byImportance(sizes, { pinned: 4, spotlight: 3, speaker: 1 }).map((s) => s.participant);
+    expect(order).toEqual([4, 3, 1, 2, 5]);
+  });
+  it("keeps a stable order without any focus", () => {
+    const sizes = [size(3, 320), size(1, 320), size(2, 320)];
+    expect(byImportance(sizes, { pinned: null, spotlight: null, speaker: null }).map((s) => s.participant)).toEqual([1, 2, 3]);
   });
 });

@@ -101,3 +101,21 @@ export function initials(name: string): string {
   const last = words.length > 1 ? ([...words[words.length - 1]][0] ?? "") : "";
   return (first + last).toUpperCase();
 }
+
+/**
+ * Tile sizes with the most important first — pinned, then spotlighted, then the active
+ * speaker, then the rest by size — so that a server short of bandwidth serves them first.
+ */
+export function byImportance<T extends { participant: number; width: number; height: number }>(
+  sizes: readonly T[],
+  focus: { pinned: number | null; spotlight: number | null; speaker: number | null },
+): T[] {
+  const rank = (id: number) =>
+    id === focus.pinned ? 0 : id === focus.spotlight ? 1 : id === focus.speaker ? 2 : 3;
+  return [...sizes].sort(
+    (a, b) =>
+      rank(a.participant) - rank(b.participant) ||
+      b.width * b.height - a.width * a.height ||
+      a.participant - b.participant,
+  );
+}

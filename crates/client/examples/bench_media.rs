@@ -209,6 +209,7 @@ async fn join_latency(joins: usize) -> BenchResult {
     let mut signaled = Vec::new();
     let mut connected = Vec::new();
     let mut first_frame = Vec::new();
+    let mut after_connect = Vec::new();
     let mut unnamed = 0usize;
     let mut failed = 0usize;
     for i in 0..joins {
@@ -239,7 +240,12 @@ async fn join_latency(joins: usize) -> BenchResult {
             connected.push(ms(c));
         }
         match first {
-            Some(f) => first_frame.push(ms(f)),
+            Some(f) => {
+                first_frame.push(ms(f));
+                if let Some(c) = connected_at {
+                    after_connect.push(ms(f.saturating_sub(c)));
+                }
+            }
             None => failed += 1,
         }
         viewer.leave().await?;
@@ -253,6 +259,7 @@ async fn join_latency(joins: usize) -> BenchResult {
         ("join() returned (signaling)", &mut signaled),
         ("media connected (ICE + DTLS)", &mut connected),
         ("first decoded frame", &mut first_frame),
+        ("  of which after media connected", &mut after_connect),
     ] {
         let s = Summary::of(values);
         println!(

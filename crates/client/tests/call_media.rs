@@ -8,6 +8,8 @@ use std::time::Duration;
 use call_support::{
     all_connected, envelope, eventually, in_order, join, options, speech_match_recent, TestResult,
 };
+use huddle_client::call::VideoInput;
+use huddle_media::camera::{CameraRegistry, SyntheticFault};
 use huddle_proto::ParticipantId;
 use huddle_server::{Server, ServerConfig};
 
@@ -59,8 +61,9 @@ async fn three_clients_see_and_hear_each_other() -> TestResult {
             );
             assert!(
                 in_order(&frames),
-                "frames from {other} at {} out of order",
-                me.id
+                "frames from {other} at {} out of order: {:?}",
+                me.id,
+                frames.iter().map(|f| f.counter).collect::<Vec<_>>()
             );
         }
     }
@@ -190,6 +193,55 @@ async fn mute_and_removal_stop_media_at_once() -> TestResult {
     .await?;
     host.call.leave().await?;
     c.call.leave().await?;
+    server.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn switching_cameras_mid_call() -> TestResult {
+    let _serial = SERIAL.lock().await;
+    let server = Server::start(ServerConfig::open_loopback()).await?;
+    let url = server.http_url();
+    let registry = CameraRegistry::synthetic_only();
+    let first = registry.add_synthetic("Front", SyntheticFault::None);
+    let second = registry.add_synthetic("Document camera", SyntheticFault::None);
+    let mut ann_options = options(&url, "switch", "Ann", 1);
+    ann_options.video = VideoInput::Camera {
+        registry,
+        id: Some(first.info().id.clone()),
+        format: call_support::TEST_FORMAT,
+    };
+    let ann = join(ann_options).await?;
+    let bob = join(options(&url, "switch", "Bob", 2)).await?;
+    all_connected(&[&ann, &bob]).await?;
+    eventually(
+        "Bob sees Ann's first camera",
+        Duration::from_secs(20),
+        || bob.frames_from(ann.id).len() >= 40,
+    )
+    .await?;
+    let before = bob.frames_from(ann.id).len();
+    let highest = bob
+        .frames_from(ann.id)
+        .iter()
+        .filter_map(|s| s.counter)
+        .max()
+        .unwrap_or(0);
+    ann.call.set_camera(Some(second.info().id.clone()));
+    // The second camera's frame counter starts from zero: its frames are new pictures.
+    eventually(
+        "Bob sees Ann's second camera",
+        Duration::from_secs(10),
+        || {
+            bob.frames_from(ann.id)[before..]
+                .iter()
+                .filter_map(|s| s.counter)
+                .any(|c| c < highest / 2)
+        },
+    )
+    .await?;
+    ann.call.leave().await?;
+    bob.call.leave().await?;
     server.shutdown().await;
     Ok(())
 }

@@ -3,9 +3,9 @@
 
 use huddle_proto::{
     decode_client, decode_server, encode, Action, ChatMessage, ChatSeq, ClientMessage,
-    ConnectionState, EndReason, ErrorCode, Join, LeaveReason, Member, MemberUpdate, ParticipantId,
-    Reaction, RequestId, Resume, ResumeKey, Role, ServerEvent, ServerMessage, SessionInfo, Welcome,
-    PROTOCOL_VERSION,
+    ConnectionState, EndReason, ErrorCode, IceServer, Join, LeaveReason, MediaEvent, MediaRequest,
+    Member, MemberUpdate, ParticipantId, Reaction, RequestId, Resume, ResumeKey, Role, ServerEvent,
+    ServerMessage, SessionInfo, VideoWant, Welcome, PROTOCOL_VERSION,
 };
 use std::collections::BTreeSet;
 
@@ -94,6 +94,20 @@ fn all_client_messages() -> Vec<ClientMessage> {
             after_seq: ChatSeq(41),
         },
         ClientMessage::Ping { nonce: u64::MAX },
+        ClientMessage::Media {
+            media: MediaRequest::Offer {
+                sdp: "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n".to_owned(),
+            },
+        },
+        ClientMessage::Media {
+            media: MediaRequest::Subscribe {
+                videos: vec![VideoWant {
+                    participant: ParticipantId(4),
+                    width: 640,
+                    height: 360,
+                }],
+            },
+        },
     ];
     out.extend(
         all_actions()
@@ -233,6 +247,33 @@ fn all_server_messages() -> Vec<ServerMessage> {
             complete: false,
         },
         ServerMessage::Pong { nonce: 0 },
+        ServerMessage::Media {
+            media: MediaEvent::Ready {
+                ice_servers: vec![IceServer {
+                    urls: vec!["turn:turn.example.com:3478?transport=udp".to_owned()],
+                    username: "1763800000:member-5".to_owned(),
+                    credential: "c2VjcmV0".to_owned(),
+                }],
+                audio_slots: 3,
+                video_slots: 9,
+            },
+        },
+        ServerMessage::Media {
+            media: MediaEvent::Answer {
+                sdp: "v=0\r\n".to_owned(),
+            },
+        },
+        ServerMessage::Media {
+            media: MediaEvent::Slots {
+                audio: vec![Some(ParticipantId(2)), None],
+                video: vec![None, Some(ParticipantId(3))],
+            },
+        },
+        ServerMessage::Media {
+            media: MediaEvent::Failed {
+                message: "the media connection was lost".to_owned(),
+            },
+        },
     ];
     out.extend(
         all_events()

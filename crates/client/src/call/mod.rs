@@ -226,6 +226,8 @@ pub(crate) struct Shared {
     jitter: Mutex<Vec<(usize, huddle_media::RemoteAudio)>>,
     events: mpsc::Sender<CallEvent>,
     state: watch::Sender<MediaState>,
+    /// A camera to switch to (taken by the capture thread).
+    camera_switch: Mutex<Option<Option<String>>>,
     /// Our own voice activity (with hangover), reported to the session as `talking`.
     talking: watch::Sender<bool>,
     decode_video: bool,
@@ -319,6 +321,7 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
         events: events_tx,
         state: state_tx,
         talking: watch::channel(false).0,
+        camera_switch: Mutex::new(None),
         decode_video,
     });
     let media_events = session
@@ -396,6 +399,17 @@ impl Call {
             self.shared.keyframe_wanted.store(true, Ordering::Relaxed);
         }
         self.session.set_video(on).await
+    }
+
+    /// Switches to another camera mid-call (`None`: the default one). The capture thread
+    /// opens it before its next frame; if it cannot be opened, it keeps trying every second
+    /// (and logs why) until another is chosen.
+    pub fn set_camera(&self, id: Option<String>) {
+        *self
+            .shared
+            .camera_switch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(id);
     }
 
     /// Tells the server which videos this app shows, and how big (most important first).

@@ -202,7 +202,7 @@ pub(crate) fn start_video(input: VideoInput, shared: Arc<Shared>) {
     let capture_shared = Arc::clone(&shared);
     let spawned = std::thread::Builder::new()
         .name("huddle-video-send".to_owned())
-        .spawn(move || capture_loop(&registry, id.as_deref(), format, &tx, &capture_shared));
+        .spawn(move || capture_loop(&registry, id, format, &tx, &capture_shared));
     if let Err(e) = spawned {
         tracing::warn!("video capture thread: {e}");
         return;
@@ -220,7 +220,7 @@ fn video_rate(estimate_bps: f64) -> u32 {
 
 fn capture_loop(
     registry: &CameraRegistry,
-    id: Option<&str>,
+    mut id: Option<String>,
     format: CaptureFormat,
     tx: &mpsc::Sender<EncodedVideo>,
     shared: &Shared,
@@ -229,6 +229,18 @@ fn capture_loop(
     let mut encoder: Option<H264Encoder> = None;
     let mut rate = 0u32;
     while !shared.closed.load(Ordering::Relaxed) && !tx.is_closed() {
+        let switch = shared
+            .camera_switch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(next) = switch {
+            // Another camera: open it next, and start the stream over with a keyframe (its
+            // frames may have another size).
+            id = next;
+            camera = None;
+            encoder = None;
+        }
         if !shared.video_on.load(Ordering::Relaxed) {
             // Camera off: release the device.
             camera = None;
@@ -237,7 +249,7 @@ fn capture_loop(
         }
         let cam = match &mut camera {
             Some(cam) => cam,
-            None => match registry.open(id, format) {
+            None => match registry.open(id.as_deref(), format) {
                 Ok(cam) => {
                     shared.keyframe_wanted.store(true, Ordering::Relaxed);
                     camera.insert(cam)

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use huddle_proto::{
-    decode_server, Action, ClientMessage, ErrorCode, Join, RequestId, Resume, ServerEvent,
-    ServerMessage, Welcome, PROTOCOL_VERSION,
+    decode_server, Action, ClientMessage, ErrorCode, Join, MediaEvent, RequestId, Resume,
+    ServerEvent, ServerMessage, Welcome, PROTOCOL_VERSION,
 };
 use huddle_server::{AuthMode, Server, ServerConfig, ServerHandle};
 use tokio::net::TcpStream;
@@ -81,7 +81,16 @@ impl Client {
         let mut client = Client::connect(url).await?;
         client.send(&ClientMessage::Join(join)).await?;
         match client.recv().await? {
-            ServerMessage::Welcome(welcome) => Ok((client, welcome)),
+            ServerMessage::Welcome(welcome) => {
+                // A server that forwards media says how to reach it right after the welcome.
+                match client.recv().await? {
+                    ServerMessage::Media {
+                        media: MediaEvent::Ready { .. },
+                    } => {}
+                    other => return Err(format!("expected media ready, got {other:?}").into()),
+                }
+                Ok((client, welcome))
+            }
             other => Err(format!("expected welcome, got {other:?}").into()),
         }
     }

@@ -177,8 +177,9 @@ describe("the app as host, with two headless members", () => {
     for (const o of others) {
       const first = await waitFor(`${o.name}'s video`, async () => ((await frames(o.id)) > 0 ? frames(o.id) : null), 20000);
       const before = await picture(o.id);
-      // Generous: the machine running the tests may be busy with other work.
-      await waitFor(`${o.name}'s frames to keep coming`, async () => (await frames(o.id)) > first + 5, 15000);
+      // Generous: on a busy machine under Xvfb the page may draw only a frame every few
+      // seconds (docs/BENCHMARKS.md); moving is what is checked here, not the rate.
+      await waitFor(`${o.name}'s frames to keep coming`, async () => (await frames(o.id)) > first + 2, 30000);
       assert.notEqual(await picture(o.id), before, `${o.name}'s picture moves`);
       const shown = await app.exec(
         `return getComputedStyle(document.querySelector('.tile[data-member="${o.id}"] canvas')).visibility;`,

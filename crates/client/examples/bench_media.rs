@@ -25,10 +25,15 @@
 //! are read from `/proc` apart from the clients'. Many clients need a raised open-file limit:
 //! run those under `ulimit -n 65536`.
 
+// The speech matching of the media tests (loudness envelope, normalized correlation).
+#[path = "../tests/call_support/mod.rs"]
+mod call_support;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use call_support::{best_lag, envelope};
 use futures_util::StreamExt as _;
 use huddle_client::call::{
     self, AudioInput, Call, CallEvent, CallEvents, CallOptions, CallStats, MediaState, VideoInput,
@@ -516,42 +521,6 @@ fn audio_delays(received: &[AudioSample], handed: &[f64], from_ms: f64) -> Vec<A
         });
     }
     out
-}
-
-/// Loudness envelope: RMS of each 10 ms block.
-fn envelope(samples: &[f32]) -> Vec<f32> {
-    samples
-        .chunks_exact(BLOCK)
-        .map(|c| (c.iter().map(|s| s * s).sum::<f32>() / BLOCK as f32).sqrt())
-        .collect()
-}
-
-/// The lag of the best normalized correlation of `window` in `reference`, and its value.
-fn best_lag(window: &[f32], reference: &[f32]) -> (usize, f32) {
-    let n = window.len();
-    if n == 0 || reference.len() < n {
-        return (0, 0.0);
-    }
-    let mean_w = window.iter().sum::<f32>() / n as f32;
-    let w: Vec<f32> = window.iter().map(|x| x - mean_w).collect();
-    let norm_w = w.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let mut best = (0, 0.0f32);
-    for lag in 0..=reference.len() - n {
-        let r = &reference[lag..lag + n];
-        let mean_r = r.iter().sum::<f32>() / n as f32;
-        let mut dot = 0.0;
-        let mut norm_r = 0.0;
-        for (a, b) in w.iter().zip(r) {
-            let b = b - mean_r;
-            dot += a * b;
-            norm_r += b * b;
-        }
-        let denom = norm_w * norm_r.sqrt();
-        if denom > 0.0 && dot / denom > best.1 {
-            best = (lag, dot / denom);
-        }
-    }
-    best
 }
 
 // ---------------------------------------------------------------------------------------------

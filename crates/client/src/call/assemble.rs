@@ -51,6 +51,9 @@ pub struct Assembler {
     next: Option<u64>,
     /// Highest unwrapped sequence number seen.
     highest: Option<u64>,
+    /// Everything up to here was emitted or given up: a late copy (a retransmission that
+    /// raced the give-up) must never come out as a frame again.
+    floor: Option<u64>,
     /// Nothing decodable until a keyframe (start, or after a loss).
     waiting_for_keyframe: bool,
     wait: Duration,
@@ -65,6 +68,7 @@ impl Assembler {
             packets: BTreeMap::new(),
             next: None,
             highest: None,
+            floor: None,
             waiting_for_keyframe: true,
             wait,
             lost_frames: 0,
@@ -82,7 +86,12 @@ impl Assembler {
         self.packets.clear();
         self.next = None;
         self.highest = None;
+        self.floor = None;
         self.waiting_for_keyframe = true;
+    }
+
+    fn consumed(&mut self, up_to: u64) {
+        self.floor = Some(self.floor.map_or(up_to, |f| f.max(up_to)));
     }
 
     fn unwrap_seq(&mut self, seq: u16) -> u64 {
@@ -108,7 +117,10 @@ impl Assembler {
     pub fn push(&mut self, packet: rtp::Packet, now: Instant) -> Pushed {
         let seq = self.unwrap_seq(packet.header.sequence_number);
         let mut out = Pushed::default();
-        if self.next.is_some_and(|next| seq < next) || packet.payload.is_empty() {
+        if self.next.is_some_and(|next| seq < next)
+            || self.floor.is_some_and(|floor| seq <= floor)
+            || packet.payload.is_empty()
+        {
             return out; // already emitted or given up, or padding
         }
         self.packets.entry(seq).or_insert(Held {
@@ -152,6 +164,9 @@ impl Assembler {
             .take_while(|(_, h)| h.packet.header.timestamp == ts)
             .map(|(s, _)| *s)
             .collect();
+        if let Some(&last) = drop.last() {
+            self.consumed(last);
+        }
         for s in drop {
             self.packets.remove(&s);
         }
@@ -179,6 +194,9 @@ impl Assembler {
                 let before: Vec<u64> = self.packets.range(..s).map(|(k, _)| *k).collect();
                 for k in before {
                     self.packets.remove(&k);
+                }
+                if s > 0 {
+                    self.consumed(s - 1);
                 }
                 s
             }
@@ -217,6 +235,7 @@ impl Assembler {
             }
         }
         self.next = Some(end + 1);
+        self.consumed(end);
         let keyframe = huddle_rtp::h264_is_keyframe_annexb(&data);
         if keyframe {
             self.waiting_for_keyframe = false;
@@ -351,6 +370,33 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert!(got[1].keyframe);
         assert_eq!(a.lost_frames(), 1);
+    }
+
+    #[test]
+    fn a_late_copy_of_an_emitted_keyframe_never_comes_out_again() {
+        let t0 = Instant::now();
+        let mut a = Assembler::new(Duration::from_millis(100));
+        let mut seq = 100;
+        let key = frame(&mut seq, 0, true, 3000);
+        let mut got = Vec::new();
+        for p in key.clone() {
+            got.extend(a.push(p, t0).frames);
+        }
+        // A delta frame loses a packet and is given up: the assembler resynchronises.
+        let mut lost = frame(&mut seq, 3000, false, 3000);
+        lost.remove(0);
+        for p in lost {
+            got.extend(a.push(p, t0).frames);
+        }
+        for p in frame(&mut seq, 6000, false, 3000) {
+            got.extend(a.push(p, t0 + Duration::from_millis(300)).frames);
+        }
+        // Now retransmitted copies of the first keyframe arrive late.
+        for p in key {
+            got.extend(a.push(p, t0 + Duration::from_millis(320)).frames);
+        }
+        let timestamps: Vec<u32> = got.iter().map(|f| f.timestamp).collect();
+        assert_eq!(timestamps, vec![0], "{timestamps:?}");
     }
 
     #[test]

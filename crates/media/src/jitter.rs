@@ -96,6 +96,10 @@ pub struct JitterBuffer {
     stats: JitterStats,
 }
 
+/// Packets held at most (about 5 s of 20 ms packets): a buffer nobody pulls from (a
+/// receiver that does not play) stays bounded; the oldest are skipped.
+const MAX_HELD_PACKETS: usize = 250;
+
 /// Frames of concealment played while waiting for a late packet before pausing to rebuffer.
 const MAX_WAIT_FRAMES: u32 = 12;
 
@@ -195,6 +199,12 @@ impl JitterBuffer {
             self.next_seq = Some(seq);
         }
         self.packets.insert(seq, packet.payload);
+        while self.packets.len() > MAX_HELD_PACKETS {
+            if let Some((oldest, _)) = self.packets.pop_first() {
+                self.stats.skipped += 1;
+                self.next_seq = Some(oldest + 1);
+            }
+        }
         self.note_transit(packet.timestamp, arrival);
     }
 
@@ -347,6 +357,21 @@ mod tests {
             }
         }
         Ok(out)
+    }
+
+    #[test]
+    fn a_buffer_nobody_pulls_stays_bounded() -> Result<(), MediaError> {
+        let mut jb = JitterBuffer::new(JitterConfig::default())?;
+        let all = packets(600)?;
+        for (i, p) in all.into_iter().enumerate() {
+            jb.push(p, Duration::from_millis(20 * i as u64));
+        }
+        assert!(jb.packets.len() <= MAX_HELD_PACKETS);
+        assert_eq!(jb.stats().skipped, 600 - MAX_HELD_PACKETS as u64);
+        // What is left still plays.
+        let (_, source) = jb.pull(Duration::from_secs(13));
+        assert_eq!(source, FrameSource::Audio);
+        Ok(())
     }
 
     #[test]

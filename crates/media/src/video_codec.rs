@@ -6,7 +6,8 @@ use std::os::raw::{c_int, c_void};
 
 use openh264::decoder::Decoder;
 use openh264::encoder::{
-    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, FrameType, RateControlMode, UsageType,
+    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, FrameType, Level, RateControlMode,
+    UsageType,
 };
 use openh264::formats::{YUVSlices, YUVSource};
 use openh264::{OpenH264API, Timestamp};
@@ -101,6 +102,13 @@ impl H264Encoder {
             .max_frame_rate(FrameRate::from_hz(settings.fps))
             .usage_type(usage)
             .rate_control_mode(RateControlMode::Bitrate)
+            // A fixed level: left to itself OpenH264 derives one from the starting bitrate and
+            // then refuses any later rate above that level's ceiling. 3.1 (720p30) is what the
+            // call negotiates; screens up to 1080p need 4.0.
+            .level(match settings.mode {
+                ContentMode::Camera => Level::Level_3_1,
+                ContentMode::Screen => Level::Level_4_0,
+            })
             .skip_frames(settings.allow_frame_skip)
             .complexity(match settings.effort {
                 Effort::Fast => Complexity::Low,
@@ -123,15 +131,38 @@ impl H264Encoder {
     /// Changes the target bitrate without restarting the stream (no new keyframe).
     pub fn set_bitrate(&mut self, bitrate_bps: u32) -> Result<(), MediaError> {
         check_rates(bitrate_bps, self.settings.fps)?;
+        let raising = bitrate_bps > self.settings.bitrate_bps;
         self.settings.bitrate_bps = bitrate_bps;
         if self.initialised {
             let mut info = openh264_sys2::SBitrateInfo {
                 iLayer: openh264_sys2::SPATIAL_LAYER_ALL,
                 iBitrate: bitrate_bps as c_int,
             };
-            // Raise the ceiling first so that the target is not clamped by the old maximum.
-            self.set_option(openh264_sys2::ENCODER_OPTION_MAX_BITRATE, &mut info)?;
-            self.set_option(openh264_sys2::ENCODER_OPTION_BITRATE, &mut info)?;
+            // The ceiling must not fall below the target: raise it first when going up, lower
+            // it after when going down. The ceiling is kept per spatial layer too (set to the
+            // starting rate when the encoder was made), and the target is checked against
+            // that one, so both are moved. OpenH264 refuses some ceilings (it checks them
+            // against the level's limits); the target is what counts, so that refusal is not
+            // an error of this call.
+            let ceilings = |this: &mut Self| {
+                for layer in [
+                    openh264_sys2::SPATIAL_LAYER_ALL,
+                    openh264_sys2::SPATIAL_LAYER_0,
+                ] {
+                    let mut max = openh264_sys2::SBitrateInfo {
+                        iLayer: layer,
+                        iBitrate: bitrate_bps as c_int,
+                    };
+                    let _ = this.set_option(openh264_sys2::ENCODER_OPTION_MAX_BITRATE, &mut max);
+                }
+            };
+            if raising {
+                ceilings(self);
+                self.set_option(openh264_sys2::ENCODER_OPTION_BITRATE, &mut info)?;
+            } else {
+                self.set_option(openh264_sys2::ENCODER_OPTION_BITRATE, &mut info)?;
+                ceilings(self);
+            }
         }
         Ok(())
     }

@@ -78,3 +78,34 @@ fn screen_mode_and_runtime_bitrate_change_keep_decoding() -> Result<(), Box<dyn 
     );
     Ok(())
 }
+
+#[test]
+fn raising_the_bitrate_mid_stream_grows_the_stream() -> Result<(), Box<dyn std::error::Error>> {
+    let pattern = Pattern::new(640, 360);
+    let mut enc = H264Encoder::new(H264Settings {
+        bitrate_bps: 200_000,
+        ..H264Settings::default()
+    })?;
+    let mut dec = H264Decoder::new()?;
+    let (mut low_bytes, mut high_bytes) = (0, 0);
+    for n in 0..90u64 {
+        if n == 30 {
+            enc.set_bitrate(2_000_000)?;
+        }
+        let src = pattern.render(n, Duration::from_millis(n * 33))?;
+        let p = enc.encode(&src)?;
+        if (10..30).contains(&n) {
+            low_bytes += p.data.len();
+        } else if n >= 70 {
+            high_bytes += p.data.len();
+        }
+        let out = dec.decode(&p.data)?.ok_or("no picture")?;
+        assert_eq!(read_stamp(&out).map(|s| u64::from(s.counter)), Some(n));
+    }
+    println!("camera mode: {low_bytes} bytes/20 frames at 200 kbit/s, {high_bytes} at 2 Mbit/s");
+    assert!(
+        high_bytes > low_bytes * 2,
+        "raising the bitrate did not grow the stream ({low_bytes} → {high_bytes})"
+    );
+    Ok(())
+}

@@ -304,10 +304,10 @@ fn capture_loop(
         };
         if (f64::from(want) - f64::from(rate)).abs() > f64::from(rate) * RATE_HYSTERESIS {
             if let Err(e) = enc.set_bitrate(want) {
-                tracing::debug!("video rate: {e}");
-            } else {
-                rate = want;
+                tracing::warn!("video rate {want} bit/s not applied: {e}");
             }
+            // Either way: a refused rate is not retried on every frame.
+            rate = want;
         }
         shared
             .counters

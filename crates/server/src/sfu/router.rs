@@ -642,14 +642,19 @@ impl Router {
         }
     }
 
-    /// Asks a publisher for a keyframe (at most every [`PLI_INTERVAL`]).
+    /// Asks a publisher for a keyframe (at most every [`PLI_INTERVAL`] unless `force`).
     fn request_keyframe(&mut self, publisher: PeerKey, now: Instant) {
+        self.request_keyframe_from(publisher, now, false);
+    }
+
+    fn request_keyframe_from(&mut self, publisher: PeerKey, now: Instant, force: bool) {
         let Some(peer) = self.peers.get_mut(&publisher) else {
             return;
         };
-        if peer
-            .last_pli
-            .is_some_and(|at| now.saturating_duration_since(at) < PLI_INTERVAL)
+        if !force
+            && peer
+                .last_pli
+                .is_some_and(|at| now.saturating_duration_since(at) < PLI_INTERVAL)
         {
             return;
         }
@@ -676,7 +681,8 @@ impl Router {
         }
     }
 
-    /// Asks everyone `subscriber` sees for a keyframe.
+    /// Asks everyone `subscriber` sees for a keyframe, now: it just connected and can decode
+    /// nothing until one comes (a request made while it was connecting went to waste).
     fn request_keyframes_for(&mut self, subscriber: PeerKey, now: Instant) {
         let sources: Vec<ParticipantId> = self
             .peers
@@ -684,7 +690,7 @@ impl Router {
             .map(|p| p.video.iter().filter_map(|s| s.source).collect())
             .unwrap_or_default();
         for source in sources {
-            self.request_keyframe((subscriber.0, source), now);
+            self.request_keyframe_from((subscriber.0, source), now, true);
         }
     }
 
@@ -739,12 +745,14 @@ impl Router {
                 AUDIO_HYSTERESIS,
             );
             let next_audio = select::assign(&current_audio, &voices);
+            let connected = peer.connected;
             for (slot, next) in peer.video.iter_mut().zip(&next_video) {
                 if slot.source != *next {
                     slot.source = *next;
                     slot.rewrite.switch();
                     slot.awaiting_keyframe = true;
-                    if let Some(source) = next {
+                    // A subscriber still connecting asks when it is up.
+                    if let (Some(source), true) = (next, connected) {
                         need_keyframe.push(*source);
                     }
                 }

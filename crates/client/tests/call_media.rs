@@ -6,7 +6,8 @@ mod call_support;
 use std::time::Duration;
 
 use call_support::{
-    all_connected, envelope, eventually, in_order, join, options, speech_match_recent, TestResult,
+    all_connected, envelope, eventually, in_order, join, options, speech_match_recent,
+    SpeechReference, TestResult,
 };
 use huddle_client::call::VideoInput;
 use huddle_media::camera::{CameraRegistry, SyntheticFault};
@@ -84,6 +85,10 @@ async fn three_clients_see_and_hear_each_other() -> TestResult {
         .iter()
         .map(|me| me.with(|r| r.audio.clone()))
         .collect();
+    let references: std::collections::HashMap<u64, SpeechReference> = seeds
+        .iter()
+        .map(|(_, seed)| (*seed, SpeechReference::new(*seed)))
+        .collect();
     for (me, heard) in clients.iter().zip(&heard) {
         for (other, seed) in seeds.iter().filter(|(id, _)| *id != me.id) {
             let audio = heard.get(other).cloned().unwrap_or_default();
@@ -93,9 +98,10 @@ async fn three_clients_see_and_hear_each_other() -> TestResult {
                 me.id,
                 audio.len() / 48
             );
-            let right = speech_match_recent(&audio, *seed);
+            let right = speech_match_recent(&audio, &references[seed]);
             let wrong_seed = seeds.iter().find(|(id, _)| *id != *other && *id != me.id);
-            let wrong = wrong_seed.map_or(0.0, |(_, s)| speech_match_recent(&audio, *s));
+            let wrong =
+                wrong_seed.map_or(0.0, |(_, s)| speech_match_recent(&audio, &references[s]));
             eprintln!(
                 "{} hears {other}: correlation {right:.2} (other speaker {wrong:.2}) over {} ms; jitter {:?}",
                 me.id,

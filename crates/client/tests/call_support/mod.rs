@@ -172,41 +172,56 @@ pub fn envelope(samples: &[f32]) -> Vec<f32> {
         .collect()
 }
 
+/// What a synthetic speaker says in its first minute, and its loudness envelope: made once
+/// per speaker and compared against many windows.
+pub struct SpeechReference {
+    samples: Vec<f32>,
+    envelope: Vec<f32>,
+}
+
+impl SpeechReference {
+    /// The speaker with `seed`.
+    pub fn new(seed: u64) -> Self {
+        let samples = SpeechSource::new(seed).take_seconds(60.0);
+        let envelope = envelope(&samples);
+        Self { samples, envelope }
+    }
+}
+
 /// The best [`speech_match`] of the last three seconds of `received`, one second at a time (a
 /// stall of the machine running the test spoils one second, not the verdict).
-pub fn speech_match_recent(received: &[f32], seed: u64) -> f32 {
+pub fn speech_match_recent(received: &[f32], reference: &SpeechReference) -> f32 {
     (0..3)
         .map(|k| received.len().saturating_sub(k * 48_000))
         .filter(|&end| end >= 48_000)
-        .map(|end| speech_match(&received[..end], seed))
+        .map(|end| speech_match(&received[..end], reference))
         .fold(0.0, f32::max)
 }
 
-/// How well the end of `received` matches what the speaker with `seed` said: the loudness
-/// envelope of the last 1 s finds where in the speech it is (10 ms resolution), then each
-/// 0.2 s piece of that second is correlated sample by sample within ±10 ms of its place, and
-/// the best piece counts (a concealed packet spoils one piece, not the verdict). Opus-coded
-/// speech of the right speaker scores well above 0.5; another speaker scores near 0.
-pub fn speech_match(received: &[f32], seed: u64) -> f32 {
+/// How well the end of `received` matches what the speaker said: the loudness envelope of
+/// the last 1 s finds where in the speech it is (10 ms resolution), then each 0.2 s piece of
+/// that second is correlated sample by sample within ±10 ms of its place, and the best piece
+/// counts (a concealed packet spoils one piece, not the verdict). Opus-coded speech of the
+/// right speaker scores well above 0.5; another speaker scores near 0.
+pub fn speech_match(received: &[f32], reference: &SpeechReference) -> f32 {
     const BLOCK: usize = 480;
     const COARSE_BLOCKS: usize = 100;
     const PIECE: usize = 9_600;
     const SEARCH: usize = 480;
-    let reference = SpeechSource::new(seed).take_seconds(60.0);
     let env = envelope(received);
     if env.len() < COARSE_BLOCKS {
         return 0.0;
     }
     let start_block = env.len() - COARSE_BLOCKS;
-    let (lag, _) = best_lag(&env[start_block..], &envelope(&reference));
+    let (lag, _) = best_lag(&env[start_block..], &reference.envelope);
     let window = &received[start_block * BLOCK..(start_block + COARSE_BLOCKS) * BLOCK];
     let mut best = 0.0f32;
     for (i, piece) in window.chunks_exact(PIECE).enumerate() {
         let expected = lag * BLOCK + i * PIECE;
         let lo = expected.saturating_sub(SEARCH);
-        let hi = (expected + SEARCH + PIECE).min(reference.len());
+        let hi = (expected + SEARCH + PIECE).min(reference.samples.len());
         if hi > lo + PIECE {
-            best = best.max(best_lag(piece, &reference[lo..hi]).1);
+            best = best.max(best_lag(piece, &reference.samples[lo..hi]).1);
         }
     }
     best
@@ -245,11 +260,6 @@ pub fn best_lag(window: &[f32], reference: &[f32]) -> (usize, f32) {
         }
     }
     (best_at, best)
-}
-
-/// Envelope of what a synthetic speaker with `seed` says in its first `seconds`.
-pub fn reference_envelope(seed: u64, seconds: f32) -> Vec<f32> {
-    envelope(&SpeechSource::new(seed).take_seconds(seconds))
 }
 
 /// Longest time between two decoded frames.

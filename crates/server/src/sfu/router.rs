@@ -588,9 +588,11 @@ impl Router {
         } else {
             (huddle_rtp::AUDIO_CLOCK, huddle_rtp::OPUS_PT)
         };
-        let members = self.rooms.get(&key.0).cloned().unwrap_or_default();
+        // Borrowed, not copied: this runs for every packet, and the room list, the peers and
+        // the counters are separate fields.
+        let members: &[ParticipantId] = self.rooms.get(&key.0).map_or(&[], Vec::as_slice);
         let mut wants_keyframe = false;
-        for member in members {
+        for &member in members {
             if member == key.1 {
                 continue;
             }

@@ -111,8 +111,9 @@ impl Netns {
         sh(&full)
     }
 
-    /// Drops `pct` percent of packets arriving in the namespace (the way up to the server).
-    pub fn drop_incoming(&self, pct: u32) -> Result<(), BoxError> {
+    /// Adds a base chain `name` on `hook` with `policy` to the namespace's fault table
+    /// (creating the table the first time).
+    fn fault_chain(&self, name: &str, hook: &str, policy: &str) -> Result<(), BoxError> {
         self.exec(&["nft", "add", "table", "inet", "hntfault"])?;
         self.exec(&[
             "nft",
@@ -120,84 +121,45 @@ impl Netns {
             "chain",
             "inet",
             "hntfault",
-            "in",
-            "{ type filter hook input priority 0 ; policy accept ; }",
-        ])?;
-        self.exec(&[
-            "nft",
-            "add",
-            "rule",
-            "inet",
-            "hntfault",
-            "in",
-            "numgen",
-            "random",
-            "mod",
-            "100",
-            "<",
-            &pct.to_string(),
-            "drop",
+            name,
+            &format!("{{ type filter hook {hook} priority 0 ; policy {policy} ; }}"),
         ])
+    }
+
+    /// Adds a rule to a fault chain.
+    fn fault_rule(&self, chain: &str, rule: &[&str]) -> Result<(), BoxError> {
+        let mut args = vec!["nft", "add", "rule", "inet", "hntfault", chain];
+        args.extend_from_slice(rule);
+        self.exec(&args)
+    }
+
+    /// Drops `pct` percent of packets arriving in the namespace (the way up to the server).
+    pub fn drop_incoming(&self, pct: u32) -> Result<(), BoxError> {
+        self.fault_chain("in", "input", "accept")?;
+        let pct = pct.to_string();
+        self.fault_rule("in", &["numgen", "random", "mod", "100", "<", &pct, "drop"])
     }
 
     /// Drops `pct` percent of packets in each direction at the namespace (up and down).
     pub fn drop_both(&self, pct: u32) -> Result<(), BoxError> {
         self.drop_incoming(pct)?;
-        self.exec(&[
-            "nft",
-            "add",
-            "chain",
-            "inet",
-            "hntfault",
+        self.fault_chain("out", "output", "accept")?;
+        let pct = pct.to_string();
+        self.fault_rule(
             "out",
-            "{ type filter hook output priority 0 ; policy accept ; }",
-        ])?;
-        self.exec(&[
-            "nft",
-            "add",
-            "rule",
-            "inet",
-            "hntfault",
-            "out",
-            "numgen",
-            "random",
-            "mod",
-            "100",
-            "<",
-            &pct.to_string(),
-            "drop",
-        ])
+            &["numgen", "random", "mod", "100", "<", &pct, "drop"],
+        )
     }
 
     /// Drops everything arriving in the namespace: a black hole.
     pub fn drop_all_incoming(&self) -> Result<(), BoxError> {
-        self.exec(&["nft", "add", "table", "inet", "hntfault"])?;
-        self.exec(&[
-            "nft",
-            "add",
-            "chain",
-            "inet",
-            "hntfault",
-            "in",
-            "{ type filter hook input priority 0 ; policy drop ; }",
-        ])
+        self.fault_chain("in", "input", "drop")
     }
 
     /// Cuts the namespace off in both directions (a black hole), until [`Netns::heal`].
     pub fn cut(&self) -> Result<(), BoxError> {
-        self.exec(&["nft", "add", "table", "inet", "hntfault"])?;
-        for (chain, hook) in [("in", "input"), ("out", "output")] {
-            self.exec(&[
-                "nft",
-                "add",
-                "chain",
-                "inet",
-                "hntfault",
-                chain,
-                &format!("{{ type filter hook {hook} priority 0 ; policy drop ; }}"),
-            ])?;
-        }
-        Ok(())
+        self.fault_chain("in", "input", "drop")?;
+        self.fault_chain("out", "output", "drop")
     }
 
     /// Removes every fault rule.
@@ -207,19 +169,8 @@ impl Netns {
 
     /// Drops UDP arriving in the namespace.
     pub fn drop_udp_incoming(&self) -> Result<(), BoxError> {
-        self.exec(&["nft", "add", "table", "inet", "hntfault"])?;
-        self.exec(&[
-            "nft",
-            "add",
-            "chain",
-            "inet",
-            "hntfault",
-            "in",
-            "{ type filter hook input priority 0 ; policy accept ; }",
-        ])?;
-        self.exec(&[
-            "nft", "add", "rule", "inet", "hntfault", "in", "meta", "l4proto", "udp", "drop",
-        ])
+        self.fault_chain("in", "input", "accept")?;
+        self.fault_rule("in", &["meta", "l4proto", "udp", "drop"])
     }
 
     /// Limits the namespace's sending side (downloads from the server) to `rate`.

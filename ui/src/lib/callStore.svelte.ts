@@ -48,8 +48,14 @@ export class CallStore {
   }
 
   async endForAll(): Promise<void> {
-    await callApi.endForAll();
+    // Set before asking: the server's "session ended" can reach the window before the answer.
     this.endedByMe = true;
+    try {
+      await callApi.endForAll();
+    } catch (e) {
+      this.endedByMe = false;
+      throw e;
+    }
     this.close({ kind: "ended_by_host", by: null });
   }
 

@@ -15,6 +15,7 @@ use huddle_media::{
 use serde::Serialize;
 
 use crate::error::AppError;
+use crate::frames::{Feed, Outcome};
 
 /// The preview's size and rate: enough to judge framing and light, light on the IPC bridge.
 pub const PREVIEW_FORMAT: CaptureFormat = CaptureFormat::new(640, 360, 15);
@@ -85,6 +86,8 @@ impl Drop for Stream {
 pub struct DeviceCheck {
     cameras: CameraRegistry,
     preview: Mutex<Option<Stream>>,
+    /// Where the preview's frames go; acknowledged by the page.
+    preview_feed: Mutex<Option<Arc<Mutex<Feed>>>>,
     meter: Mutex<Option<Stream>>,
     speaker: Mutex<Option<(Option<String>, SpeakerPlayout)>>,
 }
@@ -98,6 +101,7 @@ impl Default for DeviceCheck {
         DeviceCheck {
             cameras,
             preview: Mutex::new(None),
+            preview_feed: Mutex::new(None),
             meter: Mutex::new(None),
             speaker: Mutex::new(None),
         }
@@ -117,15 +121,6 @@ fn to_devices(list: Vec<huddle_media::DeviceInfo>) -> Vec<Device> {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panicked forwarding thread never holds these locks, so the data is still sound.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// `width`, `height` (u32 little-endian) and the I420 planes: what the preview canvas decodes.
-pub fn encode_frame(frame: &huddle_media::VideoFrame) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + frame.data.len());
-    out.extend_from_slice(&frame.width.to_le_bytes());
-    out.extend_from_slice(&frame.height.to_le_bytes());
-    out.extend_from_slice(&frame.data);
-    out
 }
 
 impl DeviceCheck {
@@ -148,19 +143,21 @@ impl DeviceCheck {
     pub fn start_preview(
         &self,
         id: Option<&str>,
-        send: impl Fn(Vec<u8>) -> bool + Send + 'static,
+        send: impl Fn(Vec<u8>) -> bool + Send + Sync + 'static,
     ) -> Result<String, AppError> {
         let mut slot = lock(&self.preview);
         slot.take();
         let (capture, info) = CameraCapture::start(self.cameras.clone(), id, PREVIEW_FORMAT)?;
         // Two frames of slack: a late frame is dropped, never queued behind newer ones.
         let frames = capture.subscribe(2)?;
+        let feed = Arc::new(Mutex::new(Feed::new(Box::new(send))));
+        *lock(&self.preview_feed) = Some(Arc::clone(&feed));
         *slot = Some(Stream::spawn("huddle-preview", move |stop| {
             let _capture = capture;
             while !stop.load(Ordering::Relaxed) {
                 match frames.recv_timeout(Duration::from_millis(200)) {
                     Ok(frame) => {
-                        if !send(encode_frame(&frame)) {
+                        if lock(&feed).offer(&frame, Instant::now()) == Outcome::Closed {
                             break;
                         }
                     }
@@ -175,8 +172,17 @@ impl DeviceCheck {
         Ok(info.label)
     }
 
+    /// The page took the preview frame it was sent: the next may go.
+    pub fn ack_preview(&self) {
+        let feed = lock(&self.preview_feed).clone();
+        if let Some(feed) = feed {
+            lock(&feed).ack(Instant::now());
+        }
+    }
+
     pub fn stop_preview(&self) {
         lock(&self.preview).take();
+        lock(&self.preview_feed).take();
     }
 
     /// Starts (or restarts on another microphone) the level meter. Returns the device label.
@@ -261,6 +267,7 @@ impl DeviceCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frames::HEADER_BYTES;
     use std::sync::mpsc;
 
     #[test]
@@ -281,15 +288,33 @@ mod tests {
         })?;
         assert_eq!(label, "Test pattern");
         let first = rx.recv_timeout(Duration::from_secs(5))?;
-        let w = u32::from_le_bytes(first[0..4].try_into()?);
-        let h = u32::from_le_bytes(first[4..8].try_into()?);
+        let word = |bytes: &[u8], at: usize| -> Result<u32, Box<dyn std::error::Error>> {
+            Ok(u32::from_le_bytes(bytes[at..at + 4].try_into()?))
+        };
+        let (w, h) = (word(&first, 0)?, word(&first, 4)?);
         assert_eq!((w, h), (PREVIEW_FORMAT.width, PREVIEW_FORMAT.height));
-        assert_eq!(first.len(), 8 + (w * h * 3 / 2) as usize);
-        let mut later = rx.recv_timeout(Duration::from_secs(5))?;
+        assert_eq!(first.len(), HEADER_BYTES + (w * h * 3 / 2) as usize);
+        // Until the page takes a frame, no other is sent; newer ones replace each other.
+        assert!(
+            rx.recv_timeout(Duration::from_millis(400)).is_err(),
+            "one frame in transit at a time"
+        );
+        check.ack_preview();
+        let second = rx.recv_timeout(Duration::from_secs(5))?;
+        assert!(
+            word(&second, 8)? >= 1,
+            "the frames replaced while waiting are counted in the header"
+        );
+        let mut later = second;
         for _ in 0..4 {
+            check.ack_preview();
             later = rx.recv_timeout(Duration::from_secs(5))?;
         }
-        assert_ne!(first[8..], later[8..], "the pattern moves");
+        assert_ne!(
+            first[HEADER_BYTES..],
+            later[HEADER_BYTES..],
+            "the pattern moves"
+        );
         check.stop_preview();
         Ok(())
     }

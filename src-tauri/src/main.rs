@@ -11,8 +11,10 @@ mod cli;
 mod commands;
 mod devices;
 mod error;
+mod frames;
 mod host;
 mod logging;
+mod renderer;
 mod settings;
 
 use std::process::ExitCode;
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         cli::Invocation::Run => {
+            let renderer = renderer::configure();
             let log = match logging::init() {
                 Ok(log) => log,
                 Err(err) => {
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            tracing::info!(?renderer, "webview renderer");
             match app::run(log) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {

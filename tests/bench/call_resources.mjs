@@ -149,7 +149,10 @@ try {
     const args = ["join", `ws://${address}/v1/ws`, "Bench", "--name", `Member ${i + 1}`, "--json"];
     // Different seeds: different voices, as in a real call.
     args.push("--size", size, "--fps", fps, "--seed", String(i + 2));
+    // Only the first member decodes (its counters are the reference); the others publish and
+    // skip decoding, so the machine's cores go to the app under test, not to the load.
     if (i === 0) args.push("--stats-every", "5");
+    else args.push("--no-decode");
     const child = spawn(cli, args, { stdio: ["pipe", i === 0 ? "pipe" : "ignore", "ignore"] });
     if (i === 0) {
       createInterface({ input: child.stdout }).on("line", (line) => {

@@ -204,6 +204,39 @@ describe("the app as host, with two headless members", () => {
     await waitFor("back to the gallery", async () => (await layout()) === "gallery");
   });
 
+  test("the devices menu moves the call to another microphone and camera, and remembers them", async () => {
+    await app.click(await app.find("#toggle-devices"));
+    await waitFor("the device lists", async () => (await app.findAll("#switch-microphone option")).length > 1);
+    const pick = async (kind) => {
+      const id = await app.exec(`const s = document.querySelector("#switch-${kind}");
+        // Another device if there is one, else the system default.
+        const o = [...s.options].find((x) => x.value !== "" && x.value !== s.value) ??
+          [...s.options].find((x) => x.value !== s.value);
+        if (!o) return null;
+        s.value = o.value;
+        s.dispatchEvent(new Event("change", { bubbles: true }));
+        return o.value;`);
+      assert.notEqual(id, null, `a ${kind} to switch to`);
+      await waitFor(`the ${kind} switch`, async () =>
+        app.exec(`return !document.querySelector("#switch-${kind}").disabled;`));
+      assert.equal((await app.findAll("#device-error")).length, 0, `switching the ${kind} worked`);
+      return id === "" ? null : id;
+    };
+    const microphone = await pick("microphone");
+    const camera = await pick("camera");
+    const saved = await app.exec(
+      `return window.__TAURI_INTERNALS__.invoke("load_settings").then((l) => l.settings);`,
+    );
+    assert.equal(saved.microphoneId, microphone, "the microphone is remembered");
+    assert.equal(saved.cameraId, camera, "the camera is remembered");
+    const mine = (await rows()).find((r) => r.name.endsWith("(you)")).id;
+    const frames = () => app.exec(`return Number(document.querySelector('.tile[data-member="${mine}"]').dataset.frames);`);
+    const first = await frames();
+    await waitFor("my tile moving on the new camera", async () => (await frames()) > first + 3, 15000);
+    await app.click(await app.find("#toggle-devices"));
+    assert.equal((await app.findAll("#device-menu")).length, 0, "the menu closes");
+  });
+
   test("Alt+A mutes and unmutes me", async () => {
     const myMuted = async () => (await rows()).find((r) => r.name.endsWith("(you)")).muted;
     const press = () =>

@@ -65,12 +65,19 @@ impl Speaker {
     }
 }
 
-/// Opens a microphone and starts feeding its processed frames to the returned receiver.
-/// `speaker`, when open, is the echo canceller's reference.
+/// The queue between the microphone thread and the call; the sending side outlives any one
+/// microphone, so a switch mid-call feeds the same queue.
+pub fn microphone_queue() -> (mpsc::Sender<AudioFrame>, mpsc::Receiver<AudioFrame>) {
+    mpsc::channel(MIC_QUEUE)
+}
+
+/// Opens a microphone and starts feeding its processed frames to `tx`. `speaker`, when
+/// open, is the echo canceller's reference.
 pub fn microphone(
     id: Option<&str>,
     speaker: Option<&Speaker>,
-) -> Result<(Stream, mpsc::Receiver<AudioFrame>), AppError> {
+    tx: mpsc::Sender<AudioFrame>,
+) -> Result<Stream, AppError> {
     let (mic, info) = MicCapture::start(id)?;
     tracing::info!(microphone = %info.label, "call microphone open");
     let frames = mic.subscribe(MIC_QUEUE)?;
@@ -78,7 +85,6 @@ pub fn microphone(
         Some(s) => Some(s.playout.reference(MIC_QUEUE * 2)?),
         None => None,
     };
-    let (tx, rx) = mpsc::channel(MIC_QUEUE);
     let thread = Stream::spawn("huddle-call-mic", move |stop| {
         let _mic = mic;
         let mut processor = SonoraProcessor::new(ProcessingConfig {
@@ -109,5 +115,5 @@ pub fn microphone(
             }
         }
     })?;
-    Ok((thread, rx))
+    Ok(thread)
 }

@@ -14,19 +14,21 @@ pub mod view;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use huddle_client::call::{
-    self as client_call, AudioInput, CallEvent as MediaEvent, CallEvents, CallOptions, VideoInput,
+    self as client_call, AudioInput, CallEvent as MediaEvent, CallEvents, CallOptions, LocalVideo,
+    VideoInput,
 };
 use huddle_client::session::{self, JoinOptions, Notice, Session, SessionEvent};
 use huddle_client::ClientError;
-use huddle_media::{CameraRegistry, CaptureFormat, VideoFrame};
+use huddle_media::{AudioFrame, CameraRegistry, CaptureFormat, VideoFrame};
 use huddle_proto::{ParticipantId, VideoWant};
-use tokio::sync::Mutex;
+use tokio::sync::{mpsc, watch, Mutex};
 
-use crate::devices::{encode_frame, Stream};
+use crate::devices::Stream;
 use crate::error::AppError;
+use crate::frames::{Feed, FrameSink, Outcome};
 use view::{CallEvent, JoinRequest, JoinedView, TileSize};
 
 /// How long leaving may take when the app closes, so a dead server cannot hold the exit up.
@@ -38,7 +40,7 @@ const MAX_BATCH: usize = 64;
 pub const CALL_CAMERA_FORMAT: CaptureFormat = crate::devices::PREVIEW_FORMAT;
 
 /// Where the forwarding task sends events: the window's channel, or a test's queue.
-pub trait EventSink: Send + 'static {
+pub trait EventSink: Clone + Send + 'static {
     /// False once nobody listens any more.
     fn send(&self, event: CallEvent) -> bool;
 }
@@ -49,13 +51,10 @@ impl EventSink for tauri::ipc::Channel<CallEvent> {
     }
 }
 
-/// Takes one encoded frame (`devices::encode_frame`); false once the tile is gone.
-pub type FrameSink = Box<dyn Fn(Vec<u8>) -> bool + Send + Sync>;
-
-/// The tiles showing remote video, by participant.
+/// The tiles showing video, by participant (mine included).
 #[derive(Default)]
 struct Tiles {
-    sinks: std::sync::Mutex<HashMap<u64, FrameSink>>,
+    feeds: std::sync::Mutex<HashMap<u64, Feed>>,
     /// Frames handed to tiles.
     sent: AtomicU64,
     /// Frames replaced by a newer one from the same sender before they could be sent.
@@ -63,21 +62,43 @@ struct Tiles {
 }
 
 impl Tiles {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, FrameSink>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Feed>> {
         // A sink never panics while the lock is held, so the map is still sound.
-        self.sinks
+        self.feeds
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn deliver(&self, participant: u64, frame: &VideoFrame) {
-        let mut sinks = self.lock();
-        if let Some(sink) = sinks.get(&participant) {
-            if sink(encode_frame(frame)) {
+    fn count(&self, participant: u64, feeds: &mut HashMap<u64, Feed>, outcome: Outcome) {
+        match outcome {
+            Outcome::Sent => {
                 self.sent.fetch_add(1, Ordering::Relaxed);
-            } else {
-                sinks.remove(&participant);
             }
+            Outcome::Held => {}
+            Outcome::Closed => {
+                feeds.remove(&participant);
+            }
+        }
+    }
+
+    fn deliver(&self, participant: u64, frame: &Arc<VideoFrame>) {
+        let mut feeds = self.lock();
+        if let Some(feed) = feeds.get_mut(&participant) {
+            let before = feed.skipped();
+            let outcome = feed.offer(frame, Instant::now());
+            if outcome == Outcome::Held && feed.skipped() > before {
+                self.coalesced.fetch_add(1, Ordering::Relaxed);
+            }
+            self.count(participant, &mut feeds, outcome);
+        }
+    }
+
+    /// The tile took its frame: the one waiting, if any, goes now.
+    fn ack(&self, participant: u64) {
+        let mut feeds = self.lock();
+        if let Some(feed) = feeds.get_mut(&participant) {
+            let outcome = feed.ack(Instant::now());
+            self.count(participant, &mut feeds, outcome);
         }
     }
 }
@@ -93,10 +114,113 @@ pub struct LocalMedia {
 
 struct Active {
     call: client_call::Call,
-    // Dropped after the call is left: the threads stop and the devices close.
-    _microphone: Option<Stream>,
-    _playout: Option<Stream>,
-    _speaker: Option<media::Speaker>,
+    /// The call's audio devices; dropped after the call is left (the threads stop and the
+    /// devices close), or replaced by a switch mid-call.
+    audio: Option<CallAudio>,
+    own_camera: tauri::async_runtime::JoinHandle<()>,
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.own_camera.abort();
+    }
+}
+
+/// The microphone and speaker of a call, and where the microphone's frames go.
+struct CallAudio {
+    frames: mpsc::Sender<AudioFrame>,
+    microphone_id: Option<String>,
+    speaker_id: Option<String>,
+    // Field order is drop order: the threads stop before the devices they use close.
+    microphone: Option<Stream>,
+    playout: Option<Stream>,
+    speaker: Option<media::Speaker>,
+}
+
+impl CallAudio {
+    /// Opens what it can: a missing or busy device leaves the call without it rather than
+    /// failing the join; the person can still see, read and be seen.
+    fn open(
+        call: &client_call::Call,
+        frames: mpsc::Sender<AudioFrame>,
+        microphone_id: Option<String>,
+        speaker_id: Option<String>,
+    ) -> Self {
+        let speaker = media::Speaker::open(speaker_id.as_deref())
+            .map_err(|e| tracing::warn!(error = %e, "no speaker for the call"))
+            .ok();
+        let playout = speaker.as_ref().and_then(|s| {
+            s.play(call.clone())
+                .map_err(|e| tracing::warn!(error = %e, "no playout for the call"))
+                .ok()
+        });
+        let microphone =
+            media::microphone(microphone_id.as_deref(), speaker.as_ref(), frames.clone())
+                .map_err(|e| tracing::warn!(error = %e, "no microphone for the call"))
+                .ok();
+        CallAudio {
+            frames,
+            microphone_id,
+            speaker_id,
+            microphone,
+            playout,
+            speaker,
+        }
+    }
+
+    /// Moves the call to another microphone and/or speaker (`None`: keep it). The old
+    /// devices close first (a device may not open twice); if a new one cannot be opened,
+    /// the old choice is opened again and the error says what failed.
+    fn switch(
+        &mut self,
+        call: &client_call::Call,
+        microphone_id: Option<Option<String>>,
+        speaker_id: Option<Option<String>>,
+    ) -> Result<(), AppError> {
+        let mut problem = None;
+        // The echo canceller listens to the speaker, so a new speaker means a new microphone
+        // thread too.
+        self.microphone = None;
+        if let Some(speaker_id) = speaker_id {
+            self.playout = None;
+            self.speaker = None;
+            match media::Speaker::open(speaker_id.as_deref()) {
+                Ok(speaker) => {
+                    self.speaker = Some(speaker);
+                    self.speaker_id = speaker_id;
+                }
+                Err(e) => {
+                    problem = Some(AppError::from(e));
+                    self.speaker = media::Speaker::open(self.speaker_id.as_deref()).ok();
+                }
+            }
+            self.playout = self
+                .speaker
+                .as_ref()
+                .and_then(|s| s.play(call.clone()).ok());
+        }
+        let microphone_id = microphone_id.unwrap_or_else(|| self.microphone_id.clone());
+        match media::microphone(
+            microphone_id.as_deref(),
+            self.speaker.as_ref(),
+            self.frames.clone(),
+        ) {
+            Ok(thread) => {
+                self.microphone = Some(thread);
+                self.microphone_id = microphone_id;
+            }
+            Err(e) => {
+                problem.get_or_insert(e);
+                self.microphone = media::microphone(
+                    self.microphone_id.as_deref(),
+                    self.speaker.as_ref(),
+                    self.frames.clone(),
+                )
+                .ok();
+            }
+        }
+        problem.map_or(Ok(()), Err)
+    }
 }
 
 /// The app's call slot.
@@ -142,26 +266,10 @@ impl Call {
                 format: CALL_CAMERA_FORMAT,
             };
         }
-        // A missing or busy audio device leaves the call without it rather than failing
-        // the join: the person can still see, read and be seen.
-        let speaker = if local.audio {
-            media::Speaker::open(request.speaker_id.as_deref())
-                .map_err(|e| tracing::warn!(error = %e, "no speaker for the call"))
-                .ok()
-        } else {
-            None
-        };
-        let microphone = if local.audio {
-            match media::microphone(request.microphone_id.as_deref(), speaker.as_ref()) {
-                Ok((thread, frames)) => {
-                    options.audio = AudioInput::Frames(frames);
-                    Some(thread)
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "no microphone for the call");
-                    None
-                }
-            }
+        let microphone_queue = if local.audio {
+            let (tx, rx) = media::microphone_queue();
+            options.audio = AudioInput::Frames(rx);
+            Some(tx)
         } else {
             None
         };
@@ -173,17 +281,20 @@ impl Call {
             chat: state.chat.iter().map(view::chat).collect(),
             media: view::media(&call.media_state()),
         };
-        let playout = speaker.as_ref().and_then(|s| {
-            s.play(call.clone())
-                .map_err(|e| tracing::warn!(error = %e, "no playout for the call"))
-                .ok()
+        let audio = microphone_queue.map(|frames| {
+            CallAudio::open(&call, frames, request.microphone_id, request.speaker_id)
         });
+        let own_camera = tauri::async_runtime::spawn(show_own_camera(
+            call.local_video(),
+            state.me.0,
+            Arc::clone(&self.tiles),
+            sink.clone(),
+        ));
         tauri::async_runtime::spawn(forward(call.clone(), events, sink, Arc::clone(&self.tiles)));
         *slot = Some(Active {
             call,
-            _microphone: microphone,
-            _playout: playout,
-            _speaker: speaker,
+            audio,
+            own_camera,
         });
         Ok(joined)
     }
@@ -225,6 +336,31 @@ impl Call {
         Ok(())
     }
 
+    /// Moves the call to other devices; `None` leaves that one as it is, `Some(None)` picks
+    /// the system's default.
+    pub async fn switch_devices(
+        &self,
+        camera: Option<Option<String>>,
+        microphone: Option<Option<String>>,
+        speaker: Option<Option<String>>,
+    ) -> Result<(), AppError> {
+        let mut slot = self.active.lock().await;
+        let active = slot.as_mut().ok_or(AppError::NotInCall)?;
+        if let Some(id) = camera {
+            active.call.set_camera(id);
+        }
+        if microphone.is_none() && speaker.is_none() {
+            return Ok(());
+        }
+        let call = active.call.clone();
+        let audio = active
+            .audio
+            .as_mut()
+            .ok_or_else(|| AppError::Call("this call was joined without audio devices".into()))?;
+        // Opening audio devices blocks for tens of milliseconds.
+        tokio::task::block_in_place(|| audio.switch(&call, microphone, speaker))
+    }
+
     /// Tells the server which videos the window shows and how big, most important first.
     pub async fn set_tile_sizes(&self, sizes: Vec<TileSize>) -> Result<(), AppError> {
         let call = self.media().await?;
@@ -244,15 +380,20 @@ impl Call {
 
     /// Sends `participant`'s decoded video to `sink` (replacing any earlier one), or stops.
     pub fn set_tile(&self, participant: u64, sink: Option<FrameSink>) {
-        let mut sinks = self.tiles.lock();
+        let mut feeds = self.tiles.lock();
         match sink {
             Some(sink) => {
-                sinks.insert(participant, sink);
+                feeds.insert(participant, Feed::new(sink));
             }
             None => {
-                sinks.remove(&participant);
+                feeds.remove(&participant);
             }
         }
+    }
+
+    /// `participant`'s tile took the frame it was sent.
+    pub fn ack_tile(&self, participant: u64) {
+        self.tiles.ack(participant);
     }
 
     /// Logs what the call's video did, for bug reports and benchmarks.
@@ -305,6 +446,35 @@ async fn ready(events: &mut CallEvents) -> Option<MediaEvent> {
         .await
         .ok()
         .flatten()
+}
+
+/// Sends the call's own camera frames to the person's own tile (the camera is opened once,
+/// by the call), and tells the window when the camera starts, stops or fails.
+async fn show_own_camera(
+    mut local: watch::Receiver<LocalVideo>,
+    me: u64,
+    tiles: Arc<Tiles>,
+    sink: impl EventSink,
+) {
+    let mut shown: Option<view::CameraView> = None;
+    loop {
+        let state = local.borrow_and_update().clone();
+        if let LocalVideo::Live(frame) = &state {
+            tiles.deliver(me, frame);
+        }
+        let now = view::camera(&state);
+        if shown.as_ref() != Some(&now) {
+            if !sink.send(CallEvent::Camera {
+                camera: now.clone(),
+            }) {
+                return;
+            }
+            shown = Some(now);
+        }
+        if local.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Forwards the call's events until the call is over or the window stops listening.
@@ -425,6 +595,7 @@ mod tests {
     use super::*;
     use std::sync::mpsc;
 
+    #[derive(Clone)]
     struct Queue(mpsc::Sender<CallEvent>);
     impl EventSink for Queue {
         fn send(&self, event: CallEvent) -> bool {

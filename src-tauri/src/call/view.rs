@@ -6,7 +6,7 @@
 //! Participant ids and chat sequence numbers are `u64` here and `number` in TypeScript: the
 //! server hands them out counting from 1, far below 2^53.
 
-use huddle_client::call::MediaState;
+use huddle_client::call::{LocalVideo, MediaState};
 use huddle_client::session::{CallState, CloseReason, ConnectionStatus, Notice};
 use huddle_proto::{
     ChatMessage, ConnectionState, EndReason, LeaveReason, Member, Reaction, Role, SessionInfo,
@@ -251,6 +251,10 @@ pub enum CallEvent {
     Media {
         media: MediaView,
     },
+    /// This app's camera in the call changed state (its frames go to the own tile).
+    Camera {
+        camera: CameraView,
+    },
     /// The call is over; the last event on the channel.
     Closed {
         reason: EndView,
@@ -272,6 +276,42 @@ pub enum MediaView {
         detail: String,
     },
     Closed,
+}
+
+/// Which device to switch mid-call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    Camera,
+    Microphone,
+    Speaker,
+}
+
+/// The call's own camera.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CameraView {
+    /// Camera off, or no camera chosen.
+    Off,
+    Starting,
+    Live,
+    /// The camera cannot be used (missing, busy, refused); the call retries every second.
+    Failed {
+        detail: String,
+    },
+}
+
+pub fn camera(state: &LocalVideo) -> CameraView {
+    match state {
+        LocalVideo::Off => CameraView::Off,
+        LocalVideo::Starting => CameraView::Starting,
+        LocalVideo::Live(_) => CameraView::Live,
+        LocalVideo::Failed(detail) => CameraView::Failed {
+            detail: detail.clone(),
+        },
+    }
 }
 
 pub fn media(state: &MediaState) -> MediaView {
@@ -602,6 +642,8 @@ mod tests {
             NoticeView::decl(&cfg),
             CallEvent::decl(&cfg),
             MediaView::decl(&cfg),
+            CameraView::decl(&cfg),
+            DeviceKind::decl(&cfg),
             JoinedView::decl(&cfg),
             TileSize::decl(&cfg),
             JoinRequest::decl(&cfg),

@@ -5,7 +5,7 @@ use huddle_proto::ParticipantId;
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tauri::State;
 
-use crate::call::view::{CallEvent, JoinRequest, JoinedView, ReactionView, TileSize};
+use crate::call::view::{CallEvent, DeviceKind, JoinRequest, JoinedView, ReactionView, TileSize};
 use crate::call::{request_error, Call, LocalMedia};
 use crate::devices::DeviceCheck;
 use crate::error::AppError;
@@ -52,6 +52,21 @@ pub async fn call_set_video(on: bool, call: State<'_, Call>) -> Result<(), AppEr
     media.set_video(on).await.map_err(request_error)
 }
 
+/// Moves the call to another camera, microphone or speaker (`id` absent: the system's
+/// default).
+#[tauri::command]
+pub async fn call_switch_device(
+    kind: DeviceKind,
+    id: Option<String>,
+    call: State<'_, Call>,
+) -> Result<(), AppError> {
+    match kind {
+        DeviceKind::Camera => call.switch_devices(Some(id), None, None).await,
+        DeviceKind::Microphone => call.switch_devices(None, Some(id), None).await,
+        DeviceKind::Speaker => call.switch_devices(None, None, Some(id)).await,
+    }
+}
+
 /// To everyone when `to` is absent, else privately.
 #[tauri::command]
 pub async fn call_chat(
@@ -95,8 +110,10 @@ pub async fn call_tile_sizes(sizes: Vec<TileSize>, call: State<'_, Call>) -> Res
     call.set_tile_sizes(sizes).await
 }
 
-/// Starts sending `participant`'s decoded video to `on_frame` as raw bytes (see
-/// `devices::encode_frame`), replacing the channel of an earlier tile of theirs.
+/// Starts sending `participant`'s video (decoded, or my camera's for my own id) to
+/// `on_frame` as raw bytes (see `frames::encode`), replacing the channel of an earlier tile
+/// of theirs. One frame is in transit at a time: the tile acknowledges each with
+/// `call_video_ack`, and newer frames replace a waiting one meanwhile.
 #[tauri::command]
 pub async fn call_video_start(
     participant: u64,
@@ -109,6 +126,12 @@ pub async fn call_video_start(
             on_frame.send(InvokeResponseBody::Raw(frame)).is_ok()
         })),
     );
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn call_video_ack(participant: u64, call: State<'_, Call>) -> Result<(), AppError> {
+    call.ack_tile(participant);
     Ok(())
 }
 

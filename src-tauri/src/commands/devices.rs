@@ -11,7 +11,8 @@ pub async fn devices_list(devices: State<'_, DeviceCheck>) -> Result<Devices, Ap
     Ok(devices.list())
 }
 
-/// Frames arrive on `on_frame` as raw bytes (see `devices::encode_frame`).
+/// Frames arrive on `on_frame` as raw bytes (see `frames::encode`), one in transit at a
+/// time: the page acknowledges each with `preview_ack`.
 #[tauri::command]
 pub async fn preview_start(
     camera_id: Option<String>,
@@ -21,6 +22,12 @@ pub async fn preview_start(
     devices.start_preview(camera_id.as_deref(), move |frame| {
         on_frame.send(InvokeResponseBody::Raw(frame)).is_ok()
     })
+}
+
+#[tauri::command]
+pub async fn preview_ack(devices: State<'_, DeviceCheck>) -> Result<(), AppError> {
+    devices.ack_preview();
+    Ok(())
 }
 
 #[tauri::command]

@@ -56,6 +56,18 @@ export function inDesktopApp(): boolean {
   return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
 }
 
+export interface Device {
+  id: string;
+  label: string;
+  isDefault: boolean;
+}
+
+export interface Devices {
+  cameras: Device[];
+  microphones: Device[];
+  speakers: Device[];
+}
+
 export interface HostStatus {
   running: boolean;
   wsUrl: string | null;
@@ -70,4 +82,5 @@ export const api = {
   appInfo: () => invoke<AppInfo>("app_info"),
   loadSettings: () => invoke<LoadedSettings>("load_settings"),
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
+  devicesList: () => invoke<Devices>("devices_list"),
 };

@@ -1,7 +1,7 @@
 // Typed wrappers around the call's Tauri commands. The view-model types are generated from
 // Rust (generated/call.ts); a refusal comes back as an AppError with the server's reason.
 import { Channel, invoke } from "@tauri-apps/api/core";
-import type { CallEvent, JoinRequest, JoinedView, ReactionView, TileSize } from "./generated/call";
+import type { CallEvent, DeviceKind, JoinRequest, JoinedView, ReactionView, TileSize } from "./generated/call";
 import type { MemberAction } from "./permissions";
 
 export const callApi = {
@@ -19,6 +19,10 @@ export const callApi = {
   videoStart: (participant: number, onFrame: Channel<ArrayBuffer>) =>
     invoke<void>("call_video_start", { participant, onFrame }),
   videoStop: (participant: number) => invoke<void>("call_video_stop", { participant }),
+  /** The tile took the frame it was sent; the next may come. */
+  videoAck: (participant: number) => invoke<void>("call_video_ack", { participant }),
+  /** Moves the call to another device; null picks the system's default. */
+  switchDevice: (kind: DeviceKind, id: string | null) => invoke<void>("call_switch_device", { kind, id }),
   muteAll: () => invoke<void>("manage_mute_all"),
   removeOthers: () => invoke<void>("manage_remove_others"),
   lockSession: (locked: boolean) => invoke<void>("manage_lock_session", { locked }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyEvent, dismiss, expire, initialModel, MAX_TOASTS, mediaNote, myself, TOAST_MS } from "./callModel";
+import { applyEvent, cameraNote, dismiss, expire, initialModel, MAX_TOASTS, mediaNote, myself, TOAST_MS } from "./callModel";
 import { member as fixture, session } from "./fixtures";
 import type { CallSnapshot, JoinedView, MemberView } from "./generated/call";
 
@@ -25,6 +25,15 @@ describe("the call model", () => {
     expect(m.chat).toHaveLength(1);
     expect(myself(m)?.id).toBe(1);
     expect(m.ended).toBeNull();
+  });
+
+  it("follows my camera, and says why it fails", () => {
+    let m = initialModel(joined);
+    expect(cameraNote(m.camera)).toBeNull();
+    m = applyEvent(m, { type: "camera", camera: { kind: "failed", detail: "the camera is busy" } }, 0);
+    expect(cameraNote(m.camera)).toBe("Your camera is not working: the camera is busy");
+    m = applyEvent(m, { type: "camera", camera: { kind: "live" } }, 0);
+    expect(cameraNote(m.camera)).toBeNull();
   });
 
   it("replaces the state and merges chat without duplicates", () => {

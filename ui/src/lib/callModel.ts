@@ -4,6 +4,7 @@ import { mergeChat } from "./chat";
 import { noticeIsRequest, noticeText } from "./notices";
 import type {
   CallEvent,
+  CameraView,
   CallSnapshot,
   ChatView,
   EndView,
@@ -36,6 +37,8 @@ export interface CallModel {
   link: LinkView;
   /** The media link: audio and video flow only while it is connected. */
   media: MediaView;
+  /** My camera in the call (its frames feed my own tile). */
+  camera: CameraView;
   ended: EndView | null;
   nextToast: number;
 }
@@ -52,6 +55,7 @@ export function initialModel(joined: JoinedView): CallModel {
     reactions: [],
     link: joined.state.link,
     media: joined.media,
+    camera: { kind: "off" },
     ended: null,
     nextToast: 1,
   };
@@ -96,6 +100,8 @@ export function applyEvent(m: CallModel, e: CallEvent, now: number): CallModel {
       return { ...m, link: e.link };
     case "media":
       return { ...m, media: e.media };
+    case "camera":
+      return { ...m, camera: e.camera };
     case "closed":
       return { ...m, ended: e.reason, link: "closed" };
   }
@@ -114,6 +120,11 @@ export function mediaNote(media: MediaView): string | null {
     case "unavailable":
       return `No audio or video in this call: ${media.detail}`;
   }
+}
+
+/** What my own tile says about my camera, or null when there is nothing to say. */
+export function cameraNote(camera: CameraView): string | null {
+  return camera.kind === "failed" ? `Your camera is not working: ${camera.detail}` : null;
 }
 
 /** Drops toasts and reactions whose time is up. */

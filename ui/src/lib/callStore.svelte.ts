@@ -7,12 +7,14 @@ import type { CallEvent, EndView, JoinRequest } from "./generated/call";
 
 export interface LocalMedia {
   cameraId: string | null;
+  microphoneId: string | null;
+  speakerId: string | null;
   mirror: boolean;
 }
 
 export class CallStore {
   model: CallModel | null = $state(null);
-  media: LocalMedia = $state({ cameraId: null, mirror: true });
+  media: LocalMedia = $state({ cameraId: null, microphoneId: null, speakerId: null, mirror: true });
   /** Set when I ended the session for everyone, so the closing screen says so. */
   endedByMe = $state(false);
 

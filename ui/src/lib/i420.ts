@@ -1,10 +1,15 @@
-// Decoding of the preview frames the Rust side sends: an 8-byte header (width, height as
-// little-endian u32) and the I420 planes, converted to RGBA for a 2D canvas (BT.601, limited
+// Decoding of the video frames the Rust side sends (src-tauri/src/frames.rs): a 12-byte
+// header (width, height, and the frames dropped before this one, little-endian u32) and the
+// I420 planes, converted to RGBA for a 2D canvas (BT.601, limited
 // range, as the camera pipeline produces).
+
+export const HEADER_BYTES = 12;
 
 export interface Frame {
   width: number;
   height: number;
+  /** Frames the app dropped, since the one before this, because the page was still busy. */
+  skipped: number;
   y: Uint8Array;
   u: Uint8Array;
   v: Uint8Array;
@@ -12,21 +17,23 @@ export interface Frame {
 
 /** Parses a frame message; null when it is malformed (wrong size or odd dimensions). */
 export function parseFrame(buffer: ArrayBuffer): Frame | null {
-  if (buffer.byteLength < 8) return null;
+  if (buffer.byteLength < HEADER_BYTES) return null;
   const view = new DataView(buffer);
   const width = view.getUint32(0, true);
   const height = view.getUint32(4, true);
+  const skipped = view.getUint32(8, true);
   if (width === 0 || height === 0 || width % 2 !== 0 || height % 2 !== 0 || width > 4096 || height > 4096)
     return null;
   const ySize = width * height;
   const cSize = ySize / 4;
-  if (buffer.byteLength !== 8 + ySize + 2 * cSize) return null;
+  if (buffer.byteLength !== HEADER_BYTES + ySize + 2 * cSize) return null;
   return {
     width,
     height,
-    y: new Uint8Array(buffer, 8, ySize),
-    u: new Uint8Array(buffer, 8 + ySize, cSize),
-    v: new Uint8Array(buffer, 8 + ySize + cSize, cSize),
+    skipped,
+    y: new Uint8Array(buffer, HEADER_BYTES, ySize),
+    u: new Uint8Array(buffer, HEADER_BYTES + ySize, cSize),
+    v: new Uint8Array(buffer, HEADER_BYTES + ySize + cSize, cSize),
   };
 }
 

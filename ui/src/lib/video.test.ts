@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { FrameSink, type Renderer } from "./video";
 
-function frame(w: number, h: number): ArrayBuffer {
-  const buf = new ArrayBuffer(8 + (w * h * 3) / 2);
+function frame(w: number, h: number, skipped = 0): ArrayBuffer {
+  const buf = new ArrayBuffer(12 + (w * h * 3) / 2);
   const view = new DataView(buf);
   view.setUint32(0, w, true);
   view.setUint32(4, h, true);
+  view.setUint32(8, skipped, true);
   return buf;
 }
 
@@ -23,6 +24,18 @@ describe("FrameSink", () => {
     expect(drawn).toEqual([6]);
     expect(sink.drawn).toBe(1);
     expect(sink.dropped).toBe(2);
+  });
+  it("acknowledges every frame on arrival and counts the app's drops from the header", () => {
+    const renderer: Renderer = { kind: "2d", draw: () => {}, destroy: () => {} };
+    let acks = 0;
+    let tick: (() => void) | null = null;
+    const sink = new FrameSink(renderer, (cb) => (tick = cb), undefined, () => acks++);
+    sink.push(frame(2, 2, 3));
+    sink.push(new ArrayBuffer(3));
+    expect(acks).toBe(2);
+    tick!();
+    expect(sink.drawn).toBe(1);
+    expect(sink.dropped).toBe(4);
   });
   it("drops malformed frames without drawing", () => {
     const renderer: Renderer = { kind: "2d", draw: () => { throw new Error("must not draw"); }, destroy: () => {} };

@@ -5,8 +5,15 @@
 import type { Channel } from "@tauri-apps/api/core";
 import { i420ToRgba, parseFrame, type Frame } from "./i420";
 
-/** Starts feeding frames into the channel; resolves to a function that stops the feed. */
-export type VideoSource = (channel: Channel<ArrayBuffer>) => Promise<() => void>;
+/**
+ * Where a canvas gets its frames. `start` feeds frames into the channel and resolves to a
+ * function that stops the feed; the app sends one frame at a time and the next only after
+ * `ack` (or a second later), so a page that falls behind never builds a queue.
+ */
+export interface VideoSource {
+  start(channel: Channel<ArrayBuffer>): Promise<() => void>;
+  ack(): void;
+}
 
 export interface Renderer {
   readonly kind: "webgl" | "2d";
@@ -119,24 +126,34 @@ export function createRenderer(canvas: HTMLCanvasElement, preferWebgl = true): R
 }
 
 /**
- * Takes frames as they arrive and draws the newest once per animation frame. Counts what
- * was drawn and what was dropped (replaced before it could be drawn, or malformed).
+ * Takes frames as they arrive, acknowledges each at once (so the next is already on its way
+ * while this one waits to be drawn), and draws the newest once per animation frame. Counts
+ * what was drawn and what was dropped: replaced before it could be drawn, malformed, or
+ * dropped by the app before sending (the header's count).
  */
 export class FrameSink {
   drawn = 0;
   dropped = 0;
-  private pending: ArrayBuffer | null = null;
+  private pending: Frame | null = null;
   private scheduled = false;
 
   constructor(
     private renderer: Renderer,
     private schedule: (cb: () => void) => void = (cb) => requestAnimationFrame(cb),
     private onDraw: (drawn: number) => void = () => {},
+    private ack: () => void = () => {},
   ) {}
 
   push(buffer: ArrayBuffer): void {
+    this.ack();
+    const frame = parseFrame(buffer);
+    if (!frame) {
+      this.dropped++;
+      return;
+    }
+    this.dropped += frame.skipped;
     if (this.pending) this.dropped++;
-    this.pending = buffer;
+    this.pending = frame;
     if (!this.scheduled) {
       this.scheduled = true;
       this.schedule(() => this.flush());
@@ -145,14 +162,9 @@ export class FrameSink {
 
   flush(): void {
     this.scheduled = false;
-    const buf = this.pending;
+    const frame = this.pending;
     this.pending = null;
-    if (!buf) return;
-    const frame = parseFrame(buf);
-    if (!frame) {
-      this.dropped++;
-      return;
-    }
+    if (!frame) return;
     this.renderer.draw(frame);
     this.drawn++;
     this.onDraw(this.drawn);

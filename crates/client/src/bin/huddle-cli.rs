@@ -77,6 +77,10 @@ struct JoinArgs {
     /// Print media counters every this many seconds (0: never).
     #[arg(long, default_value_t = 0)]
     stats_every: u64,
+    /// Receive others' video without decoding it: a publisher for load and benchmarks that
+    /// costs its machine only the encoding.
+    #[arg(long)]
+    no_decode: bool,
 }
 
 /// A synthetic media source or none.
@@ -330,6 +334,7 @@ mod join {
         }
         let mut call_options = CallOptions::new(options);
         call_options.relay_only = args.relay_only;
+        call_options.decode_video = !args.no_decode;
         if args.microphone == MediaSource::Synthetic {
             call_options.audio = AudioInput::Synthetic { seed: args.seed };
         }

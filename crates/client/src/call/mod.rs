@@ -97,6 +97,19 @@ impl CallOptions {
     }
 }
 
+/// The call's own camera, as the person's own tile shows it.
+#[derive(Debug, Clone)]
+pub enum LocalVideo {
+    /// Camera off, or no camera.
+    Off,
+    /// Opening the camera.
+    Starting,
+    /// The newest captured frame.
+    Live(Arc<VideoFrame>),
+    /// The camera cannot be used; the call keeps trying about once a second.
+    Failed(String),
+}
+
 /// The media link's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaState {
@@ -230,6 +243,8 @@ pub(crate) struct Shared {
     camera_switch: Mutex<Option<Option<String>>>,
     /// Our own voice activity (with hangover), reported to the session as `talking`.
     talking: watch::Sender<bool>,
+    /// What our camera shows now, for our own tile (the device is opened once, here).
+    local_video: watch::Sender<LocalVideo>,
     decode_video: bool,
 }
 
@@ -321,6 +336,7 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
         events: events_tx,
         state: state_tx,
         talking: watch::channel(false).0,
+        local_video: watch::channel(LocalVideo::Off).0,
         camera_switch: Mutex::new(None),
         decode_video,
     });
@@ -399,6 +415,13 @@ impl Call {
             self.shared.keyframe_wanted.store(true, Ordering::Relaxed);
         }
         self.session.set_video(on).await
+    }
+
+    /// What the call's camera shows, newest frame only: for the person's own tile, so that
+    /// the camera is opened once (a real camera is often busy for a second opener).
+    #[must_use]
+    pub fn local_video(&self) -> watch::Receiver<LocalVideo> {
+        self.shared.local_video.subscribe()
     }
 
     /// Switches to another camera mid-call (`None`: the default one). The capture thread

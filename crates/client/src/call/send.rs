@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 
-use super::{AudioInput, Shared, VideoInput};
+use super::{AudioInput, LocalVideo, Shared, VideoInput};
 
 /// Largest RTP payload (leaves room for SRTP, extensions, TURN and IPv6 headers).
 pub(crate) const RTP_MTU: usize = 1150;
@@ -218,6 +218,23 @@ fn video_rate(estimate_bps: f64) -> u32 {
     (estimate_bps - AUDIO_RESERVE_BPS).clamp(MIN_VIDEO_BPS, MAX_VIDEO_BPS) as u32
 }
 
+/// Publishes a change of the local camera's state (frames go out directly, every one).
+fn show(shared: &Shared, state: LocalVideo) {
+    shared.local_video.send_if_modified(|now| {
+        let changed = match (&*now, &state) {
+            (LocalVideo::Off, LocalVideo::Off) | (LocalVideo::Starting, LocalVideo::Starting) => {
+                false
+            }
+            (LocalVideo::Failed(a), LocalVideo::Failed(b)) => a != b,
+            _ => true,
+        };
+        if changed {
+            *now = state;
+        }
+        changed
+    });
+}
+
 fn capture_loop(
     registry: &CameraRegistry,
     mut id: Option<String>,
@@ -244,32 +261,43 @@ fn capture_loop(
         if !shared.video_on.load(Ordering::Relaxed) {
             // Camera off: release the device.
             camera = None;
+            show(shared, LocalVideo::Off);
             std::thread::sleep(Duration::from_millis(50));
             continue;
         }
         let cam = match &mut camera {
             Some(cam) => cam,
-            None => match registry.open(id.as_deref(), format) {
-                Ok(cam) => {
-                    shared.keyframe_wanted.store(true, Ordering::Relaxed);
-                    camera.insert(cam)
+            None => {
+                show(shared, LocalVideo::Starting);
+                match registry.open(id.as_deref(), format) {
+                    Ok(cam) => {
+                        shared.keyframe_wanted.store(true, Ordering::Relaxed);
+                        camera.insert(cam)
+                    }
+                    Err(e) => {
+                        tracing::warn!("camera: {e}");
+                        show(shared, LocalVideo::Failed(e.to_string()));
+                        std::thread::sleep(Duration::from_secs(1));
+                        continue;
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!("camera: {e}");
-                    std::thread::sleep(Duration::from_secs(1));
-                    continue;
-                }
-            },
+            }
         };
         let frame = match cam.next_frame() {
-            Ok(frame) => frame,
+            Ok(frame) => Arc::new(frame),
             Err(e) => {
                 tracing::warn!("camera stopped: {e}");
+                show(shared, LocalVideo::Failed(e.to_string()));
                 camera = None;
                 std::thread::sleep(Duration::from_millis(500));
                 continue;
             }
         };
+        if shared.local_video.receiver_count() > 0 {
+            shared
+                .local_video
+                .send_replace(LocalVideo::Live(Arc::clone(&frame)));
+        }
         let estimate = shared
             .target
             .lock()
@@ -327,6 +355,7 @@ fn capture_loop(
             Err(e) => tracing::debug!("video encode: {e}"),
         }
     }
+    show(shared, LocalVideo::Off);
 }
 
 async fn packetize_loop(mut rx: mpsc::Receiver<EncodedVideo>, shared: Arc<Shared>) {

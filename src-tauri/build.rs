@@ -3,6 +3,7 @@
 fn main() {
     let manifest = tauri_build::AppManifest::new().commands(&[
         "app_info",
+        "video_endpoint",
         "devices_list",
         "preview_start",
         "preview_stop",
@@ -25,10 +26,6 @@ fn main() {
         "call_set_hand",
         "call_react",
         "call_tile_sizes",
-        "call_video_start",
-        "call_video_stop",
-        "call_video_ack",
-        "preview_ack",
         "call_switch_device",
         "manage_mute",
         "manage_mute_all",

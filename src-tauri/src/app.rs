@@ -1,13 +1,16 @@
 //! Wiring of the Tauri shell: shared state, commands and the main window.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tauri::Manager;
 
 use crate::error::AppError;
+use crate::frames::Hub;
 use crate::host::Host;
 use crate::logging::LogHandle;
 use crate::settings::SettingsStore;
+use crate::video_server::VideoServer;
 
 /// State shared by all commands.
 pub struct AppState {
@@ -15,17 +18,26 @@ pub struct AppState {
     pub settings: SettingsStore,
 }
 
-pub fn run(log: LogHandle) -> Result<(), AppError> {
+pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppError> {
     let state = AppState {
         log_dir: log.dir.clone(),
         settings: SettingsStore::in_config_dir()?,
     };
+    let hub = Arc::new(Hub::default());
+    let software = renderer == crate::renderer::Choice::DmabufOff;
+    let video = VideoServer::start(Arc::clone(&hub), software).map_err(|source| AppError::Io {
+        action: "listen for video on",
+        path: "127.0.0.1".to_owned(),
+        source,
+    })?;
     tauri::Builder::default()
         .manage(state)
+        .manage(video)
         .manage(Host::default())
         .manage(crate::commands::network::NetworkTest::default())
         .manage(crate::devices::DeviceCheck::default())
-        .manage(crate::call::Call::default())
+        .manage(crate::call::Call::new(Arc::clone(&hub)))
+        .manage(hub)
         .setup(|app| {
             // Host on this computer from the start: the pre-join screen is then ready to
             // host or join without another step.
@@ -39,6 +51,7 @@ pub fn run(log: LogHandle) -> Result<(), AppError> {
         })
         .invoke_handler(tauri::generate_handler![
             crate::commands::app::app_info,
+            crate::commands::app::video_endpoint,
             crate::commands::devices::devices_list,
             crate::commands::devices::preview_start,
             crate::commands::devices::preview_stop,
@@ -61,10 +74,6 @@ pub fn run(log: LogHandle) -> Result<(), AppError> {
             crate::commands::call::call_set_hand,
             crate::commands::call::call_react,
             crate::commands::call::call_tile_sizes,
-            crate::commands::call::call_video_start,
-            crate::commands::call::call_video_stop,
-            crate::commands::call::call_video_ack,
-            crate::commands::devices::preview_ack,
             crate::commands::call::call_switch_device,
             crate::commands::manage::manage_mute,
             crate::commands::manage::manage_mute_all,

@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 
 use huddle_media::{
     CameraCapture, CameraRegistry, CaptureFormat, MediaError, MicCapture, SpeakerPlayout,
-    SyntheticFault,
+    SyntheticFault, VideoFrame,
 };
 use serde::Serialize;
 
 use crate::error::AppError;
-use crate::frames::{Feed, Outcome};
 
 /// The preview's size and rate: enough to judge framing and light, light on the IPC bridge.
 pub const PREVIEW_FORMAT: CaptureFormat = CaptureFormat::new(640, 360, 15);
@@ -86,8 +85,6 @@ impl Drop for Stream {
 pub struct DeviceCheck {
     cameras: CameraRegistry,
     preview: Mutex<Option<Stream>>,
-    /// Where the preview's frames go; acknowledged by the page.
-    preview_feed: Mutex<Option<Arc<Mutex<Feed>>>>,
     meter: Mutex<Option<Stream>>,
     speaker: Mutex<Option<(Option<String>, SpeakerPlayout)>>,
 }
@@ -101,7 +98,6 @@ impl Default for DeviceCheck {
         DeviceCheck {
             cameras,
             preview: Mutex::new(None),
-            preview_feed: Mutex::new(None),
             meter: Mutex::new(None),
             speaker: Mutex::new(None),
         }
@@ -138,29 +134,23 @@ impl DeviceCheck {
         }
     }
 
-    /// Starts (or restarts on another camera) the preview; `send` returns false once the
-    /// window no longer listens. Returns the camera's label.
+    /// Starts (or restarts on another camera) the preview, handing each frame to `show`.
+    /// Returns the camera's label.
     pub fn start_preview(
         &self,
         id: Option<&str>,
-        send: impl Fn(Vec<u8>) -> bool + Send + Sync + 'static,
+        show: impl Fn(&Arc<VideoFrame>) + Send + 'static,
     ) -> Result<String, AppError> {
         let mut slot = lock(&self.preview);
         slot.take();
         let (capture, info) = CameraCapture::start(self.cameras.clone(), id, PREVIEW_FORMAT)?;
         // Two frames of slack: a late frame is dropped, never queued behind newer ones.
         let frames = capture.subscribe(2)?;
-        let feed = Arc::new(Mutex::new(Feed::new(Box::new(send))));
-        *lock(&self.preview_feed) = Some(Arc::clone(&feed));
         *slot = Some(Stream::spawn("huddle-preview", move |stop| {
             let _capture = capture;
             while !stop.load(Ordering::Relaxed) {
                 match frames.recv_timeout(Duration::from_millis(200)) {
-                    Ok(frame) => {
-                        if lock(&feed).offer(&frame, Instant::now()) == Outcome::Closed {
-                            break;
-                        }
-                    }
+                    Ok(frame) => show(&frame),
                     Err(MediaError::Timeout(_)) => continue,
                     Err(e) => {
                         tracing::warn!(error = %e, "camera preview stopped");
@@ -172,17 +162,8 @@ impl DeviceCheck {
         Ok(info.label)
     }
 
-    /// The page took the preview frame it was sent: the next may go.
-    pub fn ack_preview(&self) {
-        let feed = lock(&self.preview_feed).clone();
-        if let Some(feed) = feed {
-            lock(&feed).ack(Instant::now());
-        }
-    }
-
     pub fn stop_preview(&self) {
         lock(&self.preview).take();
-        lock(&self.preview_feed).take();
     }
 
     /// Starts (or restarts on another microphone) the level meter. Returns the device label.
@@ -267,7 +248,7 @@ impl DeviceCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frames::HEADER_BYTES;
+    use crate::frames::{Hub, Source, HEADER_BYTES};
     use std::sync::mpsc;
 
     #[test]
@@ -280,11 +261,19 @@ mod tests {
             .iter()
             .find(|c| c.label == "Test pattern")
             .ok_or("the test pattern is listed")?;
+        // Frames reach the page's canvas through the hub, as in the app.
+        let hub = Arc::new(Hub::default());
         let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(8);
-        // A full test queue drops the frame, as a slow window would; the stream goes on.
+        hub.attach(
+            Source::Preview,
+            Box::new(move |frame| {
+                let _ = tx.try_send(frame);
+                true
+            }),
+        );
+        let to_hub = Arc::clone(&hub);
         let label = check.start_preview(Some(&pattern.id), move |frame| {
-            let _ = tx.try_send(frame);
-            true
+            to_hub.offer(Source::Preview, frame);
         })?;
         assert_eq!(label, "Test pattern");
         let first = rx.recv_timeout(Duration::from_secs(5))?;
@@ -299,7 +288,7 @@ mod tests {
             rx.recv_timeout(Duration::from_millis(400)).is_err(),
             "one frame in transit at a time"
         );
-        check.ack_preview();
+        hub.ack(Source::Preview);
         let second = rx.recv_timeout(Duration::from_secs(5))?;
         assert!(
             word(&second, 8)? >= 1,
@@ -307,7 +296,7 @@ mod tests {
         );
         let mut later = second;
         for _ in 0..4 {
-            check.ack_preview();
+            hub.ack(Source::Preview);
             later = rx.recv_timeout(Duration::from_secs(5))?;
         }
         assert_ne!(
@@ -322,7 +311,7 @@ mod tests {
     #[test]
     fn an_unknown_camera_is_a_clear_error() {
         let check = DeviceCheck::default();
-        let err = check.start_preview(Some("synthetic:does-not-exist"), |_| true);
+        let err = check.start_preview(Some("synthetic:does-not-exist"), |_| {});
         assert!(
             matches!(err, Err(AppError::Device(ref m)) if m.contains("camera")),
             "{err:?}"

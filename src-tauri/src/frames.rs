@@ -1,15 +1,17 @@
-//! Video frames on their way to the window: the wire format a tile's canvas decodes, and the
-//! credit that keeps at most one frame per tile in transit.
+//! Video frames on their way to the window: the wire format a canvas decodes, the credit
+//! that keeps at most one frame per canvas in transit, and the hub where producers (the
+//! call's decoders, its camera, the pre-join preview) meet the canvases that show them.
 //!
-//! A frame travels over a Tauri channel (an `eval` plus a fetch of ~350 kB for 640×360), and
-//! the webview acknowledges it when it arrives. Until then newer frames replace each other
-//! in a one-frame waiting slot, so when the window falls behind frames are dropped here,
-//! before any copy, and never queue up inside the webview (which, without this, grew by
-//! hundreds of megabytes in a 4-tile call and delivered 2 frames/s per tile). The count of
-//! frames dropped that way travels in the next frame's header, so the page can report every
-//! frame it did not draw.
+//! Frames travel over a loopback WebSocket (`video_server`), and the page acknowledges each
+//! when it arrives. Until then newer frames replace each other in a one-frame waiting slot,
+//! so when the window falls behind frames are dropped here, before any copy, and never queue
+//! up inside the webview (which, without it, grew by hundreds of megabytes in a 4-tile call).
+//! The count of frames dropped that way travels in the next frame's header, so the page can
+//! report every frame it did not draw.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use huddle_media::VideoFrame;
@@ -109,10 +111,113 @@ impl Feed {
     }
 }
 
+/// What a canvas shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// The pre-join camera preview.
+    Preview,
+    /// A call member's tile (my own id: my camera as the call captures it).
+    Participant(u64),
+}
+
+impl Source {
+    /// `preview` or `tile:<participant id>`, as the page names it.
+    pub fn parse(text: &str) -> Option<Source> {
+        if text == "preview" {
+            return Some(Source::Preview);
+        }
+        text.strip_prefix("tile:")?
+            .parse()
+            .ok()
+            .map(Source::Participant)
+    }
+}
+
+/// Where every producer offers frames and every canvas takes them.
+#[derive(Default)]
+pub struct Hub {
+    feeds: Mutex<HashMap<Source, (u64, Feed)>>,
+    next_generation: AtomicU64,
+    /// Frames sent to canvases.
+    sent: AtomicU64,
+    /// Frames replaced by a newer one before they could be sent.
+    skipped: AtomicU64,
+}
+
+impl Hub {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Source, (u64, Feed)>> {
+        // Sinks never panic while the lock is held, so the map is still sound.
+        self.feeds.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A canvas starts showing `source` (replacing an earlier one of it); returns the
+    /// attachment's generation for [`Hub::detach`].
+    pub fn attach(&self, source: Source, sink: FrameSink) -> u64 {
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        self.lock().insert(source, (generation, Feed::new(sink)));
+        generation
+    }
+
+    /// The canvas of that attachment is gone (a newer one of the same source stays).
+    pub fn detach(&self, source: Source, generation: u64) {
+        let mut feeds = self.lock();
+        if feeds.get(&source).is_some_and(|(g, _)| *g == generation) {
+            feeds.remove(&source);
+        }
+    }
+
+    /// Forgets every call tile (the call ended or another began).
+    pub fn clear_participants(&self) {
+        self.lock()
+            .retain(|source, _| !matches!(source, Source::Participant(_)));
+    }
+
+    /// A new frame of `source`: sent if a canvas shows it and has taken the previous one.
+    pub fn offer(&self, source: Source, frame: &Arc<VideoFrame>) {
+        let mut feeds = self.lock();
+        if let Some((_, feed)) = feeds.get_mut(&source) {
+            let before = feed.skipped();
+            let outcome = feed.offer(frame, Instant::now());
+            if feed.skipped() > before {
+                self.skipped.fetch_add(1, Ordering::Relaxed);
+            }
+            self.settle(&mut feeds, source, outcome);
+        }
+    }
+
+    /// The canvas showing `source` took its frame: the waiting one, if any, goes now.
+    pub fn ack(&self, source: Source) {
+        let mut feeds = self.lock();
+        if let Some((_, feed)) = feeds.get_mut(&source) {
+            let outcome = feed.ack(Instant::now());
+            self.settle(&mut feeds, source, outcome);
+        }
+    }
+
+    /// Frames sent to canvases and frames replaced before sending, so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.skipped.load(Ordering::Relaxed),
+        )
+    }
+
+    fn settle(&self, feeds: &mut HashMap<Source, (u64, Feed)>, source: Source, outcome: Outcome) {
+        match outcome {
+            Outcome::Sent => {
+                self.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Outcome::Held => {}
+            Outcome::Closed => {
+                feeds.remove(&source);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
 
     fn frame(width: u32, height: u32, fill: u8) -> Arc<VideoFrame> {
         Arc::new(VideoFrame {
@@ -192,6 +297,43 @@ mod tests {
         let sent = got.lock().unwrap();
         assert_eq!(sent[1][HEADER_BYTES], 3);
         assert_eq!(header(&sent[1]).2, 1, "the held frame was skipped");
+    }
+
+    #[test]
+    fn sources_are_named_as_the_page_names_them() {
+        assert_eq!(Source::parse("preview"), Some(Source::Preview));
+        assert_eq!(Source::parse("tile:42"), Some(Source::Participant(42)));
+        for bad in ["", "tile:", "tile:-1", "tile:x", "Preview", "tiles:1"] {
+            assert_eq!(Source::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_hub_routes_by_source_and_a_stale_detach_keeps_the_newer_canvas() {
+        let hub = Hub::default();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let sink = |tag: u8| -> FrameSink {
+            let got = Arc::clone(&got);
+            Box::new(move |_bytes| {
+                got.lock().unwrap().push(tag);
+                true
+            })
+        };
+        let old = hub.attach(Source::Participant(1), sink(1));
+        let new = hub.attach(Source::Participant(1), sink(2));
+        hub.attach(Source::Preview, sink(3));
+        hub.detach(Source::Participant(1), old);
+        hub.offer(Source::Participant(1), &frame(2, 2, 0));
+        hub.offer(Source::Participant(9), &frame(2, 2, 0));
+        hub.offer(Source::Preview, &frame(2, 2, 0));
+        assert_eq!(*got.lock().unwrap(), vec![2, 3]);
+        hub.clear_participants();
+        hub.ack(Source::Preview);
+        hub.offer(Source::Participant(1), &frame(2, 2, 0));
+        hub.offer(Source::Preview, &frame(2, 2, 0));
+        assert_eq!(*got.lock().unwrap(), vec![2, 3, 3]);
+        hub.detach(Source::Participant(1), new);
+        assert_eq!(hub.counts(), (3, 0));
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod host;
 mod logging;
 mod renderer;
 mod settings;
+mod video_server;
 
 use std::process::ExitCode;
 
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
                 }
             };
             tracing::info!(?renderer, "webview renderer");
-            match app::run(log) {
+            match app::run(log, renderer) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     tracing::error!(error = %err, "the app stopped with an error");

@@ -11,10 +11,8 @@
 pub mod media;
 pub mod view;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use huddle_client::call::{
     self as client_call, AudioInput, CallEvent as MediaEvent, CallEvents, CallOptions, LocalVideo,
@@ -22,13 +20,13 @@ use huddle_client::call::{
 };
 use huddle_client::session::{self, JoinOptions, Notice, Session, SessionEvent};
 use huddle_client::ClientError;
-use huddle_media::{AudioFrame, CameraRegistry, CaptureFormat, VideoFrame};
+use huddle_media::{AudioFrame, CameraRegistry, CaptureFormat};
 use huddle_proto::{ParticipantId, VideoWant};
 use tokio::sync::{mpsc, watch, Mutex};
 
 use crate::devices::Stream;
 use crate::error::AppError;
-use crate::frames::{Feed, FrameSink, Outcome};
+use crate::frames::{Hub, Source};
 use view::{CallEvent, JoinRequest, JoinedView, TileSize};
 
 /// How long leaving may take when the app closes, so a dead server cannot hold the exit up.
@@ -48,58 +46,6 @@ pub trait EventSink: Clone + Send + 'static {
 impl EventSink for tauri::ipc::Channel<CallEvent> {
     fn send(&self, event: CallEvent) -> bool {
         tauri::ipc::Channel::send(self, event).is_ok()
-    }
-}
-
-/// The tiles showing video, by participant (mine included).
-#[derive(Default)]
-struct Tiles {
-    feeds: std::sync::Mutex<HashMap<u64, Feed>>,
-    /// Frames handed to tiles.
-    sent: AtomicU64,
-    /// Frames replaced by a newer one from the same sender before they could be sent.
-    coalesced: AtomicU64,
-}
-
-impl Tiles {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Feed>> {
-        // A sink never panics while the lock is held, so the map is still sound.
-        self.feeds
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn count(&self, participant: u64, feeds: &mut HashMap<u64, Feed>, outcome: Outcome) {
-        match outcome {
-            Outcome::Sent => {
-                self.sent.fetch_add(1, Ordering::Relaxed);
-            }
-            Outcome::Held => {}
-            Outcome::Closed => {
-                feeds.remove(&participant);
-            }
-        }
-    }
-
-    fn deliver(&self, participant: u64, frame: &Arc<VideoFrame>) {
-        let mut feeds = self.lock();
-        if let Some(feed) = feeds.get_mut(&participant) {
-            let before = feed.skipped();
-            let outcome = feed.offer(frame, Instant::now());
-            if outcome == Outcome::Held && feed.skipped() > before {
-                self.coalesced.fetch_add(1, Ordering::Relaxed);
-            }
-            self.count(participant, &mut feeds, outcome);
-        }
-    }
-
-    /// The tile took its frame: the one waiting, if any, goes now.
-    fn ack(&self, participant: u64) {
-        let mut feeds = self.lock();
-        if let Some(feed) = feeds.get_mut(&participant) {
-            let outcome = feed.ack(Instant::now());
-            self.count(participant, &mut feeds, outcome);
-        }
     }
 }
 
@@ -224,13 +170,20 @@ impl CallAudio {
 }
 
 /// The app's call slot.
-#[derive(Default)]
 pub struct Call {
     active: Mutex<Option<Active>>,
-    tiles: Arc<Tiles>,
+    /// Where decoded video (and my camera's) goes to the tiles.
+    tiles: Arc<Hub>,
 }
 
 impl Call {
+    pub fn new(tiles: Arc<Hub>) -> Self {
+        Call {
+            active: Mutex::new(None),
+            tiles,
+        }
+    }
+
     /// Joins, replacing (leaving) any call the app is in. `embedded` is the hosted server's
     /// address, used when the request names no server.
     pub async fn join(
@@ -251,7 +204,7 @@ impl Call {
         if let Some(old) = slot.take() {
             let _ = old.call.leave().await;
         }
-        self.tiles.lock().clear();
+        self.tiles.clear_participants();
         let mut options = JoinOptions::new(server, request.session_name, request.display_name);
         options.passcode = request.passcode.filter(|p| !p.is_empty());
         options.audio_muted = request.audio_muted;
@@ -317,7 +270,7 @@ impl Call {
     /// Leaves the call, if there is one.
     pub async fn leave(&self) -> Result<(), AppError> {
         let active = self.active.lock().await.take();
-        self.tiles.lock().clear();
+        self.tiles.clear_participants();
         match active {
             Some(a) => {
                 self.log_video(&a.call);
@@ -332,7 +285,7 @@ impl Call {
         let session = self.session().await?;
         session.end().await.map_err(request_error)?;
         self.active.lock().await.take();
-        self.tiles.lock().clear();
+        self.tiles.clear_participants();
         Ok(())
     }
 
@@ -378,24 +331,6 @@ impl Call {
         call.subscribe(wants).await.map_err(request_error)
     }
 
-    /// Sends `participant`'s decoded video to `sink` (replacing any earlier one), or stops.
-    pub fn set_tile(&self, participant: u64, sink: Option<FrameSink>) {
-        let mut feeds = self.tiles.lock();
-        match sink {
-            Some(sink) => {
-                feeds.insert(participant, Feed::new(sink));
-            }
-            None => {
-                feeds.remove(&participant);
-            }
-        }
-    }
-
-    /// `participant`'s tile took the frame it was sent.
-    pub fn ack_tile(&self, participant: u64) {
-        self.tiles.ack(participant);
-    }
-
     /// Logs what the call's video did, for bug reports and benchmarks.
     fn log_video(&self, call: &client_call::Call) {
         let stats = call.stats();
@@ -403,8 +338,8 @@ impl Call {
             decoded = stats.video_frames_decoded,
             lost = stats.video_frames_lost,
             events_dropped = stats.events_dropped,
-            to_tiles = self.tiles.sent.load(Ordering::Relaxed),
-            coalesced = self.tiles.coalesced.load(Ordering::Relaxed),
+            to_tiles = self.tiles.counts().0,
+            skipped_for_tiles = self.tiles.counts().1,
             sent = stats.video_frames_sent,
             "call video"
         );
@@ -453,14 +388,14 @@ async fn ready(events: &mut CallEvents) -> Option<MediaEvent> {
 async fn show_own_camera(
     mut local: watch::Receiver<LocalVideo>,
     me: u64,
-    tiles: Arc<Tiles>,
+    tiles: Arc<Hub>,
     sink: impl EventSink,
 ) {
     let mut shown: Option<view::CameraView> = None;
     loop {
         let state = local.borrow_and_update().clone();
         if let LocalVideo::Live(frame) = &state {
-            tiles.deliver(me, frame);
+            tiles.offer(Source::Participant(me), frame);
         }
         let now = view::camera(&state);
         if shown.as_ref() != Some(&now) {
@@ -482,12 +417,11 @@ async fn forward(
     call: client_call::Call,
     mut events: CallEvents,
     sink: impl EventSink,
-    tiles: Arc<Tiles>,
+    tiles: Arc<Hub>,
 ) {
     let session = call.session().clone();
     // The remover's or host's name, from the notice that precedes the close.
     let mut closer: Option<String> = None;
-    let mut frames: HashMap<u64, Arc<VideoFrame>> = HashMap::new();
     while let Some(first) = events.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -511,10 +445,9 @@ async fn forward(
                     continue;
                 }
                 MediaEvent::Video(video) => {
+                    // Straight on: the hub keeps only the newest frame a tile has not taken.
                     if let Some(p) = video.participant {
-                        if frames.insert(p.0, video.frame).is_some() {
-                            tiles.coalesced.fetch_add(1, Ordering::Relaxed);
-                        }
+                        tiles.offer(Source::Participant(p.0), &video.frame);
                     }
                     continue;
                 }
@@ -584,9 +517,6 @@ async fn forward(
                 return;
             }
         }
-        for (participant, frame) in frames.drain() {
-            tiles.deliver(participant, &frame);
-        }
     }
 }
 
@@ -638,8 +568,8 @@ mod tests {
         let server = server().await?;
         let (host_tx, host_rx) = mpsc::channel();
         let (guest_tx, guest_rx) = mpsc::channel();
-        let host = Call::default();
-        let guest = Call::default();
+        let host = Call::new(Arc::default());
+        let guest = Call::new(Arc::default());
         let joined = host
             .join(
                 request("Ann"),
@@ -703,7 +633,7 @@ mod tests {
 
     #[tokio::test]
     async fn joining_without_a_server_or_hosting_is_a_clear_error() {
-        let call = Call::default();
+        let call = Call::new(Arc::default());
         let (tx, _rx) = mpsc::channel();
         let err = call
             .join(request("Ann"), None, LocalMedia::default(), Queue(tx))

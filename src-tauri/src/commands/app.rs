@@ -4,6 +4,7 @@ use serde::Serialize;
 use tauri::State;
 
 use crate::app::AppState;
+use crate::video_server::{VideoEndpoint, VideoServer};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -20,4 +21,10 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
         log_dir: state.log_dir.display().to_string(),
         settings_path: state.settings.path().display().to_string(),
     }
+}
+
+/// Where the page's canvases connect for their frames (loopback, with this run's token).
+#[tauri::command]
+pub fn video_endpoint(video: State<'_, VideoServer>) -> VideoEndpoint {
+    video.endpoint()
 }

@@ -2,7 +2,7 @@
 //! reactions. The call's events reach the window over the channel given to `call_join`.
 
 use huddle_proto::ParticipantId;
-use tauri::ipc::{Channel, InvokeResponseBody};
+use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::call::view::{CallEvent, DeviceKind, JoinRequest, JoinedView, ReactionView, TileSize};
@@ -108,35 +108,4 @@ pub async fn call_tile_sizes(sizes: Vec<TileSize>, call: State<'_, Call>) -> Res
         return Err(AppError::Call("too many tiles".into()));
     }
     call.set_tile_sizes(sizes).await
-}
-
-/// Starts sending `participant`'s video (decoded, or my camera's for my own id) to
-/// `on_frame` as raw bytes (see `frames::encode`), replacing the channel of an earlier tile
-/// of theirs. One frame is in transit at a time: the tile acknowledges each with
-/// `call_video_ack`, and newer frames replace a waiting one meanwhile.
-#[tauri::command]
-pub async fn call_video_start(
-    participant: u64,
-    on_frame: Channel<InvokeResponseBody>,
-    call: State<'_, Call>,
-) -> Result<(), AppError> {
-    call.set_tile(
-        participant,
-        Some(Box::new(move |frame| {
-            on_frame.send(InvokeResponseBody::Raw(frame)).is_ok()
-        })),
-    );
-    Ok(())
-}
-
-#[tauri::command]
-pub async fn call_video_ack(participant: u64, call: State<'_, Call>) -> Result<(), AppError> {
-    call.ack_tile(participant);
-    Ok(())
-}
-
-#[tauri::command]
-pub async fn call_video_stop(participant: u64, call: State<'_, Call>) -> Result<(), AppError> {
-    call.set_tile(participant, None);
-    Ok(())
 }

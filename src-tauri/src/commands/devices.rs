@@ -1,33 +1,31 @@
 //! The pre-join device check: lists, camera preview, level meter and test sound.
 
-use tauri::ipc::{Channel, InvokeResponseBody};
+use std::sync::Arc;
+
+use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::devices::{DeviceCheck, Devices, MeterReading};
 use crate::error::AppError;
+use crate::frames::{Hub, Source};
 
 #[tauri::command]
 pub async fn devices_list(devices: State<'_, DeviceCheck>) -> Result<Devices, AppError> {
     Ok(devices.list())
 }
 
-/// Frames arrive on `on_frame` as raw bytes (see `frames::encode`), one in transit at a
-/// time: the page acknowledges each with `preview_ack`.
+/// Opens the camera for the preview; its frames go to the page's `preview` video socket
+/// (see `video_server`).
 #[tauri::command]
 pub async fn preview_start(
     camera_id: Option<String>,
-    on_frame: Channel<InvokeResponseBody>,
     devices: State<'_, DeviceCheck>,
+    hub: State<'_, Arc<Hub>>,
 ) -> Result<String, AppError> {
+    let hub = Arc::clone(&hub);
     devices.start_preview(camera_id.as_deref(), move |frame| {
-        on_frame.send(InvokeResponseBody::Raw(frame)).is_ok()
+        hub.offer(Source::Preview, frame);
     })
-}
-
-#[tauri::command]
-pub async fn preview_ack(devices: State<'_, DeviceCheck>) -> Result<(), AppError> {
-    devices.ack_preview();
-    Ok(())
 }
 
 #[tauri::command]

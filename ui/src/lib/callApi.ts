@@ -15,12 +15,6 @@ export const callApi = {
   setHand: (raised: boolean) => invoke<void>("call_set_hand", { raised }),
   react: (reaction: ReactionView) => invoke<void>("call_react", { reaction }),
   tileSizes: (sizes: TileSize[]) => invoke<void>("call_tile_sizes", { sizes }),
-  /** Sends a participant's decoded video, as raw I420 frames, to `onFrame`. */
-  videoStart: (participant: number, onFrame: Channel<ArrayBuffer>) =>
-    invoke<void>("call_video_start", { participant, onFrame }),
-  videoStop: (participant: number) => invoke<void>("call_video_stop", { participant }),
-  /** The tile took the frame it was sent; the next may come. */
-  videoAck: (participant: number) => invoke<void>("call_video_ack", { participant }),
   /** Moves the call to another device; null picks the system's default. */
   switchDevice: (kind: DeviceKind, id: string | null) => invoke<void>("call_switch_device", { kind, id }),
   muteAll: () => invoke<void>("manage_mute_all"),

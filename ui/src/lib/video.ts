@@ -2,17 +2,53 @@
 // three planes uploaded as luminance textures, converted in a shader), else a 2D canvas with
 // the conversion in JavaScript. Frames arrive faster than they can be drawn only when the
 // page falls behind; then the newest wins and older ones are dropped and counted.
-import type { Channel } from "@tauri-apps/api/core";
+import { invoke } from "@tauri-apps/api/core";
 import { i420ToRgba, parseFrame, type Frame } from "./i420";
 
 /**
- * Where a canvas gets its frames. `start` feeds frames into the channel and resolves to a
- * function that stops the feed; the app sends one frame at a time and the next only after
- * `ack` (or a second later), so a page that falls behind never builds a queue.
+ * What a canvas shows: `preview` (the pre-join camera) or `tile:<participant id>` (a call
+ * member's video; my own id shows my camera as the call captures it).
  */
-export interface VideoSource {
-  start(channel: Channel<ArrayBuffer>): Promise<() => void>;
-  ack(): void;
+export type VideoSource = string;
+
+interface Endpoint {
+  url: string;
+  token: string;
+  /** No GPU: a 2D canvas draws faster than WebGL there. */
+  softwareRendering: boolean;
+}
+let endpoint: Promise<Endpoint> | null = null;
+
+function videoEndpoint(): Promise<Endpoint> {
+  endpoint ??= invoke<Endpoint>("video_endpoint").catch((err) => {
+    endpoint = null;
+    throw err;
+  });
+  return endpoint;
+}
+
+/** Whether the webview composites in software (then tiles draw with a 2D canvas). */
+export async function softwareRendering(): Promise<boolean> {
+  return (await videoEndpoint()).softwareRendering;
+}
+
+/**
+ * Streams a source's frames into `sink` over the app's loopback video socket (Tauri's
+ * channels are too slow for video on WebKitGTK; docs/BENCHMARKS.md). Each frame is
+ * acknowledged as it arrives, which lets the app send the next. Resolves to a function
+ * that stops the stream.
+ */
+export async function streamVideo(source: VideoSource, sink: FrameSink): Promise<() => void> {
+  const e = await videoEndpoint();
+  const ws = new WebSocket(`${e.url}?token=${encodeURIComponent(e.token)}&source=${encodeURIComponent(source)}`);
+  ws.binaryType = "arraybuffer";
+  sink.ack = () => {
+    if (ws.readyState === WebSocket.OPEN) ws.send("a");
+  };
+  ws.onmessage = (m) => {
+    if (m.data instanceof ArrayBuffer) sink.push(m.data);
+  };
+  return () => ws.close();
 }
 
 export interface Renderer {
@@ -141,7 +177,8 @@ export class FrameSink {
     private renderer: Renderer,
     private schedule: (cb: () => void) => void = (cb) => requestAnimationFrame(cb),
     private onDraw: (drawn: number) => void = () => {},
-    private ack: () => void = () => {},
+    /** Tells the sender a frame arrived; set by whoever feeds the sink. */
+    public ack: () => void = () => {},
   ) {}
 
   push(buffer: ArrayBuffer): void {

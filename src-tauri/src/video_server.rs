@@ -251,6 +251,77 @@ mod tests {
         }
     }
 
+    fn frame(fill: u8) -> Arc<huddle_media::VideoFrame> {
+        Arc::new(huddle_media::VideoFrame {
+            width: 4,
+            height: 2,
+            data: vec![fill; 12],
+            timestamp: std::time::Duration::ZERO,
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_page_gets_frames_one_at_a_time_and_a_stranger_gets_nothing(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        use std::time::Duration;
+        use tokio::time::timeout;
+        let hub = Arc::new(Hub::default());
+        let server = VideoServer::start(Arc::clone(&hub), false)?;
+        let e = server.endpoint();
+
+        let stranger = format!("{}?token=0123&source=tile:5", e.url);
+        assert!(
+            tokio_tungstenite::connect_async(stranger).await.is_err(),
+            "a wrong token is refused at the handshake"
+        );
+
+        let url = format!("{}?token={}&source=tile%3A5", e.url, e.token);
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+        // The server attaches the canvas right after the handshake.
+        let attached = async {
+            loop {
+                hub.offer(Source::Participant(5), &frame(1));
+                if hub.counts().0 > 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        timeout(Duration::from_secs(5), attached).await?;
+        let first = timeout(Duration::from_secs(5), ws.next())
+            .await?
+            .ok_or("closed")??;
+        assert_eq!(first.into_data().len(), crate::frames::HEADER_BYTES + 12);
+        // Two more before the acknowledgement: held, the older one replaced.
+        hub.offer(Source::Participant(5), &frame(2));
+        hub.offer(Source::Participant(5), &frame(3));
+        assert!(
+            timeout(Duration::from_millis(300), ws.next())
+                .await
+                .is_err(),
+            "nothing more until the page acknowledges"
+        );
+        ws.send(Message::text("a")).await?;
+        let next = timeout(Duration::from_secs(5), ws.next())
+            .await?
+            .ok_or("closed")??;
+        let bytes = next.into_data();
+        assert_eq!(bytes[crate::frames::HEADER_BYTES], 3, "the newest frame");
+        assert_eq!(
+            u32::from_le_bytes(bytes[8..12].try_into()?),
+            1,
+            "one skipped"
+        );
+
+        // Closing the socket detaches the canvas: frames go nowhere.
+        ws.close(None).await?;
+        let sent = hub.counts().0;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        hub.offer(Source::Participant(5), &frame(4));
+        assert_eq!(hub.counts().0, sent);
+        Ok(())
+    }
+
     #[test]
     fn tokens_are_random_and_long() -> std::io::Result<()> {
         let (a, b) = (random_token()?, random_token()?);

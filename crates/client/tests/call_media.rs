@@ -9,7 +9,7 @@ use call_support::{
     all_connected, envelope, eventually, in_order, join, options, speech_match_recent,
     SpeechReference, TestResult,
 };
-use huddle_client::call::VideoInput;
+use huddle_client::call::{LocalVideo, VideoInput};
 use huddle_media::camera::{CameraRegistry, SyntheticFault};
 use huddle_proto::ParticipantId;
 use huddle_server::{Server, ServerConfig};
@@ -211,6 +211,7 @@ async fn switching_cameras_mid_call() -> TestResult {
     let registry = CameraRegistry::synthetic_only();
     let first = registry.add_synthetic("Front", SyntheticFault::None);
     let second = registry.add_synthetic("Document camera", SyntheticFault::None);
+    let busy = registry.add_synthetic("Held by another app", SyntheticFault::Busy);
     let mut ann_options = options(&url, "switch", "Ann", 1);
     ann_options.video = VideoInput::Camera {
         registry,
@@ -225,6 +226,13 @@ async fn switching_cameras_mid_call() -> TestResult {
         Duration::from_secs(20),
         || bob.frames_from(ann.id).len() >= 40,
     )
+    .await?;
+    // Ann's own tile watches what her camera captures: the camera is opened once.
+    let local = ann.call.local_video();
+    let live = |l: &LocalVideo| matches!(l, LocalVideo::Live(_));
+    eventually("Ann's own camera is live", Duration::from_secs(5), || {
+        live(&local.borrow())
+    })
     .await?;
     let before = bob.frames_from(ann.id).len();
     let highest = bob
@@ -245,6 +253,24 @@ async fn switching_cameras_mid_call() -> TestResult {
                 .any(|c| c < highest / 2)
         },
     )
+    .await?;
+    // A camera another app holds: the call says why, and keeps sending nothing from it.
+    ann.call.set_camera(Some(busy.info().id.clone()));
+    eventually(
+        "Ann's camera reported busy",
+        Duration::from_secs(5),
+        || matches!(&*local.borrow(), LocalVideo::Failed(why) if why.contains("busy")),
+    )
+    .await?;
+    ann.call.set_camera(Some(first.info().id.clone()));
+    eventually("Ann's camera live again", Duration::from_secs(5), || {
+        live(&local.borrow())
+    })
+    .await?;
+    ann.call.set_video(false).await?;
+    eventually("Ann's camera off", Duration::from_secs(5), || {
+        matches!(&*local.borrow(), LocalVideo::Off)
+    })
     .await?;
     ann.call.leave().await?;
     bob.call.leave().await?;

@@ -3,7 +3,7 @@
 //! call's decoders, its camera, the pre-join preview) meet the canvases that show them.
 //!
 //! Frames travel over a loopback WebSocket (`video_server`), and the page acknowledges each
-//! when it arrives. Until then newer frames replace each other in a one-frame waiting slot,
+//! once it has drawn it. Until then newer frames replace each other in a one-frame waiting slot,
 //! so when the window falls behind frames are dropped here, before any copy, and never queue
 //! up inside the webview (which, without it, grew by hundreds of megabytes in a 4-tile call).
 //! The count of frames dropped that way travels in the next frame's header, so the page can

@@ -10,8 +10,8 @@
 //!
 //! One connection per canvas: `ws://127.0.0.1:<port>/video?token=<token>&source=<source>`,
 //! where the source is `preview` or `tile:<participant>` ([`Source::parse`]). The server sends
-//! binary frames ([`crate::frames::encode`]); the page answers each with a short message as
-//! it arrives, the acknowledgement that lets the next frame go.
+//! binary frames ([`crate::frames::encode`]); the page answers each with a short message once
+//! it has drawn it, the acknowledgement that lets the next frame go.
 
 use std::sync::Arc;
 

@@ -25,15 +25,17 @@ describe("FrameSink", () => {
     expect(sink.drawn).toBe(1);
     expect(sink.dropped).toBe(2);
   });
-  it("acknowledges every frame on arrival and counts the app's drops from the header", () => {
+  it("acknowledges a frame once drawn (or refused), and counts the app's drops from the header", () => {
     const renderer: Renderer = { kind: "2d", draw: () => {}, destroy: () => {} };
     let acks = 0;
     let tick: (() => void) | null = null;
     const sink = new FrameSink(renderer, (cb) => (tick = cb), undefined, () => acks++);
     sink.push(frame(2, 2, 3));
+    expect(acks).toBe(0);
     sink.push(new ArrayBuffer(3));
-    expect(acks).toBe(2);
+    expect(acks).toBe(1);
     tick!();
+    expect(acks).toBe(2);
     expect(sink.drawn).toBe(1);
     expect(sink.dropped).toBe(4);
   });

@@ -162,10 +162,11 @@ export function createRenderer(canvas: HTMLCanvasElement, preferWebgl = true): R
 }
 
 /**
- * Takes frames as they arrive, acknowledges each at once (so the next is already on its way
- * while this one waits to be drawn), and draws the newest once per animation frame. Counts
- * what was drawn and what was dropped: replaced before it could be drawn, malformed, or
- * dropped by the app before sending (the header's count).
+ * Takes frames as they arrive and draws the newest once per animation frame, then
+ * acknowledges it: the app sends the next frame only then, so the page receives no more
+ * frames than it draws (a busy page costs frames dropped in the app, before any copy).
+ * Counts what was drawn and what was dropped: malformed, replaced before it could be drawn
+ * (only after the app's one-second timeout), or dropped by the app (the header's count).
  */
 export class FrameSink {
   drawn = 0;
@@ -182,10 +183,10 @@ export class FrameSink {
   ) {}
 
   push(buffer: ArrayBuffer): void {
-    this.ack();
     const frame = parseFrame(buffer);
     if (!frame) {
       this.dropped++;
+      this.ack();
       return;
     }
     this.dropped += frame.skipped;
@@ -204,6 +205,7 @@ export class FrameSink {
     if (!frame) return;
     this.renderer.draw(frame);
     this.drawn++;
+    this.ack();
     this.onDraw(this.drawn);
   }
 }

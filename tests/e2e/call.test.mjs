@@ -188,6 +188,19 @@ describe("the app as host, with two headless members", () => {
     }
   });
 
+  test("each remote tile shows a good connection on loopback", async () => {
+    const others = (await rows()).filter((r) => !r.name.endsWith("(you)"));
+    for (const o of others) {
+      // Graded every 2 s from what arrived; on loopback it settles at good.
+      await waitFor(`${o.name}'s connection graded good`, async () =>
+        app.exec(`return document.querySelector('.tile[data-member="${o.id}"] .signal')?.dataset.quality === "good";`), 30000);
+      const label = await app.exec(
+        `return document.querySelector('.tile[data-member="${o.id}"] .signal').getAttribute("aria-label");`,
+      );
+      assert.equal(label, "Connection good");
+    }
+  });
+
   test("speaker view and a pin put one member on the large tile", async () => {
     const layout = () => app.exec(`return document.querySelector(".grid-area").dataset.layout;`);
     assert.equal(await layout(), "gallery");

@@ -9,6 +9,7 @@
 //! window's channel says why the call is over.
 
 pub mod media;
+mod quality;
 pub mod view;
 
 use std::sync::Arc;
@@ -63,12 +64,15 @@ struct Active {
     /// The call's audio devices; dropped after the call is left (the threads stop and the
     /// devices close), or replaced by a switch mid-call.
     audio: Option<CallAudio>,
-    own_camera: tauri::async_runtime::JoinHandle<()>,
+    /// Tasks that live as long as the call (own camera, connection quality).
+    tasks: Vec<tauri::async_runtime::JoinHandle<()>>,
 }
 
 impl Drop for Active {
     fn drop(&mut self) {
-        self.own_camera.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -237,18 +241,17 @@ impl Call {
         let audio = microphone_queue.map(|frames| {
             CallAudio::open(&call, frames, request.microphone_id, request.speaker_id)
         });
-        let own_camera = tauri::async_runtime::spawn(show_own_camera(
-            call.local_video(),
-            state.me.0,
-            Arc::clone(&self.tiles),
-            sink.clone(),
-        ));
+        let tasks = vec![
+            tauri::async_runtime::spawn(show_own_camera(
+                call.local_video(),
+                state.me.0,
+                Arc::clone(&self.tiles),
+                sink.clone(),
+            )),
+            tauri::async_runtime::spawn(watch_quality(call.clone(), state.me.0, sink.clone())),
+        ];
         tauri::async_runtime::spawn(forward(call.clone(), events, sink, Arc::clone(&self.tiles)));
-        *slot = Some(Active {
-            call,
-            audio,
-            own_camera,
-        });
+        *slot = Some(Active { call, audio, tasks });
         Ok(joined)
     }
 
@@ -408,6 +411,38 @@ async fn show_own_camera(
         }
         if local.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// How often connection quality is graded.
+const QUALITY_PERIOD: Duration = Duration::from_secs(2);
+
+/// Grades every member's connection every [`QUALITY_PERIOD`] and tells the window when the
+/// grades change.
+async fn watch_quality(call: client_call::Call, me: u64, sink: impl EventSink) {
+    let mut tracker = quality::Tracker::default();
+    let mut shown: Vec<view::MemberQuality> = Vec::new();
+    let mut tick = tokio::time::interval(QUALITY_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let mut grades = tracker.sample(&call.reception());
+        if let Some(mine) = quality::own(&call.media_state(), call.stats().bandwidth_estimate_bps) {
+            grades.insert(me, mine);
+        }
+        let mut members: Vec<view::MemberQuality> = grades
+            .into_iter()
+            .map(|(id, quality)| view::MemberQuality { id, quality })
+            .collect();
+        members.sort_by_key(|m| m.id);
+        if members != shown {
+            if !sink.send(CallEvent::Quality {
+                members: members.clone(),
+            }) {
+                return;
+            }
+            shown = members;
         }
     }
 }

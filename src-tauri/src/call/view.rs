@@ -255,6 +255,11 @@ pub enum CallEvent {
     Camera {
         camera: CameraView,
     },
+    /// Connection quality changed: every member with a grade (members without enough
+    /// media in the last window are left out).
+    Quality {
+        members: Vec<MemberQuality>,
+    },
     /// The call is over; the last event on the channel.
     Closed {
         reason: EndView,
@@ -276,6 +281,24 @@ pub enum MediaView {
         detail: String,
     },
     Closed,
+}
+
+/// A connection grade; the order is from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum QualityView {
+    Good,
+    Fair,
+    Poor,
+}
+
+/// One member's connection grade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct MemberQuality {
+    pub id: u64,
+    pub quality: QualityView,
 }
 
 /// Which device to switch mid-call.
@@ -644,6 +667,8 @@ mod tests {
             MediaView::decl(&cfg),
             CameraView::decl(&cfg),
             DeviceKind::decl(&cfg),
+            QualityView::decl(&cfg),
+            MemberQuality::decl(&cfg),
             JoinedView::decl(&cfg),
             TileSize::decl(&cfg),
             JoinRequest::decl(&cfg),

@@ -36,6 +36,14 @@ describe("the call model", () => {
     expect(cameraNote(m.camera)).toBeNull();
   });
 
+  it("keeps the latest connection grades, and only those", () => {
+    let m = initialModel(joined);
+    m = applyEvent(m, { type: "quality", members: [{ id: 1, quality: "good" }, { id: 2, quality: "poor" }] }, 0);
+    expect(m.quality[2]).toBe("poor");
+    m = applyEvent(m, { type: "quality", members: [{ id: 1, quality: "fair" }] }, 0);
+    expect(m.quality).toEqual({ 1: "fair" });
+  });
+
   it("replaces the state and merges chat without duplicates", () => {
     let m = initialModel(joined);
     const next = { ...snapshot, members: [member(1), member(2, { audioMuted: true })] };

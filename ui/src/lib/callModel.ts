@@ -11,6 +11,7 @@ import type {
   JoinedView,
   LinkView,
   MediaView,
+  QualityView,
   ReactionView,
 } from "./generated/call";
 
@@ -39,6 +40,8 @@ export interface CallModel {
   media: MediaView;
   /** My camera in the call (its frames feed my own tile). */
   camera: CameraView;
+  /** Connection grade by member id; a member without one has sent too little to tell. */
+  quality: Record<number, QualityView>;
   ended: EndView | null;
   nextToast: number;
 }
@@ -56,6 +59,7 @@ export function initialModel(joined: JoinedView): CallModel {
     link: joined.state.link,
     media: joined.media,
     camera: { kind: "off" },
+    quality: {},
     ended: null,
     nextToast: 1,
   };
@@ -102,6 +106,8 @@ export function applyEvent(m: CallModel, e: CallEvent, now: number): CallModel {
       return { ...m, media: e.media };
     case "camera":
       return { ...m, camera: e.camera };
+    case "quality":
+      return { ...m, quality: Object.fromEntries(e.members.map((q) => [q.id, q.quality])) };
     case "closed":
       return { ...m, ended: e.reason, link: "closed" };
   }
@@ -121,6 +127,12 @@ export function mediaNote(media: MediaView): string | null {
       return `No audio or video in this call: ${media.detail}`;
   }
 }
+
+export const qualityLabel: Record<QualityView, string> = {
+  good: "Connection good",
+  fair: "Connection fair: some video or sound is lost",
+  poor: "Connection poor: much video or sound is lost",
+};
 
 /** What my own tile says about my camera, or null when there is nothing to say. */
 export function cameraNote(camera: CameraView): string | null {

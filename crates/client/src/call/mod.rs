@@ -226,6 +226,22 @@ pub(crate) struct SlotMap {
     video: Vec<Option<ParticipantId>>,
 }
 
+/// What this app received over one slot, from the member it carries now: cumulative counts,
+/// which start over when the server gives the slot to someone else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reception {
+    pub participant: ParticipantId,
+    /// Video (else audio).
+    pub video: bool,
+    pub slot: usize,
+    /// Video: frames completed; audio: packets that arrived in time.
+    pub received: u64,
+    /// Video: frames given up for missing packets; audio: packets that arrived too late or
+    /// were lost and rebuilt from the next packet's FEC (silence is not counted: with DTX a
+    /// quiet speaker sends nothing).
+    pub lost: u64,
+}
+
 /// State shared by the call's tasks.
 pub(crate) struct Shared {
     audio_muted: AtomicBool,
@@ -245,6 +261,8 @@ pub(crate) struct Shared {
     talking: watch::Sender<bool>,
     /// What our camera shows now, for our own tile (the device is opened once, here).
     local_video: watch::Sender<LocalVideo>,
+    /// Per video slot: (member, frames completed, frames lost) since that member got it.
+    video_reception: Mutex<Vec<Option<(ParticipantId, u64, u64)>>>,
     decode_video: bool,
 }
 
@@ -337,6 +355,7 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
         state: state_tx,
         talking: watch::channel(false).0,
         local_video: watch::channel(LocalVideo::Off).0,
+        video_reception: Mutex::new(Vec::new()),
         camera_switch: Mutex::new(None),
         decode_video,
     });
@@ -455,6 +474,44 @@ impl Call {
             .iter()
             .map(|(slot, remote)| (*slot, remote.stats()))
             .collect()
+    }
+
+    /// What arrived from each member over each slot, for connection-quality indicators:
+    /// sample it now and then and compare.
+    #[must_use]
+    pub fn reception(&self) -> Vec<Reception> {
+        let mut out = Vec::new();
+        let video = self
+            .shared
+            .video_reception
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for (slot, entry) in video.into_iter().enumerate() {
+            if let Some((participant, received, lost)) = entry {
+                if self.shared.participant_in(true, slot) == Some(participant) {
+                    out.push(Reception {
+                        participant,
+                        video: true,
+                        slot,
+                        received,
+                        lost,
+                    });
+                }
+            }
+        }
+        for (slot, stats) in self.audio_stats() {
+            if let Some(participant) = self.shared.participant_in(false, slot) {
+                out.push(Reception {
+                    participant,
+                    video: false,
+                    slot,
+                    received: stats.received,
+                    lost: stats.late + stats.fec_recovered,
+                });
+            }
+        }
+        out
     }
 
     /// The received audio of each slot as playout sources for the speaker mixer.

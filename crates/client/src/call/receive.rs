@@ -63,6 +63,14 @@ async fn video_slot(track: Arc<dyn TrackRemote>, slot: usize, shared: Arc<Shared
         let now = Instant::now();
         let pushed = assembler.push(packet, now);
         let lost = assembler.lost_frames();
+        if lost > lost_seen || !pushed.frames.is_empty() {
+            count_reception(
+                &shared,
+                slot,
+                pushed.frames.len() as u64,
+                lost.saturating_sub(lost_seen),
+            );
+        }
         if lost > lost_seen {
             shared
                 .counters
@@ -91,6 +99,28 @@ async fn video_slot(track: Arc<dyn TrackRemote>, slot: usize, shared: Arc<Shared
                 tracing::trace!("keyframe request: {e}");
             }
         }
+    }
+}
+
+/// Adds to what this slot brought from its current member (starting over for a new one).
+fn count_reception(shared: &Shared, slot: usize, frames: u64, lost: u64) {
+    let Some(participant) = shared.participant_in(true, slot) else {
+        return;
+    };
+    let mut all = shared
+        .video_reception
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if all.len() <= slot {
+        all.resize(slot + 1, None);
+    }
+    let entry = &mut all[slot];
+    match entry {
+        Some((who, received, missing)) if *who == participant => {
+            *received += frames;
+            *missing += lost;
+        }
+        _ => *entry = Some((participant, frames, lost)),
     }
 }
 

@@ -233,14 +233,14 @@ mod tests {
         let got = Arc::new(Mutex::new(Vec::new()));
         let into = Arc::clone(&got);
         let feed = Feed::new(Box::new(move |bytes| {
-            into.lock().unwrap().push(bytes);
+            into.lock().expect("test lock").push(bytes);
             true
         }));
         (feed, got)
     }
 
     fn header(bytes: &[u8]) -> (u32, u32, u32) {
-        let word = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
+        let word = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("four bytes"));
         (word(0), word(4), word(8))
     }
 
@@ -262,12 +262,12 @@ mod tests {
         assert_eq!(feed.offer(&frame(2, 2, 3), t), Outcome::Held);
         assert_eq!(feed.offer(&frame(2, 2, 4), t), Outcome::Held);
         assert_eq!(
-            got.lock().unwrap().len(),
+            got.lock().expect("test lock").len(),
             1,
             "nothing more until the window takes it"
         );
         assert_eq!(feed.ack(t), Outcome::Sent);
-        let sent = got.lock().unwrap();
+        let sent = got.lock().expect("test lock");
         assert_eq!(sent.len(), 2);
         // The newest frame went, and the header says two were replaced.
         assert_eq!(sent[1][HEADER_BYTES], 4);
@@ -281,7 +281,7 @@ mod tests {
         assert_eq!(feed.offer(&frame(2, 2, 1), t), Outcome::Sent);
         assert_eq!(feed.ack(t), Outcome::Held);
         assert_eq!(feed.offer(&frame(2, 2, 2), t), Outcome::Sent);
-        assert_eq!(header(&got.lock().unwrap()[1]).2, 0);
+        assert_eq!(header(&got.lock().expect("test lock")[1]).2, 0);
     }
 
     #[test]
@@ -294,7 +294,7 @@ mod tests {
             Outcome::Held
         );
         assert_eq!(feed.offer(&frame(2, 2, 3), t + ACK_TIMEOUT), Outcome::Sent);
-        let sent = got.lock().unwrap();
+        let sent = got.lock().expect("test lock");
         assert_eq!(sent[1][HEADER_BYTES], 3);
         assert_eq!(header(&sent[1]).2, 1, "the held frame was skipped");
     }
@@ -315,7 +315,7 @@ mod tests {
         let sink = |tag: u8| -> FrameSink {
             let got = Arc::clone(&got);
             Box::new(move |_bytes| {
-                got.lock().unwrap().push(tag);
+                got.lock().expect("test lock").push(tag);
                 true
             })
         };
@@ -326,12 +326,12 @@ mod tests {
         hub.offer(Source::Participant(1), &frame(2, 2, 0));
         hub.offer(Source::Participant(9), &frame(2, 2, 0));
         hub.offer(Source::Preview, &frame(2, 2, 0));
-        assert_eq!(*got.lock().unwrap(), vec![2, 3]);
+        assert_eq!(*got.lock().expect("test lock"), vec![2, 3]);
         hub.clear_participants();
         hub.ack(Source::Preview);
         hub.offer(Source::Participant(1), &frame(2, 2, 0));
         hub.offer(Source::Preview, &frame(2, 2, 0));
-        assert_eq!(*got.lock().unwrap(), vec![2, 3, 3]);
+        assert_eq!(*got.lock().expect("test lock"), vec![2, 3, 3]);
         hub.detach(Source::Participant(1), new);
         assert_eq!(hub.counts(), (3, 0));
     }

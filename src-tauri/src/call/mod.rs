@@ -4,8 +4,8 @@
 //! Joining replaces any earlier call (it is left first). The forwarding task coalesces bursts
 //! of state changes into one snapshot, so a window that falls behind sees the latest roster
 //! rather than a queue of old ones; chat, notices, link and media changes are sent as they
-//! come. Decoded video goes to the tile that shows its sender, over that tile's own channel;
-//! of a burst of frames from one sender only the newest is sent. The last event on the
+//! come. Decoded video is offered to the frame hub (`crate::frames`) under its sender's
+//! tile, which keeps only the newest frame a tile has not taken. The last event on the
 //! window's channel says why the call is over.
 
 pub mod media;
@@ -250,7 +250,12 @@ impl Call {
             )),
             tauri::async_runtime::spawn(watch_quality(call.clone(), state.me.0, sink.clone())),
         ];
-        tauri::async_runtime::spawn(forward(call.clone(), events, sink, Arc::clone(&self.tiles)));
+        tauri::async_runtime::spawn(forward(
+            call.session().clone(),
+            events,
+            sink,
+            Arc::clone(&self.tiles),
+        ));
         *slot = Some(Active { call, audio, tasks });
         Ok(joined)
     }
@@ -337,12 +342,13 @@ impl Call {
     /// Logs what the call's video did, for bug reports and benchmarks.
     fn log_video(&self, call: &client_call::Call) {
         let stats = call.stats();
+        let (to_tiles, skipped_for_tiles) = self.tiles.counts();
         tracing::info!(
             decoded = stats.video_frames_decoded,
             lost = stats.video_frames_lost,
             events_dropped = stats.events_dropped,
-            to_tiles = self.tiles.counts().0,
-            skipped_for_tiles = self.tiles.counts().1,
+            to_tiles,
+            skipped_for_tiles,
             sent = stats.video_frames_sent,
             "call video"
         );
@@ -375,15 +381,6 @@ pub fn request_error(e: ClientError) -> AppError {
         ClientError::SessionClosed(_) => AppError::NotInCall,
         other => AppError::Call(other.to_string()),
     }
-}
-
-/// The next event if one is waiting, without waiting.
-async fn ready(events: &mut CallEvents) -> Option<MediaEvent> {
-    // `Timeout` polls the receive before it looks at the (already passed) deadline.
-    tokio::time::timeout(Duration::ZERO, events.recv())
-        .await
-        .ok()
-        .flatten()
 }
 
 /// Sends the call's own camera frames to the person's own tile (the camera is opened once,
@@ -448,19 +445,13 @@ async fn watch_quality(call: client_call::Call, me: u64, sink: impl EventSink) {
 }
 
 /// Forwards the call's events until the call is over or the window stops listening.
-async fn forward(
-    call: client_call::Call,
-    mut events: CallEvents,
-    sink: impl EventSink,
-    tiles: Arc<Hub>,
-) {
-    let session = call.session().clone();
+async fn forward(session: Session, mut events: CallEvents, sink: impl EventSink, tiles: Arc<Hub>) {
     // The remover's or host's name, from the notice that precedes the close.
     let mut closer: Option<String> = None;
     while let Some(first) = events.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
-            match ready(&mut events).await {
+            match events.try_recv() {
                 Some(more) => batch.push(more),
                 None => break,
             }
@@ -503,19 +494,6 @@ async fn forward(
                             by_name: Some(by_name),
                             ..
                         } => closer = Some(by_name.clone()),
-                        // A host's mute or camera stop also stops what this app sends.
-                        Notice::YouWereMuted { .. } => {
-                            let call = call.clone();
-                            tauri::async_runtime::spawn(async move {
-                                let _ = call.set_audio_muted(true).await;
-                            });
-                        }
-                        Notice::YourVideoStopped { .. } => {
-                            let call = call.clone();
-                            tauri::async_runtime::spawn(async move {
-                                let _ = call.set_video(false).await;
-                            });
-                        }
                         _ => {}
                     }
                     match view::notice(&notice) {

@@ -1,7 +1,8 @@
 // Draws I420 frames (the layout of i420.ts) on a canvas: WebGL when the webview has it (the
 // three planes uploaded as luminance textures, converted in a shader), else a 2D canvas with
-// the conversion in JavaScript. Frames arrive faster than they can be drawn only when the
-// page falls behind; then the newest wins and older ones are dropped and counted.
+// the conversion in JavaScript. Frames come from the app's loopback video socket one at a
+// time: the next is sent once this one is drawn, so when the page falls behind the app
+// drops frames (and says how many in the next frame's header) rather than queueing them.
 import { invoke } from "@tauri-apps/api/core";
 import { i420ToRgba, parseFrame, type Frame } from "./i420";
 
@@ -9,7 +10,7 @@ import { i420ToRgba, parseFrame, type Frame } from "./i420";
  * What a canvas shows: `preview` (the pre-join camera) or `tile:<participant id>` (a call
  * member's video; my own id shows my camera as the call captures it).
  */
-export type VideoSource = string;
+export type VideoSource = "preview" | `tile:${number}`;
 
 interface Endpoint {
   url: string;
@@ -34,9 +35,9 @@ export async function softwareRendering(): Promise<boolean> {
 
 /**
  * Streams a source's frames into `sink` over the app's loopback video socket (Tauri's
- * channels are too slow for video on WebKitGTK; docs/BENCHMARKS.md). Each frame is
- * acknowledged as it arrives, which lets the app send the next. Resolves to a function
- * that stops the stream.
+ * channels are too slow for video on WebKitGTK; docs/BENCHMARKS.md). The sink acknowledges
+ * each frame once drawn, which lets the app send the next. Resolves to a function that stops
+ * the stream.
  */
 export async function streamVideo(source: VideoSource, sink: FrameSink): Promise<() => void> {
   const e = await videoEndpoint();

@@ -312,6 +312,14 @@ impl CallEvents {
             },
         }
     }
+
+    /// The next event if one is waiting (session events first), without waiting.
+    pub fn try_recv(&mut self) -> Option<CallEvent> {
+        self.session
+            .try_recv()
+            .map(CallEvent::Session)
+            .or_else(|| self.media.try_recv().ok())
+    }
 }
 
 /// A handle on a call. Clones share it; the call ends on [`Call::leave`].

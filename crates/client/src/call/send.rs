@@ -268,7 +268,10 @@ fn capture_loop(
         let cam = match &mut camera {
             Some(cam) => cam,
             None => {
-                show(shared, LocalVideo::Starting);
+                // While retrying a failed camera the failure stays shown.
+                if !matches!(*shared.local_video.borrow(), LocalVideo::Failed(_)) {
+                    show(shared, LocalVideo::Starting);
+                }
                 match registry.open(id.as_deref(), format) {
                     Ok(cam) => {
                         shared.keyframe_wanted.store(true, Ordering::Relaxed);

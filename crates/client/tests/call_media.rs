@@ -1,17 +1,21 @@
 //! Media end to end through the real server's forwarding unit on loopback: three headless
-//! clients see and hear each other; mute and removal stop media at once.
+//! clients see and hear each other; mute and removal stop media at once; cameras switch;
+//! screens are shared.
 
 mod call_support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use call_support::{
-    all_connected, envelope, eventually, in_order, join, options, speech_match_recent,
+    all_connected, envelope, eventually, in_order, join, options, speech_match_recent, Client,
     SpeechReference, TestResult,
 };
-use huddle_client::call::{LocalVideo, VideoInput};
-use huddle_media::camera::{CameraRegistry, SyntheticFault};
-use huddle_proto::ParticipantId;
+use huddle_client::call::{LocalVideo, ScreenInput, VideoInput};
+use huddle_client::ClientError;
+use huddle_media::camera::{CameraRegistry, CaptureFormat, SyntheticFault};
+use huddle_media::{DeviceKind, MediaError};
+use huddle_proto::{Action, ParticipantId};
 use huddle_server::{Server, ServerConfig};
 
 /// Media tests measure real-time behaviour: they run one at a time.
@@ -274,6 +278,138 @@ async fn switching_cameras_mid_call() -> TestResult {
     .await?;
     ann.call.leave().await?;
     bob.call.leave().await?;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// Everyone's roster says whether `who` shares.
+fn sharing_everywhere(clients: &[&Client], who: u64, on: bool) -> bool {
+    clients.iter().all(|x| {
+        x.call
+            .session()
+            .state()
+            .member(ParticipantId(who))
+            .is_some_and(|m| m.sharing == on)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn screen_share_reaches_everyone_and_follows_the_host() -> TestResult {
+    let _serial = SERIAL.lock().await;
+    let server = Server::start(ServerConfig::open_loopback()).await?;
+    let url = server.http_url();
+    let screen = ScreenInput::synthetic(CaptureFormat::new(640, 360, 5));
+    let mut host_options = options(&url, "share", "Host", 1);
+    host_options.screen = Some(screen.clone());
+    let mut bee_options = options(&url, "share", "Bee", 2);
+    bee_options.screen = Some(screen);
+    // Cee's screen cannot be captured (as on a desktop without screen capture).
+    let mut cee_options = options(&url, "share", "Cee", 3);
+    cee_options.screen = Some(ScreenInput {
+        open: Arc::new(|_, _| {
+            Err(MediaError::DeviceNotFound {
+                kind: DeviceKind::Camera,
+                id: None,
+            })
+        }),
+        limit: ScreenInput::DEFAULT_LIMIT,
+    });
+    let host = join(host_options).await?;
+    let bee = join(bee_options).await?;
+    let cee = join(cee_options).await?;
+    let all = [&host, &bee, &cee];
+    all_connected(&all).await?;
+
+    // Bee shares: everyone else gets her screen, at its own size, beside her camera.
+    bee.call.set_sharing(true, None).await?;
+    eventually(
+        "Bee sharing in every roster",
+        Duration::from_secs(5),
+        || sharing_everywhere(&all, bee.id, true),
+    )
+    .await?;
+    for viewer in [&host, &cee] {
+        eventually("Bee's screen arrives", Duration::from_secs(15), || {
+            viewer.screen_frames_from(bee.id).len() >= 5
+        })
+        .await?;
+        let frame = viewer.screen_frames_from(bee.id)[0];
+        assert_eq!((frame.width, frame.height), (640, 360));
+        let cameras = viewer.frames_from(bee.id).len();
+        eventually("Bee's camera keeps coming", Duration::from_secs(5), || {
+            viewer.frames_from(bee.id).len() > cameras + 5
+        })
+        .await?;
+    }
+    assert!(
+        bee.screen_frames_from(bee.id).is_empty(),
+        "own share echoed"
+    );
+    assert!(matches!(
+        &*bee.call.local_screen().borrow(),
+        LocalVideo::Live(_)
+    ));
+
+    // A screen that cannot be captured: refused here, and nobody is told of a share.
+    let refused = cee.call.set_sharing(true, None).await;
+    assert!(
+        matches!(&refused, Err(ClientError::Media(why)) if why.contains("cannot share")),
+        "{refused:?}"
+    );
+    assert!(sharing_everywhere(&all, cee.id, false));
+
+    // The host locks sharing to hosts: Bee's share stops at once, everywhere.
+    host.call
+        .session()
+        .request(Action::LockSharing { locked: true })
+        .await?;
+    eventually("Bee's share ended", Duration::from_secs(5), || {
+        sharing_everywhere(&all, bee.id, false)
+    })
+    .await?;
+    eventually("Bee stops capturing", Duration::from_secs(5), || {
+        matches!(&*bee.call.local_screen().borrow(), LocalVideo::Off)
+    })
+    .await?;
+    eventually("Host's share slot freed", Duration::from_secs(5), || {
+        host.with(|r| {
+            r.share_slots
+                .last()
+                .is_some_and(|(_, share)| !share.contains(&Some(bee.id)))
+        })
+    })
+    .await?;
+    let sent = bee.call.stats().screen_frames_sent;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        bee.call.stats().screen_frames_sent <= sent + 1,
+        "Bee kept sending her screen"
+    );
+    // Bee may not share again while locked; the host may.
+    let again = bee.call.set_sharing(true, None).await;
+    assert!(
+        matches!(&again, Err(ClientError::Rejected { .. })),
+        "{again:?}"
+    );
+    eventually(
+        "Bee's refused share released",
+        Duration::from_secs(5),
+        || matches!(&*bee.call.local_screen().borrow(), LocalVideo::Off),
+    )
+    .await?;
+    host.call.set_sharing(true, None).await?;
+    eventually("Bee sees Host's screen", Duration::from_secs(15), || {
+        bee.screen_frames_from(host.id).len() >= 5
+    })
+    .await?;
+    host.call.set_sharing(false, None).await?;
+    eventually("Host's share ended", Duration::from_secs(5), || {
+        sharing_everywhere(&all, host.id, false)
+    })
+    .await?;
+    for c in all {
+        c.call.leave().await?;
+    }
     server.shutdown().await;
     Ok(())
 }

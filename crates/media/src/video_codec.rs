@@ -92,12 +92,14 @@ impl H264Encoder {
             ContentMode::Camera => UsageType::CameraVideoRealTime,
             ContentMode::Screen => UsageType::ScreenContentRealTime,
         };
-        // The fast setting also drops the analysis passes that only refine quality.
+        // The fast setting also drops the analysis passes that only refine quality; OpenH264
+        // has no adaptive quantisation or background detection for screen content.
         let analysis = settings.effort != Effort::Fast;
+        let camera_analysis = analysis && settings.mode == ContentMode::Camera;
         let config = EncoderConfig::new()
             .scene_change_detect(analysis)
-            .adaptive_quantization(analysis)
-            .background_detection(analysis)
+            .adaptive_quantization(camera_analysis)
+            .background_detection(camera_analysis)
             .bitrate(BitRate::from_bps(settings.bitrate_bps))
             .max_frame_rate(FrameRate::from_hz(settings.fps))
             .usage_type(usage)

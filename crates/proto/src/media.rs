@@ -5,6 +5,9 @@
 //! receive-only *slots*); the server answers. The server then fills the slots with other
 //! members' streams and says which member each slot carries with `media_slots`. Slots never
 //! change the SDP, so switching who is seen or heard needs no renegotiation.
+//!
+//! A screen share is a third send-only track (track id `screen`), sent only while the room
+//! says the member shares; everyone else receives it through a *share slot*.
 
 use crate::ids::ParticipantId;
 use serde::{Deserialize, Serialize};
@@ -99,6 +102,10 @@ pub enum MediaEvent {
         audio_slots: u8,
         /// Receive-only video transceivers to put in the offer.
         video_slots: u8,
+        /// Receive-only video transceivers for screen shares, offered after the video slots
+        /// (absent from servers without screen share: none).
+        #[serde(default)]
+        share_slots: u8,
     },
     /// The answer to an offer.
     Answer {
@@ -111,6 +118,9 @@ pub enum MediaEvent {
         audio: Vec<Option<ParticipantId>>,
         /// Video slots.
         video: Vec<Option<ParticipantId>>,
+        /// Screen-share slots: whose screen each carries.
+        #[serde(default)]
+        share: Vec<Option<ParticipantId>>,
     },
     /// The offer could not be used, or media failed for this member.
     Failed {

@@ -256,6 +256,7 @@ fn all_server_messages() -> Vec<ServerMessage> {
                 }],
                 audio_slots: 3,
                 video_slots: 9,
+                share_slots: 2,
             },
         },
         ServerMessage::Media {
@@ -267,6 +268,7 @@ fn all_server_messages() -> Vec<ServerMessage> {
             media: MediaEvent::Slots {
                 audio: vec![Some(ParticipantId(2)), None],
                 video: vec![None, Some(ParticipantId(3))],
+                share: vec![Some(ParticipantId(3)), None],
             },
         },
         ServerMessage::Media {
@@ -374,5 +376,30 @@ fn wire_shape_is_flat_and_snake_case() -> TestResult {
             ..
         })
     ));
+    Ok(())
+}
+
+#[test]
+fn media_messages_without_share_fields_still_decode() -> TestResult {
+    // A server from before screen share sends neither `share_slots` nor `share`.
+    let ready = decode_server(
+        r#"{"type":"media","media":{"kind":"ready","ice_servers":[],"audio_slots":3,"video_slots":9}}"#,
+    )?;
+    assert!(matches!(
+        ready,
+        ServerMessage::Media {
+            media: MediaEvent::Ready { share_slots: 0, .. }
+        }
+    ));
+    let slots =
+        decode_server(r#"{"type":"media","media":{"kind":"slots","audio":[null],"video":[4]}}"#)?;
+    let ServerMessage::Media {
+        media: MediaEvent::Slots { share, video, .. },
+    } = slots
+    else {
+        panic!("not slots: {slots:?}");
+    };
+    assert!(share.is_empty());
+    assert_eq!(video, vec![Some(ParticipantId(4))]);
     Ok(())
 }

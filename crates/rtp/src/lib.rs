@@ -52,6 +52,14 @@ pub const PUBLISH_STREAM: &str = "huddle-publish";
 pub const AUDIO_SLOT_PREFIX: &str = "a";
 /// Track id prefix of video slots the server fills (`v0`, `v1`, …).
 pub const VIDEO_SLOT_PREFIX: &str = "v";
+/// Track id prefix of screen-share slots the server fills (`s0`, `s1`, …).
+pub const SHARE_SLOT_PREFIX: &str = "s";
+/// Track id of a client's microphone track.
+pub const AUDIO_TRACK: &str = "audio";
+/// Track id of a client's camera track.
+pub const CAMERA_TRACK: &str = "video";
+/// Track id of a client's screen-share track.
+pub const SCREEN_TRACK: &str = "screen";
 
 /// The Opus codec both sides use (stereo signalled as WebRTC requires; we send mono).
 #[must_use]
@@ -324,27 +332,48 @@ pub fn is_keyframe_request(packet: &dyn rtc::rtcp::Packet) -> bool {
     any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
 }
 
+/// What a receive slot carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SlotKind {
+    /// Someone's voice.
+    Audio,
+    /// Someone's camera.
+    Video,
+    /// Someone's screen share.
+    Share,
+}
+
+impl SlotKind {
+    /// The RTP media kind of the slot.
+    #[must_use]
+    pub fn codec_kind(self) -> RtpCodecKind {
+        match self {
+            SlotKind::Audio => RtpCodecKind::Audio,
+            SlotKind::Video | SlotKind::Share => RtpCodecKind::Video,
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            SlotKind::Audio => AUDIO_SLOT_PREFIX,
+            SlotKind::Video => VIDEO_SLOT_PREFIX,
+            SlotKind::Share => SHARE_SLOT_PREFIX,
+        }
+    }
+}
+
 /// The track id of slot `index` of `kind`.
 #[must_use]
-pub fn slot_track_id(kind: RtpCodecKind, index: usize) -> String {
-    let prefix = if kind == RtpCodecKind::Video {
-        VIDEO_SLOT_PREFIX
-    } else {
-        AUDIO_SLOT_PREFIX
-    };
-    format!("{prefix}{index}")
+pub fn slot_track_id(kind: SlotKind, index: usize) -> String {
+    format!("{}{index}", kind.prefix())
 }
 
 /// Parses a slot track id back into its kind and index.
 #[must_use]
-pub fn parse_slot_track_id(id: &str) -> Option<(RtpCodecKind, usize)> {
-    let (kind, rest) = if let Some(rest) = id.strip_prefix(VIDEO_SLOT_PREFIX) {
-        (RtpCodecKind::Video, rest)
-    } else if let Some(rest) = id.strip_prefix(AUDIO_SLOT_PREFIX) {
-        (RtpCodecKind::Audio, rest)
-    } else {
-        return None;
-    };
+pub fn parse_slot_track_id(id: &str) -> Option<(SlotKind, usize)> {
+    let (kind, rest) = [SlotKind::Audio, SlotKind::Video, SlotKind::Share]
+        .into_iter()
+        .find_map(|kind| id.strip_prefix(kind.prefix()).map(|rest| (kind, rest)))?;
     if rest.is_empty() || rest.len() > 3 || !rest.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -464,7 +493,7 @@ mod tests {
 
     #[test]
     fn slot_ids_round_trip_and_refuse_garbage() {
-        for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
+        for kind in [SlotKind::Audio, SlotKind::Video, SlotKind::Share] {
             for i in [0, 7, 15] {
                 assert_eq!(
                     parse_slot_track_id(&slot_track_id(kind, i)),
@@ -472,7 +501,19 @@ mod tests {
                 );
             }
         }
-        for bad in ["", "a", "v", "x1", "a-1", "v1234", "a1b", PUBLISH_STREAM] {
+        for bad in [
+            "",
+            "a",
+            "v",
+            "s",
+            "x1",
+            "a-1",
+            "v1234",
+            "s1x",
+            "a1b",
+            PUBLISH_STREAM,
+            SCREEN_TRACK,
+        ] {
             assert_eq!(parse_slot_track_id(bad), None, "{bad}");
         }
     }

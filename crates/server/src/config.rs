@@ -241,6 +241,8 @@ pub struct FileConfig {
     pub audio_slots: Option<u8>,
     /// Most videos forwarded to each member (1–25).
     pub video_slots: Option<u8>,
+    /// Most screen shares forwarded to each member at once (0–4; 0 turns screen share off).
+    pub share_slots: Option<u8>,
 }
 
 impl FileConfig {
@@ -285,6 +287,7 @@ impl FileConfig {
             media_announce: other.media_announce.or(self.media_announce),
             audio_slots: other.audio_slots.or(self.audio_slots),
             video_slots: other.video_slots.or(self.video_slots),
+            share_slots: other.share_slots.or(self.share_slots),
         }
     }
 
@@ -372,6 +375,14 @@ impl FileConfig {
             }
             config.media.video_slots = n;
         }
+        if let Some(n) = self.share_slots {
+            if n > 4 {
+                return Err(ServerError::Config(format!(
+                    "share slots must be 0 to 4 (got {n})"
+                )));
+            }
+            config.media.share_slots = n;
+        }
         let turn_ttl = duration("turn_ttl", self.turn_ttl, Duration::from_secs(3600))?;
         config.nettest.turn = match (self.turn_secret, self.turn_urls) {
             (Some(secret), Some(urls)) if !secret.is_empty() && !urls.is_empty() => {
@@ -428,15 +439,19 @@ mod tests {
     #[test]
     fn media_settings() -> Result<(), Box<dyn std::error::Error>> {
         let config = FileConfig::parse(
-            "mode = \"open\"\nmedia_udp_port = 40000\nmedia_announce = [\"203.0.113.7\"]\naudio_slots = 2\nvideo_slots = 16\n",
+            "mode = \"open\"\nmedia_udp_port = 40000\nmedia_announce = [\"203.0.113.7\"]\naudio_slots = 2\nvideo_slots = 16\nshare_slots = 1\n",
         )?
         .into_server_config()?;
         assert!(config.media.enabled);
         assert_eq!(config.media.udp_port, 40000);
         assert_eq!(config.media.announce, [IpAddr::from([203, 0, 113, 7])]);
         assert_eq!(
-            (config.media.audio_slots, config.media.video_slots),
-            (2, 16)
+            (
+                config.media.audio_slots,
+                config.media.video_slots,
+                config.media.share_slots
+            ),
+            (2, 16, 1)
         );
         let off = FileConfig::parse("mode = \"open\"\nmedia = false\n")?.into_server_config()?;
         assert!(!off.media.enabled);
@@ -445,6 +460,7 @@ mod tests {
             "audio_slots = 9",
             "video_slots = 0",
             "video_slots = 26",
+            "share_slots = 5",
         ] {
             let result =
                 FileConfig::parse(&format!("mode = \"open\"\n{bad}\n"))?.into_server_config();

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use crate::config::ServerConfig;
 use crate::outbox::{ConnId, Outbox, Outgoing, PushError, CLOSE_NORMAL};
 use crate::registry::Registry;
-use crate::sfu::Sfu;
+use crate::sfu::{Publish, Sfu};
 
 /// A join after the connection checked version, input and token.
 #[derive(Debug, Clone)]
@@ -270,12 +270,7 @@ impl RoomTask {
                 if let (Some(sfu), Some(me)) =
                     (&self.sfu, welcome.members.iter().find(|m| m.id == who))
                 {
-                    sfu.publishing(
-                        self.generation,
-                        who,
-                        Some(!me.audio_muted),
-                        Some(me.video_on),
-                    );
+                    sfu.publishing(self.generation, who, Publish::of(me));
                 }
                 let welcome = encode(&ServerMessage::Welcome(welcome));
                 // A fresh outbox has room for the welcome; if the connection is already
@@ -364,23 +359,20 @@ impl RoomTask {
         };
         match event {
             ServerEvent::Joined { member } => {
-                sfu.publishing(
-                    self.generation,
-                    member.id,
-                    Some(!member.audio_muted),
-                    Some(member.video_on),
-                );
+                sfu.publishing(self.generation, member.id, Publish::of(member));
             }
             ServerEvent::Updated {
                 participant,
                 changes,
-            } if changes.audio_muted.is_some() || changes.video_on.is_some() => {
-                sfu.publishing(
-                    self.generation,
-                    *participant,
-                    changes.audio_muted.map(|muted| !muted),
-                    changes.video_on,
-                );
+            } => {
+                let change = Publish {
+                    audio: changes.audio_muted.map(|muted| !muted),
+                    video: changes.video_on,
+                    screen: changes.sharing,
+                };
+                if change != Publish::default() {
+                    sfu.publishing(self.generation, *participant, change);
+                }
             }
             ServerEvent::Left { participant, .. } => sfu.left(self.generation, *participant),
             _ => {}

@@ -119,6 +119,10 @@ struct ServeArgs {
     /// Most videos forwarded to each member [default: 9].
     #[arg(long, env = "HUDDLE_VIDEO_SLOTS", value_name = "N")]
     video_slots: Option<u8>,
+    /// Most screen shares forwarded to each member at once; 0 turns screen share off
+    /// [default: 2].
+    #[arg(long, env = "HUDDLE_SHARE_SLOTS", value_name = "N")]
+    share_slots: Option<u8>,
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +171,7 @@ impl ServeArgs {
             media_announce: (!self.media_announce.is_empty()).then_some(self.media_announce),
             audio_slots: self.audio_slots,
             video_slots: self.video_slots,
+            share_slots: self.share_slots,
         }
     }
 }

@@ -81,6 +81,12 @@ struct JoinArgs {
     /// costs its machine only the encoding.
     #[arg(long)]
     no_decode: bool,
+    /// Share a synthetic screen (a moving pattern) once joined.
+    #[arg(long)]
+    share: bool,
+    /// Size of the shared synthetic screen, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+    share_size: (u32, u32),
 }
 
 /// A synthetic media source or none.
@@ -304,7 +310,9 @@ mod join {
     use std::process::ExitCode;
     use std::time::Duration;
 
-    use huddle_client::call::{self, AudioInput, CallEvent, CallOptions, MediaState, VideoInput};
+    use huddle_client::call::{
+        self, AudioInput, CallEvent, CallOptions, MediaState, ScreenInput, VideoInput,
+    };
     use huddle_client::session::{
         CallState, CloseReason, ConnectionStatus, JoinOptions, Notice, SessionEvent,
     };
@@ -351,6 +359,11 @@ mod join {
                 },
             };
         }
+        call_options.screen = Some(ScreenInput::synthetic(CaptureFormat {
+            width: args.share_size.0,
+            height: args.share_size.1,
+            fps: 5,
+        }));
         let (call, mut events) = match call::join(call_options).await {
             Ok(joined) => joined,
             Err(e) => {
@@ -365,6 +378,12 @@ mod join {
         let session = call.session().clone();
         let state = session.state();
         let mut frames: HashMap<u64, u64> = HashMap::new();
+        let mut screen_frames: HashMap<u64, u64> = HashMap::new();
+        if args.share {
+            if let Err(e) = call.set_sharing(true, None).await {
+                report_error(json, &e.to_string());
+            }
+        }
         let stats_every = Duration::from_secs(args.stats_every.max(1));
         let mut stats_tick =
             tokio::time::interval_at(tokio::time::Instant::now() + stats_every, stats_every);
@@ -405,11 +424,13 @@ mod join {
                             "type": "media_stats",
                             "audio_packets_sent": stats.audio_packets_sent,
                             "video_frames_sent": stats.video_frames_sent,
+                            "screen_frames_sent": stats.screen_frames_sent,
                             "video_frames_decoded": stats.video_frames_decoded,
                             "video_frames_lost": stats.video_frames_lost,
                             "decode_errors": stats.decode_errors,
                             "bandwidth_estimate_bps": stats.bandwidth_estimate_bps,
                             "frames_by_participant": frames,
+                            "screen_frames_by_participant": screen_frames,
                         }));
                     } else {
                         println!(
@@ -425,7 +446,8 @@ mod join {
                 event = events.recv() => match event {
                     Some(CallEvent::Video(video)) => {
                         if let Some(who) = video.participant {
-                            *frames.entry(who.0).or_default() += 1;
+                            let counts = if video.screen { &mut screen_frames } else { &mut frames };
+                            *counts.entry(who.0).or_default() += 1;
                         }
                     }
                     Some(CallEvent::Audio(_)) => {}
@@ -436,9 +458,9 @@ mod join {
                             println!("media: {}", describe_media(&state));
                         }
                     }
-                    Some(CallEvent::Slots { audio, video }) => {
+                    Some(CallEvent::Slots { audio, video, share }) => {
                         if json {
-                            println!("{}", json!({ "type": "slots", "audio": audio, "video": video }));
+                            println!("{}", json!({ "type": "slots", "audio": audio, "video": video, "share": share }));
                         }
                     }
                     Some(CallEvent::Session(event)) => {

@@ -19,7 +19,7 @@ use webrtc::peer_connection::{
     RTCSessionDescription, SettingEngineBuilder,
 };
 
-use super::send::{random_u32, Tracks};
+use super::send::{random_u32, FeedKind, Tracks};
 use super::{receive, CallEvent, MediaState, Shared, SlotMap};
 use crate::session::{ConnectionStatus, Session};
 
@@ -42,6 +42,7 @@ struct Ready {
     ice_servers: Vec<IceServer>,
     audio_slots: u8,
     video_slots: u8,
+    share_slots: u8,
 }
 
 struct Handler {
@@ -91,7 +92,8 @@ pub(crate) async fn run(
     let mut last_me = roster
         .borrow()
         .myself()
-        .map(|m| (m.audio_muted, m.video_on));
+        .map(|m| (m.audio_muted, m.video_on, m.sharing));
+    let mut screen = shared.screen.local.subscribe();
     let mut ready: Option<Ready> = None;
     let mut conn: Option<Conn> = None;
     let mut retry_at: Option<Instant> = None;
@@ -121,8 +123,8 @@ pub(crate) async fn run(
             event = media.recv() => {
                 let Some(event) = event else { break };
                 match event {
-                    MediaEvent::Ready { ice_servers, audio_slots, video_slots } => {
-                        ready = Some(Ready { ice_servers, audio_slots, video_slots });
+                    MediaEvent::Ready { ice_servers, audio_slots, video_slots, share_slots } => {
+                        ready = Some(Ready { ice_servers, audio_slots, video_slots, share_slots });
                         // After a resume: keep a connection that still works, replace one that
                         // does not (the server may have dropped it meanwhile).
                         if conn.as_ref().is_some_and(|c| !c.connected) {
@@ -138,12 +140,13 @@ pub(crate) async fn run(
                             }
                         }
                     }
-                    MediaEvent::Slots { audio, video } => {
+                    MediaEvent::Slots { audio, video, share } => {
                         *shared.slots.lock().unwrap_or_else(PoisonError::into_inner) = SlotMap {
                             audio: audio.clone(),
                             video: video.clone(),
+                            share: share.clone(),
                         };
-                        shared.emit(CallEvent::Slots { audio, video });
+                        shared.emit(CallEvent::Slots { audio, video, share });
                     }
                     MediaEvent::Failed { message } => {
                         tracing::info!("server dropped media: {message}");
@@ -174,15 +177,38 @@ pub(crate) async fn run(
                 if changed.is_err() {
                     break;
                 }
-                // A host muting us or stopping our camera takes effect on what we send.
-                // Only changes count: the app's own toggles run ahead of the server's word.
-                let me = roster.borrow().myself().map(|m| (m.audio_muted, m.video_on));
+                // A host muting us, stopping our camera or our share (or locking sharing)
+                // takes effect on what we send. Only changes count: the app's own toggles run
+                // ahead of the server's word.
+                let me = roster
+                    .borrow()
+                    .myself()
+                    .map(|m| (m.audio_muted, m.video_on, m.sharing));
                 if me != last_me {
-                    if let Some((muted, video_on)) = me {
+                    if let Some((muted, video_on, sharing)) = me {
                         shared.audio_muted.store(muted, Ordering::Relaxed);
-                        shared.video_on.store(video_on, Ordering::Relaxed);
+                        shared.camera.on.store(video_on, Ordering::Relaxed);
+                        if !sharing {
+                            shared.screen.on.store(false, Ordering::Relaxed);
+                        }
                     }
                     last_me = me;
+                }
+            }
+            changed = screen.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                // The shared screen failed (closed, unplugged): the share is over.
+                let failed = matches!(*screen.borrow_and_update(), super::LocalVideo::Failed(_));
+                let sharing = roster.borrow().myself().is_some_and(|m| m.sharing);
+                if failed && sharing {
+                    let session = session.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = session.set_sharing(false).await {
+                            tracing::debug!("end of share not reported: {e}");
+                        }
+                    });
                 }
             }
             changed = status.changed() => {
@@ -272,12 +298,7 @@ async fn drop_conn(conn: &mut Option<Conn>, shared: &Shared) {
     }
 }
 
-fn send_track(kind: RtpCodecKind, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
-    let name = if kind == RtpCodecKind::Video {
-        "video"
-    } else {
-        "audio"
-    };
+fn send_track(name: &str, kind: RtpCodecKind, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
     Arc::new(TrackLocalStaticRTP::new(huddle_rtp::local_track(
         huddle_rtp::PUBLISH_STREAM,
         name,
@@ -285,6 +306,30 @@ fn send_track(kind: RtpCodecKind, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
         ssrc,
         random_u32(),
     )))
+}
+
+/// Relays keyframe requests the server forwards from people who see `track` to its feed.
+fn watch_keyframe_requests(track: &Arc<TrackLocalStaticRTP>, kind: FeedKind, shared: &Arc<Shared>) {
+    let track = Arc::clone(track);
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        while let Some(event) = track.poll().await {
+            if let TrackLocalEvent::OnRtcpPacket(packets) = event {
+                if packets
+                    .iter()
+                    .any(|p| huddle_rtp::is_keyframe_request(p.as_ref()))
+                {
+                    shared
+                        .counters
+                        .keyframe_requests
+                        .fetch_add(1, Ordering::Relaxed);
+                    kind.feed(&shared)
+                        .keyframe_wanted
+                        .store(true, Ordering::Relaxed);
+                }
+            }
+        }
+    });
 }
 
 fn direction(direction: RTCRtpTransceiverDirection) -> Option<RTCRtpTransceiverInit> {
@@ -349,8 +394,13 @@ impl Conn {
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
         let audio_ssrc = random_u32();
         let video_ssrc = random_u32();
-        let audio = send_track(RtpCodecKind::Audio, audio_ssrc);
-        let video = send_track(RtpCodecKind::Video, video_ssrc);
+        let screen_ssrc = random_u32();
+        let audio = send_track(huddle_rtp::AUDIO_TRACK, RtpCodecKind::Audio, audio_ssrc);
+        let video = send_track(huddle_rtp::CAMERA_TRACK, RtpCodecKind::Video, video_ssrc);
+        // Offered only to a server that forwards shares (an older one would take it for a
+        // second camera).
+        let screen = (ready.share_slots > 0)
+            .then(|| send_track(huddle_rtp::SCREEN_TRACK, RtpCodecKind::Video, screen_ssrc));
         let setup = async {
             pc.add_transceiver_from_track(
                 Arc::clone(&audio) as Arc<dyn TrackLocal>,
@@ -362,6 +412,13 @@ impl Conn {
                 direction(RTCRtpTransceiverDirection::Sendonly),
             )
             .await?;
+            if let Some(screen) = &screen {
+                pc.add_transceiver_from_track(
+                    Arc::clone(screen) as Arc<dyn TrackLocal>,
+                    direction(RTCRtpTransceiverDirection::Sendonly),
+                )
+                .await?;
+            }
             for _ in 0..ready.audio_slots {
                 pc.add_transceiver_from_kind(
                     RtpCodecKind::Audio,
@@ -369,7 +426,7 @@ impl Conn {
                 )
                 .await?;
             }
-            for _ in 0..ready.video_slots {
+            for _ in 0..u16::from(ready.video_slots) + u16::from(ready.share_slots) {
                 pc.add_transceiver_from_kind(
                     RtpCodecKind::Video,
                     direction(RTCRtpTransceiverDirection::Recvonly),
@@ -396,34 +453,20 @@ impl Conn {
             return Err(format!("sending the offer: {e}"));
         }
         // Keyframe requests the server relays from people who see us.
-        let requests = Arc::clone(&video);
-        let request_shared = Arc::clone(shared);
-        tokio::spawn(async move {
-            while let Some(event) = requests.poll().await {
-                if let TrackLocalEvent::OnRtcpPacket(packets) = event {
-                    if packets
-                        .iter()
-                        .any(|p| huddle_rtp::is_keyframe_request(p.as_ref()))
-                    {
-                        request_shared
-                            .counters
-                            .keyframe_requests
-                            .fetch_add(1, Ordering::Relaxed);
-                        request_shared
-                            .keyframe_wanted
-                            .store(true, Ordering::Relaxed);
-                    }
-                }
-            }
-        });
+        watch_keyframe_requests(&video, FeedKind::Camera, shared);
+        if let Some(screen) = &screen {
+            watch_keyframe_requests(screen, FeedKind::Screen, shared);
+        }
         Ok(Conn {
             pc,
             state: state_rx,
             tracks: Tracks {
                 audio: Some(audio),
                 video: Some(video),
+                screen,
                 audio_ssrc,
                 video_ssrc,
+                screen_ssrc,
                 audio_level_id: None,
             },
             answered: false,
@@ -460,11 +503,14 @@ impl Conn {
         *shared.tracks.lock().unwrap_or_else(PoisonError::into_inner) = Tracks {
             audio: self.tracks.audio.clone(),
             video: self.tracks.video.clone(),
+            screen: self.tracks.screen.clone(),
             audio_ssrc: self.tracks.audio_ssrc,
             video_ssrc: self.tracks.video_ssrc,
+            screen_ssrc: self.tracks.screen_ssrc,
             audio_level_id: level_id,
         };
-        shared.keyframe_wanted.store(true, Ordering::Relaxed);
+        shared.camera.keyframe_wanted.store(true, Ordering::Relaxed);
+        shared.screen.keyframe_wanted.store(true, Ordering::Relaxed);
         Ok(())
     }
 }

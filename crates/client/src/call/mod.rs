@@ -9,8 +9,8 @@
 //! - the session driver task (signaling, reconnect/resume);
 //! - the media task: builds the peer connection, offers, applies the answer, rebuilds the
 //!   connection when it fails or after the session resumed;
-//! - an audio sender task (Opus, 20 ms packets, audio level extension) and a video capture
-//!   thread (camera → H.264) feeding a packetizer task;
+//! - an audio sender task (Opus, 20 ms packets, audio level extension) and, for the camera
+//!   and for a shared screen, a capture thread (→ H.264) feeding a packetizer task;
 //! - per received slot: a task reading RTP; video slots reassemble frames and hand them to a
 //!   decoder thread; audio slots feed a jitter buffer (played by the app's speaker mixer, or
 //!   pulled every 10 ms by a headless receiver).
@@ -24,9 +24,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use huddle_media::camera::{CameraRegistry, CaptureFormat};
-use huddle_media::{AudioFrame, FrameSource, JitterStats, VideoFrame};
+use huddle_media::camera::{Camera, CameraRegistry, CaptureFormat};
+use huddle_media::{AudioFrame, FrameSource, JitterStats, MediaError, VideoFrame};
 use huddle_proto::{MediaRequest, ParticipantId, VideoWant};
+use huddle_rtp::SlotKind;
 use tokio::sync::{mpsc, watch};
 
 pub use assemble::{AssembledFrame, Assembler};
@@ -62,6 +63,41 @@ pub enum VideoInput {
     },
 }
 
+/// Opens a screen to share by id (`None`: the primary one), delivering frames that fit the
+/// given size at the given rate.
+pub type ScreenOpener =
+    Arc<dyn Fn(Option<&str>, CaptureFormat) -> Result<Box<dyn Camera>, MediaError> + Send + Sync>;
+
+/// Where a shared screen comes from.
+#[derive(Clone)]
+pub struct ScreenInput {
+    /// Opens the screen (real screens, or a test pattern).
+    pub open: ScreenOpener,
+    /// Largest size and the rate to share at.
+    pub limit: CaptureFormat,
+}
+
+impl ScreenInput {
+    /// Size and rate screens are shared at by default: sharp enough for text at 1080p, and
+    /// few frames, as screens change little.
+    pub const DEFAULT_LIMIT: CaptureFormat = CaptureFormat::new(1920, 1080, 10);
+
+    /// A synthetic camera's moving pattern standing in for a screen (tests, bots).
+    #[must_use]
+    pub fn synthetic(limit: CaptureFormat) -> Self {
+        let registry = CameraRegistry::synthetic_only();
+        let id = registry
+            .add_synthetic("Synthetic screen", huddle_media::SyntheticFault::None)
+            .info()
+            .id
+            .clone();
+        ScreenInput {
+            open: Arc::new(move |_, limit| registry.open(Some(&id), limit)),
+            limit,
+        }
+    }
+}
+
 /// Everything a call needs.
 pub struct CallOptions {
     /// Server, session, name, passcode, token, initial mute/camera state.
@@ -70,6 +106,8 @@ pub struct CallOptions {
     pub audio: AudioInput,
     /// Outgoing video.
     pub video: VideoInput,
+    /// Screens that may be shared (`None`: this app cannot share).
+    pub screen: Option<ScreenInput>,
     /// Only use TURN relays (tests, and networks where direct UDP leaks addresses).
     pub relay_only: bool,
     /// Pull every received audio slot every 10 ms and deliver it as [`CallEvent::Audio`]
@@ -89,6 +127,7 @@ impl CallOptions {
             join,
             audio: AudioInput::None,
             video: VideoInput::None,
+            screen: None,
             relay_only: false,
             deliver_audio: false,
             decode_video: true,
@@ -97,16 +136,17 @@ impl CallOptions {
     }
 }
 
-/// The call's own camera, as the person's own tile shows it.
+/// The call's own camera (or shared screen), as the person's own tile shows it.
 #[derive(Debug, Clone)]
 pub enum LocalVideo {
-    /// Camera off, or no camera.
+    /// Camera off (not sharing), or no camera.
     Off,
-    /// Opening the camera.
+    /// Opening the camera (screen).
     Starting,
     /// The newest captured frame.
     Live(Arc<VideoFrame>),
-    /// The camera cannot be used; the call keeps trying about once a second.
+    /// The camera cannot be used; the call keeps trying about once a second. (A screen that
+    /// cannot be captured stops the share instead.)
     Failed(String),
 }
 
@@ -130,7 +170,9 @@ pub enum MediaState {
 pub struct RemoteVideo {
     /// Whose video (as the server said when the frame was decoded).
     pub participant: Option<ParticipantId>,
-    /// Which video slot it came through.
+    /// Their shared screen (through a share slot), else their camera (a video slot).
+    pub screen: bool,
+    /// Which video (or share) slot it came through.
     pub slot: usize,
     /// The picture.
     pub frame: Arc<VideoFrame>,
@@ -168,6 +210,8 @@ pub enum CallEvent {
         audio: Vec<Option<ParticipantId>>,
         /// Video slots.
         video: Vec<Option<ParticipantId>>,
+        /// Screen-share slots.
+        share: Vec<Option<ParticipantId>>,
     },
     /// A decoded video frame.
     Video(RemoteVideo),
@@ -182,6 +226,8 @@ pub struct CallStats {
     pub audio_packets_sent: u64,
     /// Video frames encoded and sent.
     pub video_frames_sent: u64,
+    /// Screen frames encoded and sent.
+    pub screen_frames_sent: u64,
     /// Keyframes sent.
     pub keyframes_sent: u64,
     /// Keyframe requests received from the server.
@@ -208,6 +254,7 @@ pub struct CallStats {
 pub(crate) struct Counters {
     audio_packets_sent: AtomicU64,
     video_frames_sent: AtomicU64,
+    screen_frames_sent: AtomicU64,
     keyframes_sent: AtomicU64,
     keyframe_requests: AtomicU64,
     video_frames_decoded: AtomicU64,
@@ -224,6 +271,41 @@ pub(crate) struct Counters {
 pub(crate) struct SlotMap {
     audio: Vec<Option<ParticipantId>>,
     video: Vec<Option<ParticipantId>>,
+    share: Vec<Option<ParticipantId>>,
+}
+
+/// One outgoing video stream's controls: the camera, or the shared screen.
+pub(crate) struct Feed {
+    /// Capturing and sending.
+    on: AtomicBool,
+    /// The next frame must be a keyframe.
+    keyframe_wanted: AtomicBool,
+    /// A source to switch to (taken by the capture thread).
+    switch: Mutex<Option<Option<String>>>,
+    /// What it shows now, for the person's own tile (the device is opened once, here).
+    local: watch::Sender<LocalVideo>,
+}
+
+impl Feed {
+    fn new(on: bool) -> Self {
+        Feed {
+            on: AtomicBool::new(on),
+            keyframe_wanted: AtomicBool::new(true),
+            switch: Mutex::new(None),
+            local: watch::channel(LocalVideo::Off).0,
+        }
+    }
+
+    fn set_on(&self, on: bool) {
+        self.on.store(on, Ordering::Relaxed);
+        if on {
+            self.keyframe_wanted.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn switch_to(&self, id: Option<String>) {
+        *self.switch.lock().unwrap_or_else(PoisonError::into_inner) = Some(id);
+    }
 }
 
 /// What this app received over one slot, from the member it carries now: cumulative counts,
@@ -242,11 +324,16 @@ pub struct Reception {
     pub lost: u64,
 }
 
+/// How long a screen may take to give its first picture when a share starts.
+const SHARE_START_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// State shared by the call's tasks.
 pub(crate) struct Shared {
     audio_muted: AtomicBool,
-    video_on: AtomicBool,
-    keyframe_wanted: AtomicBool,
+    /// The camera.
+    camera: Feed,
+    /// The shared screen.
+    screen: Feed,
     closed: AtomicBool,
     counters: Counters,
     slots: Mutex<SlotMap>,
@@ -255,12 +342,8 @@ pub(crate) struct Shared {
     jitter: Mutex<Vec<(usize, huddle_media::RemoteAudio)>>,
     events: mpsc::Sender<CallEvent>,
     state: watch::Sender<MediaState>,
-    /// A camera to switch to (taken by the capture thread).
-    camera_switch: Mutex<Option<Option<String>>>,
     /// Our own voice activity (with hangover), reported to the session as `talking`.
     talking: watch::Sender<bool>,
-    /// What our camera shows now, for our own tile (the device is opened once, here).
-    local_video: watch::Sender<LocalVideo>,
     /// Per video slot: (member, frames completed, frames lost) since that member got it.
     video_reception: Mutex<Vec<Option<(ParticipantId, u64, u64)>>>,
     decode_video: bool,
@@ -280,12 +363,12 @@ impl Shared {
         }
     }
 
-    fn participant_in(&self, kind_video: bool, slot: usize) -> Option<ParticipantId> {
+    fn participant_in(&self, kind: SlotKind, slot: usize) -> Option<ParticipantId> {
         let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        let list = if kind_video {
-            &slots.video
-        } else {
-            &slots.audio
+        let list = match kind {
+            SlotKind::Audio => &slots.audio,
+            SlotKind::Video => &slots.video,
+            SlotKind::Share => &slots.share,
         };
         list.get(slot).copied().flatten()
     }
@@ -328,6 +411,7 @@ pub struct Call {
     session: Session,
     shared: Arc<Shared>,
     state: watch::Receiver<MediaState>,
+    can_share: bool,
 }
 
 /// Joins a session and starts media.
@@ -339,6 +423,7 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
         join,
         audio,
         video,
+        screen,
         relay_only,
         deliver_audio,
         decode_video,
@@ -351,8 +436,8 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
     let (state_tx, state_rx) = watch::channel(MediaState::Connecting);
     let shared = Arc::new(Shared {
         audio_muted: AtomicBool::new(audio_muted),
-        video_on: AtomicBool::new(video_on),
-        keyframe_wanted: AtomicBool::new(true),
+        camera: Feed::new(video_on),
+        screen: Feed::new(false),
         closed: AtomicBool::new(false),
         counters: Counters::default(),
         slots: Mutex::new(SlotMap::default()),
@@ -362,9 +447,7 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
         events: events_tx,
         state: state_tx,
         talking: watch::channel(false).0,
-        local_video: watch::channel(LocalVideo::Off).0,
         video_reception: Mutex::new(Vec::new()),
-        camera_switch: Mutex::new(None),
         decode_video,
     });
     let media_events = session
@@ -372,6 +455,10 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
         .ok_or_else(|| ClientError::Media("media events already taken".to_owned()))?;
     send::start_audio(audio, Arc::clone(&shared));
     send::start_video(video, Arc::clone(&shared));
+    let can_share = screen.is_some();
+    if let Some(screen) = screen {
+        send::start_screen(screen, Arc::clone(&shared));
+    }
     if deliver_audio {
         receive::start_audio_pull(Arc::clone(&shared));
     }
@@ -386,6 +473,7 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
             session,
             shared,
             state: state_rx,
+            can_share,
         },
         CallEvents {
             session: session_events,
@@ -437,10 +525,7 @@ impl Call {
     /// # Errors
     /// As [`Session::set_video`].
     pub async fn set_video(&self, on: bool) -> Result<(), ClientError> {
-        self.shared.video_on.store(on, Ordering::Relaxed);
-        if on {
-            self.shared.keyframe_wanted.store(true, Ordering::Relaxed);
-        }
+        self.shared.camera.set_on(on);
         self.session.set_video(on).await
     }
 
@@ -448,18 +533,77 @@ impl Call {
     /// the camera is opened once (a real camera is often busy for a second opener).
     #[must_use]
     pub fn local_video(&self) -> watch::Receiver<LocalVideo> {
-        self.shared.local_video.subscribe()
+        self.shared.camera.local.subscribe()
     }
 
     /// Switches to another camera mid-call (`None`: the default one). The capture thread
     /// opens it before its next frame; if it cannot be opened, it keeps trying every second
     /// (and logs why) until another is chosen.
     pub fn set_camera(&self, id: Option<String>) {
-        *self
-            .shared
-            .camera_switch
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(id);
+        self.shared.camera.switch_to(id);
+    }
+
+    /// Starts sharing a screen (`screen`: which one, `None`: the primary one) or stops.
+    ///
+    /// Starting opens the screen first and waits for its first frame, so a screen that
+    /// cannot be captured is reported here and nobody is told of a share that shows
+    /// nothing; then the server is asked, which refuses while sharing is locked to hosts
+    /// and managers. A host locking sharing later, or the screen going away, stops the share.
+    ///
+    /// # Errors
+    /// [`ClientError::Media`] when this app cannot share or the screen cannot be captured;
+    /// as [`Session::set_sharing`] when the server refuses.
+    pub async fn set_sharing(&self, on: bool, screen: Option<String>) -> Result<(), ClientError> {
+        let feed = &self.shared.screen;
+        if !on {
+            feed.set_on(false);
+            return self.session.set_sharing(false).await;
+        }
+        if !self.can_share {
+            return Err(ClientError::Media(
+                "this app cannot share screens".to_owned(),
+            ));
+        }
+        let mut local = feed.local.subscribe();
+        local.mark_unchanged();
+        feed.switch_to(screen);
+        feed.set_on(true);
+        let first = tokio::time::timeout(
+            SHARE_START_TIMEOUT,
+            local.wait_for(|s| matches!(s, LocalVideo::Live(_) | LocalVideo::Failed(_))),
+        )
+        .await;
+        let failure = match first {
+            Ok(Ok(state)) => match &*state {
+                LocalVideo::Failed(why) => Some(why.clone()),
+                _ => None,
+            },
+            Ok(Err(_)) => Some("the call is over".to_owned()),
+            Err(_) => Some("the screen sent no picture in time".to_owned()),
+        };
+        if let Some(why) = failure {
+            feed.set_on(false);
+            return Err(ClientError::Media(format!(
+                "cannot share the screen: {why}"
+            )));
+        }
+        if let Err(e) = self.session.set_sharing(true).await {
+            feed.set_on(false);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// What this app shares, newest frame only (`Off` when not sharing).
+    #[must_use]
+    pub fn local_screen(&self) -> watch::Receiver<LocalVideo> {
+        self.shared.screen.local.subscribe()
+    }
+
+    /// Whether this app was given screens to share.
+    #[must_use]
+    pub fn can_share(&self) -> bool {
+        self.can_share
     }
 
     /// Tells the server which videos this app shows, and how big (most important first).
@@ -497,7 +641,7 @@ impl Call {
             .clone();
         for (slot, entry) in video.into_iter().enumerate() {
             if let Some((participant, received, lost)) = entry {
-                if self.shared.participant_in(true, slot) == Some(participant) {
+                if self.shared.participant_in(SlotKind::Video, slot) == Some(participant) {
                     out.push(Reception {
                         participant,
                         video: true,
@@ -509,7 +653,7 @@ impl Call {
             }
         }
         for (slot, stats) in self.audio_stats() {
-            if let Some(participant) = self.shared.participant_in(false, slot) {
+            if let Some(participant) = self.shared.participant_in(SlotKind::Audio, slot) {
                 out.push(Reception {
                     participant,
                     video: false,
@@ -540,6 +684,7 @@ impl Call {
         CallStats {
             audio_packets_sent: get(&c.audio_packets_sent),
             video_frames_sent: get(&c.video_frames_sent),
+            screen_frames_sent: get(&c.screen_frames_sent),
             keyframes_sent: get(&c.keyframes_sent),
             keyframe_requests: get(&c.keyframe_requests),
             video_frames_decoded: get(&c.video_frames_decoded),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use huddle_media::{AudioPacket, H264Decoder, JitterConfig, RemoteAudio};
 use huddle_rtp::rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use huddle_rtp::rtc::rtp;
-use huddle_rtp::rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use huddle_rtp::SlotKind;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::assemble::{AssembledFrame, Assembler};
@@ -29,23 +29,25 @@ pub(crate) async fn run_track(track: Arc<dyn TrackRemote>, shared: Arc<Shared>) 
         tracing::debug!(track = %id, "ignoring a track that is not a slot");
         return;
     };
-    if kind == RtpCodecKind::Video {
-        video_slot(track, slot, shared).await;
-    } else {
+    if kind == SlotKind::Audio {
         audio_slot(track, slot, shared).await;
+    } else {
+        video_slot(track, kind, slot, shared).await;
     }
 }
 
-async fn video_slot(track: Arc<dyn TrackRemote>, slot: usize, shared: Arc<Shared>) {
+/// A camera (video) or screen (share) slot.
+async fn video_slot(track: Arc<dyn TrackRemote>, kind: SlotKind, slot: usize, shared: Arc<Shared>) {
     let mut assembler = Assembler::new(FRAME_WAIT);
     let failed = Arc::new(AtomicBool::new(false));
     let decoder = if shared.decode_video {
         let (tx, rx) = std_mpsc::sync_channel::<AssembledFrame>(DECODE_QUEUE);
         let thread_shared = Arc::clone(&shared);
         let thread_failed = Arc::clone(&failed);
+        let name = huddle_rtp::slot_track_id(kind, slot);
         match std::thread::Builder::new()
-            .name(format!("huddle-decode-v{slot}"))
-            .spawn(move || decode_loop(&rx, slot, &thread_shared, &thread_failed))
+            .name(format!("huddle-decode-{name}"))
+            .spawn(move || decode_loop(&rx, kind, slot, &thread_shared, &thread_failed))
         {
             Ok(_) => Some(tx),
             Err(e) => {
@@ -63,7 +65,8 @@ async fn video_slot(track: Arc<dyn TrackRemote>, slot: usize, shared: Arc<Shared
         let now = Instant::now();
         let pushed = assembler.push(packet, now);
         let lost = assembler.lost_frames();
-        if lost > lost_seen || !pushed.frames.is_empty() {
+        // Connection quality is judged from cameras (a still screen sends few frames).
+        if kind == SlotKind::Video && (lost > lost_seen || !pushed.frames.is_empty()) {
             count_reception(
                 &shared,
                 slot,
@@ -104,7 +107,7 @@ async fn video_slot(track: Arc<dyn TrackRemote>, slot: usize, shared: Arc<Shared
 
 /// Adds to what this slot brought from its current member (starting over for a new one).
 fn count_reception(shared: &Shared, slot: usize, frames: u64, lost: u64) {
-    let Some(participant) = shared.participant_in(true, slot) else {
+    let Some(participant) = shared.participant_in(SlotKind::Video, slot) else {
         return;
     };
     let mut all = shared
@@ -126,6 +129,7 @@ fn count_reception(shared: &Shared, slot: usize, frames: u64, lost: u64) {
 
 fn decode_loop(
     rx: &std_mpsc::Receiver<AssembledFrame>,
+    kind: SlotKind,
     slot: usize,
     shared: &Shared,
     failed: &AtomicBool,
@@ -145,7 +149,8 @@ fn decode_loop(
                     .video_frames_decoded
                     .fetch_add(1, Ordering::Relaxed);
                 shared.emit(CallEvent::Video(RemoteVideo {
-                    participant: shared.participant_in(true, slot),
+                    participant: shared.participant_in(kind, slot),
+                    screen: kind == SlotKind::Share,
                     slot,
                     frame: Arc::new(picture),
                     rtp_timestamp: frame.timestamp,
@@ -222,7 +227,7 @@ pub(crate) fn start_audio_pull(shared: Arc<Shared>) {
             for (slot, remote) in slots {
                 let (frame, source) = remote.pull();
                 shared.emit(CallEvent::Audio(Box::new(RemoteAudioFrame {
-                    participant: shared.participant_in(false, slot),
+                    participant: shared.participant_in(SlotKind::Audio, slot),
                     slot,
                     frame,
                     source,

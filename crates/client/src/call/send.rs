@@ -1,15 +1,16 @@
 //! Outgoing media: Opus audio in 20 ms packets with the audio-level extension, and camera
-//! video encoded to H.264 at the congestion controller's rate.
+//! video and a shared screen, each encoded to H.264 at its share of the congestion
+//! controller's rate.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use huddle_media::camera::{Camera, CameraRegistry, CaptureFormat};
+use huddle_media::camera::Camera;
 use huddle_media::{
-    media_now, AudioFrame, EncodedVideo, H264Encoder, H264Settings, OpusEncoder, OpusSettings,
-    SpeechSource,
+    media_now, AudioFrame, ContentMode, EncodedVideo, H264Encoder, H264Settings, MediaError,
+    OpusEncoder, OpusSettings, SpeechSource,
 };
 use huddle_rtp::rtc::rtp;
 use huddle_rtp::rtc::rtp::codec::h264::H264Payloader;
@@ -18,7 +19,7 @@ use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 
-use super::{AudioInput, LocalVideo, Shared, VideoInput};
+use super::{AudioInput, Feed, LocalVideo, ScreenInput, Shared, VideoInput};
 
 /// Largest RTP payload (leaves room for SRTP, extensions, TURN and IPv6 headers).
 pub(crate) const RTP_MTU: usize = 1150;
@@ -27,6 +28,11 @@ const AUDIO_RESERVE_BPS: f64 = 48_000.0;
 /// Video bit rate bounds.
 const MIN_VIDEO_BPS: f64 = 120_000.0;
 const MAX_VIDEO_BPS: f64 = 2_500_000.0;
+/// Screen bit rate bounds, and the part of the estimate a screen gets beside a camera: text
+/// needs bits more than a face needs frames.
+const MIN_SCREEN_BPS: f64 = 150_000.0;
+const MAX_SCREEN_BPS: f64 = 2_500_000.0;
+const SCREEN_SHARE_OF_ESTIMATE: f64 = 0.7;
 /// Rate changes smaller than this fraction are not passed to the encoder.
 const RATE_HYSTERESIS: f64 = 0.1;
 /// A voice louder than this (dBFS RMS) counts as talking.
@@ -39,10 +45,45 @@ const TALKING_HANGOVER: u32 = 40; // packets of 20 ms: 800 ms
 pub(crate) struct Tracks {
     pub audio: Option<Arc<TrackLocalStaticRTP>>,
     pub video: Option<Arc<TrackLocalStaticRTP>>,
+    pub screen: Option<Arc<TrackLocalStaticRTP>>,
     pub audio_ssrc: u32,
     pub video_ssrc: u32,
+    pub screen_ssrc: u32,
     pub audio_level_id: Option<u8>,
 }
+
+/// Which outgoing video stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FeedKind {
+    Camera,
+    Screen,
+}
+
+impl FeedKind {
+    pub(crate) fn feed(self, shared: &Shared) -> &Feed {
+        match self {
+            FeedKind::Camera => &shared.camera,
+            FeedKind::Screen => &shared.screen,
+        }
+    }
+
+    fn track(self, tracks: &Tracks) -> (Option<Arc<TrackLocalStaticRTP>>, u32) {
+        match self {
+            FeedKind::Camera => (tracks.video.clone(), tracks.video_ssrc),
+            FeedKind::Screen => (tracks.screen.clone(), tracks.screen_ssrc),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            FeedKind::Camera => "camera",
+            FeedKind::Screen => "screen",
+        }
+    }
+}
+
+/// Opens a video source by id.
+type Opener = Box<dyn Fn(Option<&str>) -> Result<Box<dyn Camera>, MediaError> + Send>;
 
 /// Starts sending audio from `input`.
 pub(crate) fn start_audio(input: AudioInput, shared: Arc<Shared>) {
@@ -198,29 +239,48 @@ pub(crate) fn start_video(input: VideoInput, shared: Arc<Shared>) {
     else {
         return;
     };
+    let open: Opener = Box::new(move |id| registry.open(id, format));
+    start_feed(FeedKind::Camera, open, id, format.fps, shared);
+}
+
+/// Starts the screen-share capture thread (idle until a share starts).
+pub(crate) fn start_screen(input: ScreenInput, shared: Arc<Shared>) {
+    let ScreenInput { open, limit } = input;
+    let open: Opener = Box::new(move |id| open(id, limit));
+    start_feed(FeedKind::Screen, open, None, limit.fps, shared);
+}
+
+fn start_feed(kind: FeedKind, open: Opener, id: Option<String>, fps: u32, shared: Arc<Shared>) {
     let (tx, rx) = mpsc::channel::<EncodedVideo>(4);
     let capture_shared = Arc::clone(&shared);
     let spawned = std::thread::Builder::new()
-        .name("huddle-video-send".to_owned())
-        .spawn(move || capture_loop(&registry, id, format, &tx, &capture_shared));
+        .name(format!("huddle-{}-send", kind.name()))
+        .spawn(move || capture_loop(kind, &open, id, fps, &tx, &capture_shared));
     if let Err(e) = spawned {
-        tracing::warn!("video capture thread: {e}");
+        tracing::warn!("{} capture thread: {e}", kind.name());
         return;
     }
-    tokio::spawn(packetize_loop(rx, shared));
+    tokio::spawn(packetize_loop(kind, rx, shared));
 }
 
-/// The encoder rate for a bandwidth estimate.
-fn video_rate(estimate_bps: f64) -> u32 {
-    if !estimate_bps.is_finite() {
-        return MIN_VIDEO_BPS as u32;
+/// The encoder rates of the camera and the screen for a bandwidth estimate.
+fn video_rates(estimate_bps: f64, sharing: bool) -> (u32, u32) {
+    let available = if estimate_bps.is_finite() {
+        (estimate_bps - AUDIO_RESERVE_BPS).max(0.0)
+    } else {
+        0.0
+    };
+    if !sharing {
+        return (available.clamp(MIN_VIDEO_BPS, MAX_VIDEO_BPS) as u32, 0);
     }
-    (estimate_bps - AUDIO_RESERVE_BPS).clamp(MIN_VIDEO_BPS, MAX_VIDEO_BPS) as u32
+    let screen = (available * SCREEN_SHARE_OF_ESTIMATE).clamp(MIN_SCREEN_BPS, MAX_SCREEN_BPS);
+    let camera = (available - screen).clamp(MIN_VIDEO_BPS, MAX_VIDEO_BPS);
+    (camera as u32, screen as u32)
 }
 
-/// Publishes a change of the local camera's state (frames go out directly, every one).
-fn show(shared: &Shared, state: LocalVideo) {
-    shared.local_video.send_if_modified(|now| {
+/// Publishes a change of a feed's local state (frames go out directly, every one).
+fn show(feed: &Feed, state: LocalVideo) {
+    feed.local.send_if_modified(|now| {
         let changed = match (&*now, &state) {
             (LocalVideo::Off, LocalVideo::Off) | (LocalVideo::Starting, LocalVideo::Starting) => {
                 false
@@ -236,69 +296,71 @@ fn show(shared: &Shared, state: LocalVideo) {
 }
 
 fn capture_loop(
-    registry: &CameraRegistry,
+    kind: FeedKind,
+    open: &Opener,
     mut id: Option<String>,
-    format: CaptureFormat,
+    fps: u32,
     tx: &mpsc::Sender<EncodedVideo>,
     shared: &Shared,
 ) {
-    let mut camera: Option<Box<dyn Camera>> = None;
+    let feed = kind.feed(shared);
+    let mut source: Option<Box<dyn Camera>> = None;
     let mut encoder: Option<H264Encoder> = None;
     let mut rate = 0u32;
     while !shared.closed.load(Ordering::Relaxed) && !tx.is_closed() {
-        let switch = shared
-            .camera_switch
+        let switch = feed
+            .switch
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(next) = switch {
-            // Another camera: open it next, and start the stream over with a keyframe (its
+            // Another source: open it next, and start the stream over with a keyframe (its
             // frames may have another size).
             id = next;
-            camera = None;
+            source = None;
             encoder = None;
         }
-        if !shared.video_on.load(Ordering::Relaxed) {
-            // Camera off: release the device.
-            camera = None;
-            show(shared, LocalVideo::Off);
+        if !feed.on.load(Ordering::Relaxed) {
+            // Off: release the device.
+            source = None;
+            encoder = None;
+            show(feed, LocalVideo::Off);
             std::thread::sleep(Duration::from_millis(50));
             continue;
         }
-        let cam = match &mut camera {
-            Some(cam) => cam,
+        let src = match &mut source {
+            Some(src) => src,
             None => {
                 // While retrying a failed camera the failure stays shown.
-                if !matches!(*shared.local_video.borrow(), LocalVideo::Failed(_)) {
-                    show(shared, LocalVideo::Starting);
+                if !matches!(*feed.local.borrow(), LocalVideo::Failed(_)) {
+                    show(feed, LocalVideo::Starting);
                 }
-                match registry.open(id.as_deref(), format) {
-                    Ok(cam) => {
-                        shared.keyframe_wanted.store(true, Ordering::Relaxed);
-                        camera.insert(cam)
+                match open(id.as_deref()) {
+                    Ok(src) => {
+                        feed.keyframe_wanted.store(true, Ordering::Relaxed);
+                        source.insert(src)
                     }
                     Err(e) => {
-                        tracing::warn!("camera: {e}");
-                        show(shared, LocalVideo::Failed(e.to_string()));
+                        tracing::warn!("{}: {e}", kind.name());
+                        stopped(kind, feed, e.to_string());
                         std::thread::sleep(Duration::from_secs(1));
                         continue;
                     }
                 }
             }
         };
-        let frame = match cam.next_frame() {
+        let frame = match src.next_frame() {
             Ok(frame) => Arc::new(frame),
             Err(e) => {
-                tracing::warn!("camera stopped: {e}");
-                show(shared, LocalVideo::Failed(e.to_string()));
-                camera = None;
+                tracing::warn!("{} stopped: {e}", kind.name());
+                stopped(kind, feed, e.to_string());
+                source = None;
                 std::thread::sleep(Duration::from_millis(500));
                 continue;
             }
         };
-        if shared.local_video.receiver_count() > 0 {
-            shared
-                .local_video
+        if feed.local.receiver_count() > 0 {
+            feed.local
                 .send_replace(LocalVideo::Live(Arc::clone(&frame)));
         }
         let estimate = shared
@@ -310,14 +372,23 @@ fn capture_loop(
                 huddle_rtp::INITIAL_BITRATE,
                 huddle_rtp::BandwidthTarget::bits_per_second,
             );
-        let want = video_rate(estimate);
+        let (camera_bps, screen_bps) =
+            video_rates(estimate, shared.screen.on.load(Ordering::Relaxed));
+        let want = match kind {
+            FeedKind::Camera => camera_bps,
+            FeedKind::Screen => screen_bps,
+        };
         let enc = match &mut encoder {
             Some(enc) => enc,
             None => {
                 let settings = H264Settings {
                     bitrate_bps: want,
-                    fps: format.fps as f32,
+                    fps: fps as f32,
                     allow_frame_skip: true,
+                    mode: match kind {
+                        FeedKind::Camera => ContentMode::Camera,
+                        FeedKind::Screen => ContentMode::Screen,
+                    },
                     ..H264Settings::default()
                 };
                 match H264Encoder::new(settings) {
@@ -326,7 +397,7 @@ fn capture_loop(
                         encoder.insert(enc)
                     }
                     Err(e) => {
-                        tracing::warn!("video encoder: {e}");
+                        tracing::warn!("{} encoder: {e}", kind.name());
                         std::thread::sleep(Duration::from_secs(1));
                         continue;
                     }
@@ -335,43 +406,56 @@ fn capture_loop(
         };
         if (f64::from(want) - f64::from(rate)).abs() > f64::from(rate) * RATE_HYSTERESIS {
             if let Err(e) = enc.set_bitrate(want) {
-                tracing::warn!("video rate {want} bit/s not applied: {e}");
+                tracing::warn!("{} rate {want} bit/s not applied: {e}", kind.name());
             }
             // Either way: a refused rate is not retried on every frame.
             rate = want;
         }
-        shared
-            .counters
-            .video_bitrate_bps
-            .store(u64::from(rate), Ordering::Relaxed);
-        if shared.keyframe_wanted.swap(false, Ordering::Relaxed) {
+        if kind == FeedKind::Camera {
+            shared
+                .counters
+                .video_bitrate_bps
+                .store(u64::from(rate), Ordering::Relaxed);
+        }
+        if feed.keyframe_wanted.swap(false, Ordering::Relaxed) {
             enc.request_keyframe();
         }
         match enc.encode(&frame) {
             Ok(encoded) if !encoded.data.is_empty() => {
                 if tx.try_send(encoded).is_err() {
                     // The sender is behind: this frame is lost, so the next must stand alone.
-                    shared.keyframe_wanted.store(true, Ordering::Relaxed);
+                    feed.keyframe_wanted.store(true, Ordering::Relaxed);
                 }
             }
             Ok(_) => {}
-            Err(e) => tracing::debug!("video encode: {e}"),
+            Err(e) => tracing::debug!("{} encode: {e}", kind.name()),
         }
     }
-    show(shared, LocalVideo::Off);
+    show(feed, LocalVideo::Off);
 }
 
-async fn packetize_loop(mut rx: mpsc::Receiver<EncodedVideo>, shared: Arc<Shared>) {
+/// A source failed: a camera keeps being retried with the failure shown; a screen share
+/// ends (the call tells the session when it sees the failure).
+fn stopped(kind: FeedKind, feed: &Feed, why: String) {
+    show(feed, LocalVideo::Failed(why));
+    if kind == FeedKind::Screen {
+        feed.on.store(false, Ordering::Relaxed);
+    }
+}
+
+async fn packetize_loop(kind: FeedKind, mut rx: mpsc::Receiver<EncodedVideo>, shared: Arc<Shared>) {
     let mut payloader = H264Payloader::default();
     let mut seq = random_u16();
     while let Some(encoded) = rx.recv().await {
         let (track, ssrc) = {
             let tracks = shared.tracks.lock().unwrap_or_else(PoisonError::into_inner);
-            (tracks.video.clone(), tracks.video_ssrc)
+            kind.track(&tracks)
         };
         let Some(track) = track else {
             // No connection: whatever is sent first on the next one must be a keyframe.
-            shared.keyframe_wanted.store(true, Ordering::Relaxed);
+            kind.feed(&shared)
+                .keyframe_wanted
+                .store(true, Ordering::Relaxed);
             continue;
         };
         let ts = (encoded.timestamp.as_micros() * u128::from(huddle_rtp::VIDEO_CLOCK) / 1_000_000)
@@ -401,10 +485,11 @@ async fn packetize_loop(mut rx: mpsc::Receiver<EncodedVideo>, shared: Arc<Shared
             }
         }
         if !failed && count > 0 {
-            shared
-                .counters
-                .video_frames_sent
-                .fetch_add(1, Ordering::Relaxed);
+            let sent = match kind {
+                FeedKind::Camera => &shared.counters.video_frames_sent,
+                FeedKind::Screen => &shared.counters.screen_frames_sent,
+            };
+            sent.fetch_add(1, Ordering::Relaxed);
             if encoded.keyframe {
                 shared
                     .counters
@@ -433,9 +518,27 @@ mod tests {
 
     #[test]
     fn video_gets_the_estimate_minus_audio_within_bounds() {
-        assert_eq!(video_rate(1_000_000.0), 952_000);
-        assert_eq!(video_rate(50_000.0), MIN_VIDEO_BPS as u32);
-        assert_eq!(video_rate(90_000_000.0), MAX_VIDEO_BPS as u32);
-        assert_eq!(video_rate(f64::NAN), MIN_VIDEO_BPS as u32);
+        assert_eq!(video_rates(1_000_000.0, false), (952_000, 0));
+        assert_eq!(video_rates(50_000.0, false).0, MIN_VIDEO_BPS as u32);
+        assert_eq!(video_rates(90_000_000.0, false).0, MAX_VIDEO_BPS as u32);
+        assert_eq!(video_rates(f64::NAN, false).0, MIN_VIDEO_BPS as u32);
+    }
+
+    #[test]
+    fn a_shared_screen_takes_most_of_the_estimate() {
+        let (camera, screen) = video_rates(1_048_000.0, true);
+        assert_eq!(screen, 700_000);
+        assert_eq!(camera, 300_000);
+        // A poor link: both at their floors rather than nothing.
+        assert_eq!(
+            video_rates(100_000.0, true),
+            (MIN_VIDEO_BPS as u32, MIN_SCREEN_BPS as u32)
+        );
+        // A fast link: both capped.
+        assert_eq!(
+            video_rates(90_000_000.0, true),
+            (MAX_VIDEO_BPS as u32, MAX_SCREEN_BPS as u32)
+        );
+        assert_eq!(video_rates(f64::INFINITY, true).1, MIN_SCREEN_BPS as u32);
     }
 }

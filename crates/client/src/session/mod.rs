@@ -488,6 +488,15 @@ impl Session {
         self.request(Action::SetVideo { on }).await
     }
 
+    /// Tell everyone I share my screen, or stopped (the server refuses while screen share is
+    /// locked to hosts and managers).
+    ///
+    /// # Errors
+    /// As [`Session::request`].
+    pub async fn set_sharing(&self, on: bool) -> Result<(), ClientError> {
+        self.request(Action::SetSharing { on }).await
+    }
+
     /// Mute someone (host, manager).
     ///
     /// # Errors

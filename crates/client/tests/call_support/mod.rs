@@ -28,6 +28,8 @@ pub struct Seen {
     pub counter: Option<u32>,
     pub capture_ms: Option<u32>,
     pub at: Instant,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// One slot assignment: when, audio slots, video slots.
@@ -37,6 +39,10 @@ pub type SlotsSeen = (Instant, Vec<Option<u64>>, Vec<Option<u64>>);
 #[derive(Default)]
 pub struct Received {
     pub video: HashMap<u64, Vec<Seen>>,
+    /// Frames of shared screens per participant.
+    pub screens: HashMap<u64, Vec<Seen>>,
+    /// Share slot assignments as they came.
+    pub share_slots: Vec<(Instant, Vec<Option<u64>>)>,
     /// Decoded audio per participant (only frames that were audio, not pre-start silence).
     pub audio: HashMap<u64, Vec<f32>>,
     /// Silent 10 ms frames per participant after its audio had started: gaps a listener hears.
@@ -63,12 +69,18 @@ impl Client {
         self.with(|r| r.video.get(&who).cloned().unwrap_or_default())
     }
 
+    /// Frames of `who`'s shared screen decoded so far.
+    pub fn screen_frames_from(&self, who: u64) -> Vec<Seen> {
+        self.with(|r| r.screens.get(&who).cloned().unwrap_or_default())
+    }
+
     /// Clears what was recorded.
     pub fn reset(&self) {
         self.with(|r| {
             r.video.clear();
             r.audio.clear();
             r.audio_gaps.clear();
+            r.screens.clear();
         });
     }
 }
@@ -107,11 +119,19 @@ async fn collect(mut events: CallEvents, received: Arc<Mutex<Received>>) {
             CallEvent::Video(v) => {
                 if let Some(who) = v.participant {
                     let stamp = read_stamp(&v.frame);
-                    r.video.entry(who.0).or_default().push(Seen {
+                    let seen = Seen {
                         counter: stamp.map(|s| s.counter),
                         capture_ms: stamp.map(|s| s.capture_ms),
                         at: v.decoded_at,
-                    });
+                        width: v.frame.width,
+                        height: v.frame.height,
+                    };
+                    let frames = if v.screen {
+                        &mut r.screens
+                    } else {
+                        &mut r.video
+                    };
+                    frames.entry(who.0).or_default().push(seen);
                 }
             }
             CallEvent::Audio(a) => match (a.participant, a.source) {
@@ -126,11 +146,16 @@ async fn collect(mut events: CallEvents, received: Arc<Mutex<Received>>) {
                 }
                 _ => {}
             },
-            CallEvent::Slots { audio, video } => {
+            CallEvent::Slots {
+                audio,
+                video,
+                share,
+            } => {
                 let ids = |v: Vec<Option<huddle_proto::ParticipantId>>| {
                     v.into_iter().map(|p| p.map(|p| p.0)).collect::<Vec<_>>()
                 };
                 r.slots.push((Instant::now(), ids(audio), ids(video)));
+                r.share_slots.push((Instant::now(), ids(share)));
             }
             CallEvent::Media(state) => r.media.push((Instant::now(), state)),
             CallEvent::Session(_) => {}

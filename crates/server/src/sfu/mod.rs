@@ -56,6 +56,8 @@ pub struct MediaConfig {
     pub audio_slots: u8,
     /// Most videos forwarded to each member.
     pub video_slots: u8,
+    /// Most screen shares forwarded to each member at once (0: screen share not forwarded).
+    pub share_slots: u8,
 }
 
 impl Default for MediaConfig {
@@ -66,6 +68,7 @@ impl Default for MediaConfig {
             announce: Vec::new(),
             audio_slots: 3,
             video_slots: 9,
+            share_slots: 2,
         }
     }
 }
@@ -100,8 +103,7 @@ pub(crate) enum Command {
     Publishing {
         room: u64,
         who: ParticipantId,
-        audio: Option<bool>,
-        video: Option<bool>,
+        change: Publish,
     },
     Left {
         room: u64,
@@ -112,12 +114,35 @@ pub(crate) enum Command {
     },
 }
 
+/// What a member may have forwarded, as the room says (`None`: unchanged).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Publish {
+    /// Microphone unmuted.
+    pub audio: Option<bool>,
+    /// Camera on.
+    pub video: Option<bool>,
+    /// Sharing the screen.
+    pub screen: Option<bool>,
+}
+
+impl Publish {
+    /// Everything a member's roster entry allows.
+    pub fn of(member: &huddle_proto::Member) -> Self {
+        Publish {
+            audio: Some(!member.audio_muted),
+            video: Some(member.video_on),
+            screen: Some(member.sharing),
+        }
+    }
+}
+
 /// A handle on the forwarding task.
 #[derive(Debug, Clone)]
 pub struct Sfu {
     tx: mpsc::Sender<Command>,
     audio_slots: u8,
     video_slots: u8,
+    share_slots: u8,
     turn: Option<TurnConfig>,
     local_addr: SocketAddr,
     stats: Arc<SfuStats>,
@@ -171,6 +196,7 @@ impl Sfu {
             announce,
             usize::from(config.audio_slots),
             usize::from(config.video_slots),
+            usize::from(config.share_slots),
             Arc::clone(&stats),
         );
         tokio::spawn(run(socket, rx, router, shutdown));
@@ -179,6 +205,7 @@ impl Sfu {
             tx,
             audio_slots: config.audio_slots,
             video_slots: config.video_slots,
+            share_slots: config.share_slots,
             turn,
             local_addr,
             stats,
@@ -221,6 +248,7 @@ impl Sfu {
             ice_servers,
             audio_slots: self.audio_slots,
             video_slots: self.video_slots,
+            share_slots: self.share_slots,
         }
     }
 
@@ -250,20 +278,9 @@ impl Sfu {
         self.send(Command::Subscribe { room, who, videos });
     }
 
-    /// A member's microphone or camera state changed (`None`: unchanged).
-    pub(crate) fn publishing(
-        &self,
-        room: u64,
-        who: ParticipantId,
-        audio: Option<bool>,
-        video: Option<bool>,
-    ) {
-        self.send(Command::Publishing {
-            room,
-            who,
-            audio,
-            video,
-        });
+    /// A member's microphone, camera or screen-share state changed.
+    pub(crate) fn publishing(&self, room: u64, who: ParticipantId, change: Publish) {
+        self.send(Command::Publishing { room, who, change });
     }
 
     /// A member left: its media stops at once.

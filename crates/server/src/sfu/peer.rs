@@ -10,22 +10,27 @@ use huddle_proto::{ParticipantId, VideoWant};
 use huddle_rtp::rtc::media_stream::MediaStreamTrackId;
 use huddle_rtp::rtc::peer_connection::RTCPeerConnection;
 use huddle_rtp::rtc::rtp;
-use huddle_rtp::rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use huddle_rtp::rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
+use huddle_rtp::SlotKind;
 
 use crate::outbox::Outbox;
 
 /// Identifies a peer: the room's generation and the member.
 pub type PeerKey = (u64, ParticipantId);
 
-/// Who fills each audio and each video slot.
-pub type Assignment = (Vec<Option<ParticipantId>>, Vec<Option<ParticipantId>>);
+/// Who fills each audio, video and share slot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Assignment {
+    pub audio: Vec<Option<ParticipantId>>,
+    pub video: Vec<Option<ParticipantId>>,
+    pub share: Vec<Option<ParticipantId>>,
+}
 
 /// A stream the member publishes.
 #[derive(Debug, Clone)]
 pub struct Inbound {
-    /// Audio or video.
-    pub kind: RtpCodecKind,
+    /// Microphone, camera or screen (named as the slot kind it is forwarded through).
+    pub kind: SlotKind,
     /// The receiver it arrives on (for PLI towards the publisher).
     pub receiver: RTCRtpReceiverId,
     /// Its media SSRC.
@@ -158,12 +163,16 @@ pub struct Peer {
     pub audio: Vec<Slot>,
     /// Video slots, in offer order.
     pub video: Vec<Slot>,
+    /// Screen-share slots, in offer order (after the video slots).
+    pub share: Vec<Slot>,
     /// The videos the member asked for; `None` until it asks.
     pub wants: Option<Vec<VideoWant>>,
     /// Its voice's loudness.
     pub loudness: Loudness,
-    /// Last PLI sent towards this publisher.
+    /// Last PLI sent towards this publisher's camera.
     pub last_pli: Option<Instant>,
+    /// Last PLI sent towards this publisher's screen share.
+    pub last_share_pli: Option<Instant>,
     /// The slot assignment last told to the member.
     pub told: Option<Assignment>,
     /// Media flows (DTLS up).
@@ -173,27 +182,47 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// The slots of `kind`.
+    pub fn slots(&self, kind: SlotKind) -> &[Slot] {
+        match kind {
+            SlotKind::Audio => &self.audio,
+            SlotKind::Video => &self.video,
+            SlotKind::Share => &self.share,
+        }
+    }
+
     /// The slot of `kind` carrying `source`.
-    pub fn slot_for(&mut self, kind: RtpCodecKind, source: ParticipantId) -> Option<&mut Slot> {
-        let slots = if kind == RtpCodecKind::Video {
-            &mut self.video
-        } else {
-            &mut self.audio
+    pub fn slot_for(&mut self, kind: SlotKind, source: ParticipantId) -> Option<&mut Slot> {
+        let slots = match kind {
+            SlotKind::Audio => &mut self.audio,
+            SlotKind::Video => &mut self.video,
+            SlotKind::Share => &mut self.share,
         };
         slots.iter_mut().find(|s| s.source == Some(source))
     }
 
-    /// Current sources of the audio and video slots.
+    /// Current sources of every slot.
     pub fn sources(&self) -> Assignment {
-        (
-            self.audio.iter().map(|s| s.source).collect(),
-            self.video.iter().map(|s| s.source).collect(),
-        )
+        let of = |slots: &[Slot]| slots.iter().map(|s| s.source).collect();
+        Assignment {
+            audio: of(&self.audio),
+            video: of(&self.video),
+            share: of(&self.share),
+        }
     }
 
     /// Whether it publishes a stream of `kind`.
-    pub fn publishes(&self, kind: RtpCodecKind) -> bool {
+    pub fn publishes(&self, kind: SlotKind) -> bool {
         self.inbound.values().any(|i| i.kind == kind)
+    }
+
+    /// When a keyframe was last asked of its stream of `kind`.
+    pub fn last_pli_mut(&mut self, kind: SlotKind) -> &mut Option<Instant> {
+        if kind == SlotKind::Share {
+            &mut self.last_share_pli
+        } else {
+            &mut self.last_pli
+        }
     }
 }
 

@@ -28,8 +28,10 @@ use huddle_rtp::rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransce
 use huddle_rtp::rtc::sansio::Protocol;
 use huddle_rtp::rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 
-use super::peer::{Inbound, Loudness, Peer, PeerKey, Rewriter, Slot};
-use super::{select, stun, Command, SfuStats};
+use huddle_rtp::SlotKind;
+
+use super::peer::{Assignment, Inbound, Loudness, Peer, PeerKey, Rewriter, Slot};
+use super::{select, stun, Command, Publish, SfuStats};
 use crate::outbox::{Outbox, Outgoing};
 
 /// How often slots are re-chosen (loudest speakers) and stale connections swept.
@@ -43,11 +45,14 @@ const AUDIO_HYSTERESIS: f32 = 12.0;
 /// Addresses remembered per connection (ICE may try several).
 const MAX_ADDRS: usize = 8;
 
-/// Whether a member's microphone and camera may be forwarded (the room's word).
+/// Whether a member's microphone, camera and screen may be forwarded (the room's word).
+/// Microphone and camera are forwarded until the room says otherwise; a screen only once
+/// the room says the member shares.
 #[derive(Debug, Clone, Copy)]
 struct Allowed {
     audio: bool,
     video: bool,
+    screen: bool,
 }
 
 impl Default for Allowed {
@@ -55,6 +60,29 @@ impl Default for Allowed {
         Allowed {
             audio: true,
             video: true,
+            screen: false,
+        }
+    }
+}
+
+impl Allowed {
+    fn apply(&mut self, change: Publish) {
+        if let Some(a) = change.audio {
+            self.audio = a;
+        }
+        if let Some(v) = change.video {
+            self.video = v;
+        }
+        if let Some(s) = change.screen {
+            self.screen = s;
+        }
+    }
+
+    fn allows(self, kind: SlotKind) -> bool {
+        match kind {
+            SlotKind::Audio => self.audio,
+            SlotKind::Video => self.video,
+            SlotKind::Share => self.screen,
         }
     }
 }
@@ -65,6 +93,7 @@ pub struct Router {
     announce: Vec<IpAddr>,
     audio_slots: usize,
     video_slots: usize,
+    share_slots: usize,
     stats: Arc<SfuStats>,
     peers: HashMap<PeerKey, Peer>,
     rooms: HashMap<u64, Vec<ParticipantId>>,
@@ -83,6 +112,7 @@ impl Router {
         announce: Vec<IpAddr>,
         audio_slots: usize,
         video_slots: usize,
+        share_slots: usize,
         stats: Arc<SfuStats>,
     ) -> Self {
         Self {
@@ -90,6 +120,7 @@ impl Router {
             announce,
             audio_slots,
             video_slots,
+            share_slots,
             stats,
             peers: HashMap::new(),
             rooms: HashMap::new(),
@@ -136,19 +167,8 @@ impl Router {
                 }
                 self.reselect_dirty(now);
             }
-            Command::Publishing {
-                room,
-                who,
-                audio,
-                video,
-            } => {
-                let entry = self.allowed.entry((room, who)).or_default();
-                if let Some(a) = audio {
-                    entry.audio = a;
-                }
-                if let Some(v) = video {
-                    entry.video = v;
-                }
+            Command::Publishing { room, who, change } => {
+                self.allowed.entry((room, who)).or_default().apply(change);
                 self.dirty.insert(room);
                 self.reselect_dirty(now);
             }
@@ -303,15 +323,23 @@ impl Router {
             .map_err(|e| format!("connection: {e}"))?;
         let mut audio = Vec::with_capacity(self.audio_slots);
         let mut video = Vec::with_capacity(self.video_slots);
+        let mut share = Vec::with_capacity(self.share_slots);
+        // Slot order matches the offer: audio, video, then share slots.
         for (kind, count) in [
-            (RtpCodecKind::Audio, self.audio_slots),
-            (RtpCodecKind::Video, self.video_slots),
+            (SlotKind::Audio, self.audio_slots),
+            (SlotKind::Video, self.video_slots),
+            (SlotKind::Share, self.share_slots),
         ] {
             for index in 0..count {
                 let track_id = huddle_rtp::slot_track_id(kind, index);
                 let ssrc = random_ssrc();
-                let track =
-                    huddle_rtp::local_track("huddle-slots", &track_id, kind, ssrc, random_ssrc());
+                let track = huddle_rtp::local_track(
+                    "huddle-slots",
+                    &track_id,
+                    kind.codec_kind(),
+                    ssrc,
+                    random_ssrc(),
+                );
                 let transceiver = pc
                     .add_transceiver_from_track(
                         track,
@@ -333,12 +361,12 @@ impl Router {
                     audio_level_id: None,
                     source: None,
                     rewrite: Rewriter::default(),
-                    awaiting_keyframe: kind == RtpCodecKind::Video,
+                    awaiting_keyframe: kind != SlotKind::Audio,
                 };
-                if kind == RtpCodecKind::Video {
-                    video.push(slot);
-                } else {
-                    audio.push(slot);
+                match kind {
+                    SlotKind::Audio => audio.push(slot),
+                    SlotKind::Video => video.push(slot),
+                    SlotKind::Share => share.push(slot),
                 }
             }
         }
@@ -387,9 +415,11 @@ impl Router {
                 inbound: HashMap::new(),
                 audio,
                 video,
+                share,
                 wants: None,
                 loudness: Loudness::default(),
                 last_pli: None,
+                last_share_pli: None,
                 told: None,
                 connected: false,
                 created: now,
@@ -475,7 +505,11 @@ impl Router {
                 let Some(mut receiver) = peer.pc.rtp_receiver(init.receiver_id) else {
                     return;
                 };
-                let kind = receiver.track().kind();
+                let kind = match receiver.track().kind() {
+                    RtpCodecKind::Audio => SlotKind::Audio,
+                    _ if init.track_id == huddle_rtp::SCREEN_TRACK => SlotKind::Share,
+                    _ => SlotKind::Video,
+                };
                 let level =
                     audio_level_id(&receiver.get_parameters().rtp_parameters.header_extensions);
                 tracing::debug!(participant = %key.1, ?kind, ssrc = init.ssrc, "publishing");
@@ -541,13 +575,18 @@ impl Router {
             return;
         }
         let source = self.peers.get(&key).and_then(|peer| {
-            peer.video
-                .iter()
-                .find(|s| s.track_id == track_id)
-                .and_then(|s| s.source)
+            [SlotKind::Video, SlotKind::Share]
+                .into_iter()
+                .find_map(|kind| {
+                    peer.slots(kind)
+                        .iter()
+                        .find(|s| s.track_id == track_id)
+                        .and_then(|s| s.source)
+                        .map(|source| (source, kind))
+                })
         });
-        if let Some(source) = source {
-            self.request_keyframe((key.0, source), now);
+        if let Some((source, kind)) = source {
+            self.request_keyframe((key.0, source), kind, now);
         }
     }
 
@@ -560,8 +599,8 @@ impl Router {
         };
         self.stats.rtp_in.fetch_add(1, Ordering::Relaxed);
         let allowed = self.allowed.get(&key).copied().unwrap_or_default();
-        let video = inbound.kind == RtpCodecKind::Video;
-        if (video && !allowed.video) || (!video && !allowed.audio) {
+        let video = inbound.kind != SlotKind::Audio;
+        if !allowed.allows(inbound.kind) {
             return;
         }
         // Repair packets are answered per hop; only media is forwarded.
@@ -640,35 +679,37 @@ impl Router {
             }
         }
         if wants_keyframe {
-            self.request_keyframe(key, now);
+            self.request_keyframe(key, inbound.kind, now);
         }
     }
 
-    /// Asks a publisher for a keyframe (at most every [`PLI_INTERVAL`] unless `force`).
-    fn request_keyframe(&mut self, publisher: PeerKey, now: Instant) {
-        self.request_keyframe_from(publisher, now, false);
+    /// Asks a publisher for a keyframe of its camera or screen (at most every
+    /// [`PLI_INTERVAL`] unless `force`).
+    fn request_keyframe(&mut self, publisher: PeerKey, kind: SlotKind, now: Instant) {
+        self.request_keyframe_from(publisher, kind, now, false);
     }
 
-    fn request_keyframe_from(&mut self, publisher: PeerKey, now: Instant, force: bool) {
+    fn request_keyframe_from(
+        &mut self,
+        publisher: PeerKey,
+        kind: SlotKind,
+        now: Instant,
+        force: bool,
+    ) {
         let Some(peer) = self.peers.get_mut(&publisher) else {
             return;
         };
         if !force
             && peer
-                .last_pli
+                .last_pli_mut(kind)
                 .is_some_and(|at| now.saturating_duration_since(at) < PLI_INTERVAL)
         {
             return;
         }
-        let Some(inbound) = peer
-            .inbound
-            .values()
-            .find(|i| i.kind == RtpCodecKind::Video)
-            .cloned()
-        else {
+        let Some(inbound) = peer.inbound.values().find(|i| i.kind == kind).cloned() else {
             return;
         };
-        peer.last_pli = Some(now);
+        *peer.last_pli_mut(kind) = Some(now);
         if let Some(mut receiver) = peer.pc.rtp_receiver(inbound.receiver) {
             let pli = PictureLossIndication {
                 sender_ssrc: 0,
@@ -686,13 +727,22 @@ impl Router {
     /// Asks everyone `subscriber` sees for a keyframe, now: it just connected and can decode
     /// nothing until one comes (a request made while it was connecting went to waste).
     fn request_keyframes_for(&mut self, subscriber: PeerKey, now: Instant) {
-        let sources: Vec<ParticipantId> = self
+        let sources: Vec<(ParticipantId, SlotKind)> = self
             .peers
             .get(&subscriber)
-            .map(|p| p.video.iter().filter_map(|s| s.source).collect())
+            .map(|p| {
+                [SlotKind::Video, SlotKind::Share]
+                    .into_iter()
+                    .flat_map(|kind| {
+                        p.slots(kind)
+                            .iter()
+                            .filter_map(move |s| s.source.map(|who| (who, kind)))
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
-        for source in sources {
-            self.request_keyframe_from((subscriber.0, source), now, true);
+        for (source, kind) in sources {
+            self.request_keyframe_from((subscriber.0, source), kind, now, true);
         }
     }
 
@@ -710,6 +760,7 @@ impl Router {
             return;
         };
         let mut video_publishers = Vec::new();
+        let mut sharers = Vec::new();
         let mut speakers = Vec::new();
         for id in &members {
             let Some(peer) = self.peers.get(&(room, *id)) else {
@@ -719,10 +770,13 @@ impl Router {
                 continue;
             }
             let allowed = self.allowed.get(&(room, *id)).copied().unwrap_or_default();
-            if allowed.video && peer.publishes(RtpCodecKind::Video) {
+            if allowed.video && peer.publishes(SlotKind::Video) {
                 video_publishers.push(*id);
             }
-            if allowed.audio && peer.publishes(RtpCodecKind::Audio) {
+            if allowed.screen && peer.publishes(SlotKind::Share) {
+                sharers.push(*id);
+            }
+            if allowed.audio && peer.publishes(SlotKind::Audio) {
                 speakers.push((*id, peer.loudness.current(now)));
             }
         }
@@ -731,31 +785,39 @@ impl Router {
             let Some(peer) = self.peers.get_mut(&(room, *id)) else {
                 continue;
             };
-            let (current_audio, current_video) = peer.sources();
+            let current = peer.sources();
+            let (current_audio, current_video) = (&current.audio, &current.video);
             let videos = select::choose_videos(
                 *id,
                 peer.wants.as_deref(),
                 &video_publishers,
                 peer.video.len(),
             );
-            let next_video = select::assign(&current_video, &videos);
+            let next_video = select::assign(current_video, &videos);
+            let shares = select::choose_shares(*id, &sharers, &current.share, peer.share.len());
+            let next_share = select::assign(&current.share, &shares);
             let voices = select::choose_audio(
                 *id,
                 &speakers,
-                &current_audio,
+                current_audio,
                 peer.audio.len(),
                 AUDIO_HYSTERESIS,
             );
-            let next_audio = select::assign(&current_audio, &voices);
+            let next_audio = select::assign(current_audio, &voices);
             let connected = peer.connected;
-            for (slot, next) in peer.video.iter_mut().zip(&next_video) {
-                if slot.source != *next {
-                    slot.source = *next;
-                    slot.rewrite.switch();
-                    slot.awaiting_keyframe = true;
-                    // A subscriber still connecting asks when it is up.
-                    if let (Some(source), true) = (next, connected) {
-                        need_keyframe.push(*source);
+            for (kind, slots, nexts) in [
+                (SlotKind::Video, &mut peer.video, &next_video),
+                (SlotKind::Share, &mut peer.share, &next_share),
+            ] {
+                for (slot, next) in slots.iter_mut().zip(nexts) {
+                    if slot.source != *next {
+                        slot.source = *next;
+                        slot.rewrite.switch();
+                        slot.awaiting_keyframe = true;
+                        // A subscriber still connecting asks when it is up.
+                        if let (Some(source), true) = (next, connected) {
+                            need_keyframe.push((*source, kind));
+                        }
                     }
                 }
             }
@@ -765,22 +827,27 @@ impl Router {
                     slot.rewrite.switch();
                 }
             }
-            let assignment = (next_audio, next_video);
+            let assignment = Assignment {
+                audio: next_audio,
+                video: next_video,
+                share: next_share,
+            };
             if peer.told.as_ref() != Some(&assignment) {
                 send(
                     &peer.outbox,
                     MediaEvent::Slots {
-                        audio: assignment.0.clone(),
-                        video: assignment.1.clone(),
+                        audio: assignment.audio.clone(),
+                        video: assignment.video.clone(),
+                        share: assignment.share.clone(),
                     },
                 );
                 peer.told = Some(assignment);
             }
         }
-        need_keyframe.sort_unstable();
+        need_keyframe.sort_unstable_by_key(|(who, kind)| (*who, *kind == SlotKind::Share));
         need_keyframe.dedup();
-        for source in need_keyframe {
-            self.request_keyframe((room, source), now);
+        for (source, kind) in need_keyframe {
+            self.request_keyframe((room, source), kind, now);
         }
     }
 

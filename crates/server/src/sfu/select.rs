@@ -88,6 +88,31 @@ pub fn choose_audio(
     ranked.into_iter().take(slots).map(|(id, _)| id).collect()
 }
 
+/// The screen shares to forward to `me`: those it already receives that are still shared,
+/// then the others in join order; at most `slots`. A share stays put while it lasts, so a
+/// later share never pushes an earlier one out of view.
+#[must_use]
+pub fn choose_shares(
+    me: ParticipantId,
+    sharing: &[ParticipantId],
+    current: &[Option<ParticipantId>],
+    slots: usize,
+) -> Vec<ParticipantId> {
+    let kept = current
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|id| *id != me && sharing.contains(id));
+    let mut out: Vec<ParticipantId> = kept.collect();
+    for id in sharing {
+        if *id != me && !out.contains(id) {
+            out.push(*id);
+        }
+    }
+    out.truncate(slots);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +187,25 @@ mod tests {
             choose_audio(p(9), &speakers, &[Some(p(2)), Some(p(3))], 2, 10.0),
             vec![p(2), p(3)]
         );
+    }
+
+    #[test]
+    fn shares_keep_their_place_and_skip_me() {
+        // Nobody shares.
+        assert!(choose_shares(p(1), &[], &[None, None], 2).is_empty());
+        // My own share is never sent back to me.
+        assert_eq!(choose_shares(p(1), &[p(1), p(3)], &[None], 1), vec![p(3)]);
+        // A share already shown stays ahead of an earlier joiner who starts sharing later.
+        assert_eq!(
+            choose_shares(p(9), &[p(2), p(5)], &[Some(p(5))], 1),
+            vec![p(5)]
+        );
+        // A share that ended frees its slot.
+        assert_eq!(
+            choose_shares(p(9), &[p(2)], &[Some(p(5)), None], 2),
+            vec![p(2)]
+        );
+        // No slots: nothing.
+        assert!(choose_shares(p(9), &[p(2)], &[], 0).is_empty());
     }
 }

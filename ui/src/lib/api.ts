@@ -84,3 +84,38 @@ export const api = {
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
   devicesList: () => invoke<Devices>("devices_list"),
 };
+
+/**
+ * Keeps a device list current (devices plugged in or out): lists now, then every `everyMs`,
+ * and calls `onChange` with the first list and whenever it differs from the last one. A
+ * failed listing goes to `onError` and the next one is tried as usual. Returns a function
+ * that stops watching.
+ */
+export function watchDevices(
+  onChange: (devices: Devices) => void,
+  onError: (err: unknown) => void,
+  everyMs = 3000,
+  list: () => Promise<Devices> = api.devicesList,
+): () => void {
+  let last = "";
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const poll = async () => {
+    try {
+      const devices = await list();
+      const key = JSON.stringify(devices);
+      if (!stopped && key !== last) {
+        last = key;
+        onChange(devices);
+      }
+    } catch (err) {
+      if (!stopped) onError(err);
+    }
+    if (!stopped) timer = setTimeout(poll, everyMs);
+  };
+  poll();
+  return () => {
+    stopped = true;
+    if (timer !== null) clearTimeout(timer);
+  };
+}

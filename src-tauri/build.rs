@@ -22,6 +22,8 @@ fn main() {
         "call_end_for_all",
         "call_set_audio",
         "call_set_video",
+        "call_share",
+        "screens_list",
         "call_chat",
         "call_set_hand",
         "call_react",

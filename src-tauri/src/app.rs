@@ -70,6 +70,8 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
             crate::commands::call::call_end_for_all,
             crate::commands::call::call_set_audio,
             crate::commands::call::call_set_video,
+            crate::commands::call::call_share,
+            crate::commands::call::screens_list,
             crate::commands::call::call_chat,
             crate::commands::call::call_set_hand,
             crate::commands::call::call_react,

@@ -118,18 +118,23 @@ pub enum Source {
     Preview,
     /// A call member's tile (my own id: my camera as the call captures it).
     Participant(u64),
+    /// A call member's shared screen (my own id: what I share).
+    Screen(u64),
 }
 
 impl Source {
-    /// `preview` or `tile:<participant id>`, as the page names it.
+    /// `preview`, `tile:<participant id>` or `screen:<participant id>`, as the page names it.
     pub fn parse(text: &str) -> Option<Source> {
         if text == "preview" {
             return Some(Source::Preview);
         }
-        text.strip_prefix("tile:")?
+        if let Some(id) = text.strip_prefix("tile:") {
+            return id.parse().ok().map(Source::Participant);
+        }
+        text.strip_prefix("screen:")?
             .parse()
             .ok()
-            .map(Source::Participant)
+            .map(Source::Screen)
     }
 }
 
@@ -166,10 +171,9 @@ impl Hub {
         }
     }
 
-    /// Forgets every call tile (the call ended or another began).
+    /// Forgets every call tile and screen (the call ended or another began).
     pub fn clear_participants(&self) {
-        self.lock()
-            .retain(|source, _| !matches!(source, Source::Participant(_)));
+        self.lock().retain(|source, _| *source == Source::Preview);
     }
 
     /// A new frame of `source`: sent if a canvas shows it and has taken the previous one.
@@ -303,7 +307,10 @@ mod tests {
     fn sources_are_named_as_the_page_names_them() {
         assert_eq!(Source::parse("preview"), Some(Source::Preview));
         assert_eq!(Source::parse("tile:42"), Some(Source::Participant(42)));
-        for bad in ["", "tile:", "tile:-1", "tile:x", "Preview", "tiles:1"] {
+        assert_eq!(Source::parse("screen:7"), Some(Source::Screen(7)));
+        for bad in [
+            "", "tile:", "tile:-1", "tile:x", "Preview", "tiles:1", "screen:", "screen:x",
+        ] {
             assert_eq!(Source::parse(bad), None, "{bad:?}");
         }
     }

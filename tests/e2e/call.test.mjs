@@ -294,6 +294,48 @@ describe("the app as host, with two headless members", () => {
     await waitFor("my message in my chat", async () => (await textOf("ol.messages")).includes("You to everyone"));
   });
 
+  test("sharing my screen shows it large here and sends it to the others; theirs comes back", async () => {
+    await app.click(await app.find("#toggle-people")); // from the chat to the user list
+    const mine = (await rows()).find((r) => r.name.endsWith("(you)")).id;
+    const screenTile = (id) => `.tile[data-screen][data-member="${id}"]`;
+    const frames = (id) => app.exec(`return Number(document.querySelector('${screenTile(id)}')?.dataset.frames ?? 0);`);
+    const sharing = (id) => app.exec(`return document.querySelector('li.member[data-member="${id}"]')?.dataset.sharing === "true";`);
+    // One screen under the virtual display: sharing starts at once, no menu.
+    await app.click(await app.find("#toggle-share"));
+    await waitFor("my share in the user list", () => sharing(mine), 15000);
+    assert.equal(await app.exec(`return document.querySelector("#toggle-share").getAttribute("aria-pressed");`), "true");
+    // My own screen, as the others get it, on the large tile, and moving.
+    await waitFor("my screen on the large tile", async () =>
+      app.exec(`return !!document.querySelector('.main ${screenTile(mine)}');`), 10000);
+    const first = await waitFor("my screen's frames", async () => ((await frames(mine)) > 0 ? frames(mine) : null), 20000);
+    await waitFor("my screen's frames to keep coming", async () => (await frames(mine)) > first + 1, 30000);
+    // A headless member that shares too, and reports what it receives.
+    const di = cliMember(address, session, "Di", ["--share", "--share-size", "640x360", "--stats-every", "1", "--camera", "none"]);
+    members.push(di);
+    const diId = (await di.waitLine("Di's welcome", (l) => l.type === "welcome")).state.me;
+    await waitFor("Di's share in the user list", () => sharing(diId), 20000);
+    // The app's real screen capture reaches Di through the server, decoded.
+    await di.waitLine("Di decodes my screen", (l) =>
+      l.type === "media_stats" && (l.screen_frames_by_participant?.[mine] ?? 0) >= 3, 30000);
+    await bo.waitLine("Bo is given my screen", (l) => l.type === "slots" && l.share?.includes(mine), 15000);
+    // Di's screen arrives here as a tile of its own beside mine, and moves.
+    const diFirst = await waitFor("Di's screen frames", async () => ((await frames(diId)) > 0 ? frames(diId) : null), 30000);
+    await waitFor("Di's screen to keep coming", async () => (await frames(diId)) > diFirst + 1, 30000);
+    assert.equal(await app.exec(`return document.querySelector('.main .tile').dataset.member;`), String(mine),
+      "the earliest sharer stays on the large tile");
+    await app.screenshot("screen-share");
+    // Stopping: my share leaves every list and Bo's share slot.
+    await app.click(await app.find("#toggle-share"));
+    await waitFor("my share ended", async () => !(await sharing(mine)), 10000);
+    await waitFor("my screen tile gone", async () => (await app.findAll(screenTile(mine))).length === 0);
+    await bo.waitLine("Bo's share slot freed of my screen", (l) =>
+      l.type === "slots" && Array.isArray(l.share) && !l.share.includes(mine) && l.share.includes(diId), 15000);
+    await di.stop();
+    await waitFor("Di gone", async () => (await rows()).length === 3, 15000);
+    assert.equal((await app.findAll(".tile[data-screen]")).length, 0, "no screen tile left");
+    await app.click(await app.find("#toggle-chat")); // as the chat test left it
+  });
+
   test("a small window keeps the controls on screen, the panel over the video", async () => {
     await app.setWindowRect({ width: 480, height: 720 });
     await app.click(await app.find("#toggle-people"));

@@ -52,6 +52,8 @@ impl DeviceList {
             DeviceKind::Camera => &self.cameras,
             DeviceKind::Microphone => &self.microphones,
             DeviceKind::Speaker => &self.speakers,
+            // Screens are listed by `screen::list_screens`, not by the device manager.
+            DeviceKind::Screen => return None,
         };
         list.iter().find(|d| d.is_default).or_else(|| list.first())
     }

@@ -14,6 +14,8 @@ pub enum DeviceKind {
     Microphone,
     /// A speaker or other playback device.
     Speaker,
+    /// A screen (monitor) shared as video.
+    Screen,
 }
 
 impl fmt::Display for DeviceKind {
@@ -22,6 +24,7 @@ impl fmt::Display for DeviceKind {
             DeviceKind::Camera => "camera",
             DeviceKind::Microphone => "microphone",
             DeviceKind::Speaker => "speaker",
+            DeviceKind::Screen => "screen",
         })
     }
 }
@@ -101,6 +104,9 @@ pub enum MediaError {
         /// What it said.
         message: String,
     },
+    /// This platform or desktop session cannot do it (yet); the text says what is missing.
+    #[error("{0}")]
+    Unavailable(String),
     /// An argument was out of range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -1,4 +1,4 @@
-//! Huddle's media engine: cameras, microphones and speakers, audio processing (echo
+//! Huddle's media engine: cameras, screens, microphones and speakers, audio processing (echo
 //! cancellation, noise suppression, gain control, voice activity), H.264 and Opus codecs,
 //! and the audio jitter buffer. It knows nothing of Tauri or the network; the call client
 //! and the desktop shell drive it.
@@ -21,6 +21,7 @@ pub mod jitter;
 pub mod pipeline;
 pub mod processing;
 pub mod queue;
+pub mod screen;
 pub mod stamp;
 pub mod synth;
 pub mod video_codec;
@@ -44,6 +45,7 @@ pub use processing::{
     ProcessorStats, SonoraProcessor, VoiceDetector,
 };
 pub use queue::Subscription;
+pub use screen::{list_screens, open_screen, ScreenInfo};
 pub use stamp::{read_stamp, write_stamp, Stamp};
 pub use synth::{test_sound, SpeechSource};
 pub use video_codec::{ContentMode, Effort, EncodedVideo, H264Decoder, H264Encoder, H264Settings};

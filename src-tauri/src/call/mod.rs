@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use huddle_client::call::{
     self as client_call, AudioInput, CallEvent as MediaEvent, CallEvents, CallOptions, LocalVideo,
-    VideoInput,
+    ScreenInput, VideoInput,
 };
 use huddle_client::session::{self, JoinOptions, Notice, Session, SessionEvent};
 use huddle_client::ClientError;
@@ -57,6 +57,16 @@ pub struct LocalMedia {
     pub cameras: Option<CameraRegistry>,
     /// Open the microphone and speaker named in the request.
     pub audio: bool,
+    /// Screens that may be shared.
+    pub screens: Option<ScreenInput>,
+}
+
+/// This computer's screens, to share at [`ScreenInput::DEFAULT_LIMIT`].
+pub fn screens() -> ScreenInput {
+    ScreenInput {
+        open: Arc::new(huddle_media::open_screen),
+        limit: ScreenInput::DEFAULT_LIMIT,
+    }
 }
 
 struct Active {
@@ -223,6 +233,7 @@ impl Call {
                 format: CALL_CAMERA_FORMAT,
             };
         }
+        options.screen = local.screens;
         let microphone_queue = if local.audio {
             let (tx, rx) = media::microphone_queue();
             options.audio = AudioInput::Frames(rx);
@@ -244,6 +255,12 @@ impl Call {
         let tasks = vec![
             tauri::async_runtime::spawn(show_own_camera(
                 call.local_video(),
+                state.me.0,
+                Arc::clone(&self.tiles),
+                sink.clone(),
+            )),
+            tauri::async_runtime::spawn(show_own_screen(
+                call.local_screen(),
                 state.me.0,
                 Arc::clone(&self.tiles),
                 sink.clone(),
@@ -320,6 +337,16 @@ impl Call {
             .ok_or_else(|| AppError::Call("this call was joined without audio devices".into()))?;
         // Opening audio devices blocks for tens of milliseconds.
         tokio::task::block_in_place(|| audio.switch(&call, microphone, speaker))
+    }
+
+    /// Starts sharing a screen (`None`: the primary one), or stops.
+    pub async fn set_sharing(&self, on: bool, screen: Option<String>) -> Result<(), AppError> {
+        let call = self.media().await?;
+        call.set_sharing(on, screen).await.map_err(|e| match e {
+            // The screen's own problem, in words ("cannot share the screen: …").
+            ClientError::Media(why) => AppError::Call(why),
+            other => request_error(other),
+        })
     }
 
     /// Tells the server which videos the window shows and how big, most important first.
@@ -412,6 +439,31 @@ async fn show_own_camera(
     }
 }
 
+/// Sends what this app shares to the person's own screen tile, and tells the window when
+/// the screen could not be captured any more (which ends the share).
+async fn show_own_screen(
+    mut local: watch::Receiver<LocalVideo>,
+    me: u64,
+    tiles: Arc<Hub>,
+    sink: impl EventSink,
+) {
+    loop {
+        let state = local.borrow_and_update().clone();
+        match state {
+            LocalVideo::Live(frame) => tiles.offer(Source::Screen(me), &frame),
+            LocalVideo::Failed(detail) => {
+                if !sink.send(CallEvent::ShareStopped { detail }) {
+                    return;
+                }
+            }
+            LocalVideo::Off | LocalVideo::Starting => {}
+        }
+        if local.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 /// How often connection quality is graded.
 const QUALITY_PERIOD: Duration = Duration::from_secs(2);
 
@@ -473,7 +525,12 @@ async fn forward(session: Session, mut events: CallEvents, sink: impl EventSink,
                 MediaEvent::Video(video) => {
                     // Straight on: the hub keeps only the newest frame a tile has not taken.
                     if let Some(p) = video.participant {
-                        tiles.offer(Source::Participant(p.0), &video.frame);
+                        let source = if video.screen {
+                            Source::Screen(p.0)
+                        } else {
+                            Source::Participant(p.0)
+                        };
+                        tiles.offer(source, &video.frame);
                     }
                     continue;
                 }

@@ -255,6 +255,11 @@ pub enum CallEvent {
     Camera {
         camera: CameraView,
     },
+    /// This app's screen share stopped because the screen could not be captured any more
+    /// (the share has ended for everyone).
+    ShareStopped {
+        detail: String,
+    },
     /// Connection quality changed: every member with a grade (members without enough
     /// media in the last window are left out).
     Quality {
@@ -324,6 +329,18 @@ pub enum CameraView {
     Failed {
         detail: String,
     },
+}
+
+/// A screen that can be shared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenView {
+    pub id: String,
+    pub label: String,
+    pub width: u32,
+    pub height: u32,
+    pub primary: bool,
 }
 
 pub fn camera(state: &LocalVideo) -> CameraView {
@@ -666,6 +683,7 @@ mod tests {
             CallEvent::decl(&cfg),
             MediaView::decl(&cfg),
             CameraView::decl(&cfg),
+            ScreenView::decl(&cfg),
             DeviceKind::decl(&cfg),
             QualityView::decl(&cfg),
             MemberQuality::decl(&cfg),

@@ -5,7 +5,9 @@ use huddle_proto::ParticipantId;
 use tauri::ipc::Channel;
 use tauri::State;
 
-use crate::call::view::{CallEvent, DeviceKind, JoinRequest, JoinedView, ReactionView, TileSize};
+use crate::call::view::{
+    CallEvent, DeviceKind, JoinRequest, JoinedView, ReactionView, ScreenView, TileSize,
+};
 use crate::call::{request_error, Call, LocalMedia};
 use crate::devices::DeviceCheck;
 use crate::error::AppError;
@@ -26,6 +28,7 @@ pub async fn call_join(
     let local = LocalMedia {
         cameras: Some(devices.cameras()),
         audio: true,
+        screens: Some(crate::call::screens()),
     };
     call.join(request, embedded, local, on_event).await
 }
@@ -50,6 +53,36 @@ pub async fn call_set_audio(muted: bool, call: State<'_, Call>) -> Result<(), Ap
 pub async fn call_set_video(on: bool, call: State<'_, Call>) -> Result<(), AppError> {
     let media = call.media().await?;
     media.set_video(on).await.map_err(request_error)
+}
+
+/// Starts sharing a screen (`screenId` absent: the primary one) or stops sharing.
+#[tauri::command]
+pub async fn call_share(
+    on: bool,
+    screen_id: Option<String>,
+    call: State<'_, Call>,
+) -> Result<(), AppError> {
+    call.set_sharing(on, screen_id).await
+}
+
+/// The screens that can be shared, primary first (none where sharing is not available,
+/// such as a Wayland desktop for now).
+#[tauri::command]
+pub async fn screens_list() -> Result<Vec<ScreenView>, AppError> {
+    let screens = tokio::task::spawn_blocking(huddle_media::list_screens)
+        .await
+        .map_err(|e| AppError::Call(format!("listing screens: {e}")))?
+        .map_err(|e| AppError::Call(e.to_string()))?;
+    Ok(screens
+        .into_iter()
+        .map(|s| ScreenView {
+            id: s.id,
+            label: s.label,
+            width: s.width,
+            height: s.height,
+            primary: s.primary,
+        })
+        .collect())
 }
 
 /// Moves the call to another camera, microphone or speaker (`id` absent: the system's

@@ -1,7 +1,7 @@
 // Typed wrappers around the call's Tauri commands. The view-model types are generated from
 // Rust (generated/call.ts); a refusal comes back as an AppError with the server's reason.
 import { Channel, invoke } from "@tauri-apps/api/core";
-import type { CallEvent, DeviceKind, JoinRequest, JoinedView, ReactionView, TileSize } from "./generated/call";
+import type { CallEvent, DeviceKind, JoinRequest, JoinedView, ReactionView, ScreenView, TileSize } from "./generated/call";
 import type { MemberAction } from "./permissions";
 
 export const callApi = {
@@ -11,6 +11,9 @@ export const callApi = {
   endForAll: () => invoke<void>("call_end_for_all"),
   setAudio: (muted: boolean) => invoke<void>("call_set_audio", { muted }),
   setVideo: (on: boolean) => invoke<void>("call_set_video", { on }),
+  /** Starts sharing a screen (null: the primary one) or stops. */
+  share: (on: boolean, screenId: string | null = null) => invoke<void>("call_share", { on, screenId }),
+  screens: () => invoke<ScreenView[]>("screens_list"),
   chat: (text: string, to: number | null) => invoke<void>("call_chat", { text, to }),
   setHand: (raised: boolean) => invoke<void>("call_set_hand", { raised }),
   react: (reaction: ReactionView) => invoke<void>("call_react", { reaction }),

@@ -36,6 +36,13 @@ describe("the call model", () => {
     expect(cameraNote(m.camera)).toBeNull();
   });
 
+  it("says why my screen share stopped, for a while", () => {
+    let m = initialModel(joined);
+    m = applyEvent(m, { type: "share_stopped", detail: "the screen 'x11:HDMI-1' was unplugged" }, 1000);
+    expect(m.toasts.map((t) => t.text)).toEqual(["Screen sharing stopped: the screen 'x11:HDMI-1' was unplugged"]);
+    expect(m.toasts[0].until).toBe(1000 + TOAST_MS);
+  });
+
   it("keeps the latest connection grades, and only those", () => {
     let m = initialModel(joined);
     m = applyEvent(m, { type: "quality", members: [{ id: 1, quality: "good" }, { id: 2, quality: "poor" }] }, 0);

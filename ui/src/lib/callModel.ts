@@ -106,6 +106,8 @@ export function applyEvent(m: CallModel, e: CallEvent, now: number): CallModel {
       return { ...m, media: e.media };
     case "camera":
       return { ...m, camera: e.camera };
+    case "share_stopped":
+      return withToast(m, `Screen sharing stopped: ${e.detail}`, false, now);
     case "quality":
       return { ...m, quality: Object.fromEntries(e.members.map((q) => [q.id, q.quality])) };
     case "closed":

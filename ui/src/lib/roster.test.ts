@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { activeSpeaker, byImportance, countLabel, gridColumns, initials, sortForList, stage } from "./roster";
+import { activeSpeaker, byImportance, countLabel, gridColumns, initials, sortForList, stage, tileStage } from "./roster";
 import { member, session } from "./fixtures";
 
 describe("sortForList", () => {
@@ -101,5 +101,39 @@ describe("byImportance", () => {
   it("keeps a stable order without any focus", () => {
     const sizes = [size(3, 320), size(1, 320), size(2, 320)];
     expect(byImportance(sizes, { pinned: null, spotlight: null, speaker: null }).map((s) => s.participant)).toEqual([1, 2, 3]);
+  });
+});
+
+describe("tileStage", () => {
+  const me = member(1, "host", { isMe: true });
+  const names = (tiles: { member: { id: number }; screen: boolean }[]) =>
+    tiles.map((t) => `${t.screen ? "screen" : "camera"}:${t.member.id}`);
+
+  it("is the plain stage while nobody shares", () => {
+    const members = [me, member(2, "participant")];
+    const s = tileStage({ members, session }, "gallery", null, null);
+    expect(s.main).toBeNull();
+    expect(names(s.others)).toEqual(["camera:1", "camera:2"]);
+  });
+  it("puts the earliest sharer's screen on the large tile, cameras beside it", () => {
+    const members = [
+      me,
+      member(3, "participant", { sharing: true, joinOrder: 3 }),
+      member(2, "participant", { sharing: true, joinOrder: 2 }),
+      member(4, "audience", { sharing: true, joinOrder: 4 }),
+    ];
+    const s = tileStage({ members, session: { ...session, spotlight: 1 } }, "gallery", null, 1);
+    expect(s.main && names([s.main])).toEqual(["screen:2"]);
+    expect(names(s.others)).toEqual(["screen:3", "camera:1", "camera:3", "camera:2"]);
+  });
+  it("lets my pin win over a share, which then waits in the strip", () => {
+    const members = [me, member(2, "participant", { sharing: true })];
+    const s = tileStage({ members, session }, "speaker", 1, null);
+    expect(s.main && names([s.main])).toEqual(["camera:1"]);
+    expect(names(s.others)).toEqual(["screen:2", "camera:2"]);
+  });
+  it("shows my own share", () => {
+    const s = tileStage({ members: [{ ...me, sharing: true }], session }, "gallery", null, null);
+    expect(s.main && names([s.main])).toEqual(["screen:1"]);
   });
 });

@@ -119,3 +119,40 @@ export function byImportance<T extends { participant: number; width: number; hei
       a.participant - b.participant,
   );
 }
+
+/** A tile of the video area: someone's camera, or someone's shared screen. */
+export interface StageTile {
+  member: MemberView;
+  screen: boolean;
+}
+
+export interface TileStage {
+  /** The large tile, or null in gallery view without shares. */
+  main: StageTile | null;
+  others: StageTile[];
+}
+
+/**
+ * The video area with screen shares. A shared screen takes the large tile (the earliest
+ * joiner's when several share) unless I pinned someone; other screens and every camera tile
+ * go beside it. My own share is shown too, so I see what the others see. Without shares,
+ * as {@link stage}.
+ */
+export function tileStage(
+  state: Pick<CallSnapshot, "members" | "session">,
+  layout: Layout,
+  pinned: number | null,
+  speaker: number | null,
+): TileStage {
+  const shares = state.members
+    .filter((m) => m.sharing && m.role !== "audience")
+    .sort((a, b) => a.joinOrder - b.joinOrder)
+    .map((member) => ({ member, screen: true }));
+  const camera = (member: MemberView): StageTile => ({ member, screen: false });
+  const base = stage(state, layout, pinned, speaker);
+  if (shares.length === 0 || base.reason === "pinned") {
+    return { main: base.main && camera(base.main), others: [...shares, ...base.others.map(camera)] };
+  }
+  const cameras = state.members.filter((m) => m.role !== "audience").map(camera);
+  return { main: shares[0], others: [...shares.slice(1), ...cameras] };
+}

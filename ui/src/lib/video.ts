@@ -10,7 +10,7 @@ import { i420ToRgba, parseFrame, type Frame } from "./i420";
  * What a canvas shows: `preview` (the pre-join camera) or `tile:<participant id>` (a call
  * member's video; my own id shows my camera as the call captures it).
  */
-export type VideoSource = "preview" | `tile:${number}`;
+export type VideoSource = "preview" | `tile:${number}` | `screen:${number}`;
 
 interface Endpoint {
   url: string;

@@ -568,18 +568,21 @@ impl Call {
         local.mark_unchanged();
         feed.switch_to(screen);
         feed.set_on(true);
-        let first = tokio::time::timeout(
-            SHARE_START_TIMEOUT,
-            local.wait_for(|s| matches!(s, LocalVideo::Live(_) | LocalVideo::Failed(_))),
-        )
-        .await;
-        let failure = match first {
-            Ok(Ok(state)) => match &*state {
-                LocalVideo::Failed(why) => Some(why.clone()),
-                _ => None,
-            },
-            Ok(Err(_)) => Some("the call is over".to_owned()),
-            Err(_) => Some("the screen sent no picture in time".to_owned()),
+        // In a block of its own: the watch's read guard must be gone before the next await.
+        let failure = {
+            let first = tokio::time::timeout(
+                SHARE_START_TIMEOUT,
+                local.wait_for(|s| matches!(s, LocalVideo::Live(_) | LocalVideo::Failed(_))),
+            )
+            .await;
+            match first {
+                Ok(Ok(state)) => match &*state {
+                    LocalVideo::Failed(why) => Some(why.clone()),
+                    _ => None,
+                },
+                Ok(Err(_)) => Some("the call is over".to_owned()),
+                Err(_) => Some("the screen sent no picture in time".to_owned()),
+            }
         };
         if let Some(why) = failure {
             feed.set_on(false);

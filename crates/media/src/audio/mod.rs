@@ -83,6 +83,11 @@ pub fn list_devices(kind: DeviceKind) -> Result<Vec<AudioDeviceInfo>, MediaError
                 "cameras are listed by the camera registry".into(),
             ))
         }
+        DeviceKind::Screen => {
+            return Err(MediaError::InvalidArgument(
+                "screens are listed by screen::list_screens".into(),
+            ))
+        }
     }
     .and_then(|d| device_id(&d));
     let devices = host

@@ -1,9 +1,12 @@
 //! Benchmark: X11 screen capture of a 1920x1080 screen. Prints per-frame grab time (core
-//! `GetImage`, as the backend does it, and MIT-SHM for comparison), BGRX → I420 conversion
-//! time at 1920x1080 and 1280x720, and the frame rate `open_screen` achieves at 15 fps.
+//! `GetImage`, the backend's fallback, and MIT-SHM, which it uses), BGRX → I420 conversion
+//! time at 1920x1080 and 1280x720, the frame rate `open_screen` achieves at 15 fps, and the
+//! H.264 encoding of the shared screen at 10 fps in screen-content mode against camera mode
+//! (the baseline), for a still screen and for one where a region changes every frame.
 //!
 //! Starts its own `Xvfb -screen 0 1920x1080x24`; with `--use-display` it uses $DISPLAY
 //! instead (whatever size that screen is).
+//! `BENCH_SCREEN_BPS` sets the encoders' rate (default 2.5 Mbit/s, a share's ceiling).
 //! Run: cargo run --release -p huddle-media --example bench_screen [-- FRAMES] [--use-display]
 
 #[cfg(target_os = "linux")]
@@ -27,9 +30,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 mod linux {
     use std::time::{Duration, Instant};
 
-    use huddle_media::convert::bgrx_to_i420_scaled;
+    use huddle_media::convert::{bgrx_to_i420_scaled, psnr};
     use huddle_media::screen::x11::{list_screens, open_screen};
     use huddle_media::CaptureFormat;
+    use huddle_media::{ContentMode, H264Decoder, H264Encoder, H264Settings};
     use x11rb::connection::{Connection, RequestConnection};
     use x11rb::protocol::shm::{self, ConnectionExt as _};
     use x11rb::protocol::xproto::{self, ConnectionExt as _, ImageFormat};
@@ -129,10 +133,77 @@ mod linux {
                 cpu.as_secs_f64() * 100.0 / wall.as_secs_f64()
             );
         }
+
+        // 4. Encoding what is shared, as a call does: 1920x1080 at 10 fps, 2.5 Mbit/s.
+        let mut cam = open_screen(&display, None, CaptureFormat::new(1920, 1080, 10))?;
+        let gc = conn.generate_id()?;
+        conn.create_gc(gc, root, &xproto::CreateGCAux::new())?;
+        for changing in [false, true] {
+            // The same frames for both modes: captured once, encoded twice.
+            let mut shots = Vec::with_capacity(frames);
+            for i in 0..frames {
+                if changing {
+                    // A 400x300 region redrawn each frame (typing, a scrolling page).
+                    let pixel = (i as u32 * 2_654_435_761) & 0x00ff_ffff;
+                    conn.change_gc(gc, &xproto::ChangeGCAux::new().foreground(pixel))?;
+                    let x = (i * 37 % 1500) as i16;
+                    let rect = xproto::Rectangle {
+                        x,
+                        y: 300,
+                        width: 400,
+                        height: 300,
+                    };
+                    conn.poly_fill_rectangle(root, gc, &[rect])?;
+                    conn.get_input_focus()?.reply()?;
+                }
+                shots.push(cam.next_frame()?);
+            }
+            for mode in [ContentMode::Screen, ContentMode::Camera] {
+                let mut encoder = H264Encoder::new(H264Settings {
+                    bitrate_bps: std::env::var("BENCH_SCREEN_BPS")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(2_500_000),
+                    fps: 10.0,
+                    mode,
+                    allow_frame_skip: true,
+                    ..H264Settings::default()
+                })?;
+                let mut decoder = H264Decoder::new()?;
+                let mut cpu_times = Vec::new();
+                let mut bytes = 0usize;
+                let mut quality = Vec::new();
+                for (i, shot) in shots.iter().enumerate() {
+                    let mut frame = shot.clone();
+                    frame.timestamp = Duration::from_millis(100 * i as u64);
+                    let (out, _, cpu) = cpu::timed(|| encoder.encode(&frame));
+                    let out = out?;
+                    bytes += out.data.len();
+                    cpu_times.push(cpu);
+                    if !out.data.is_empty() {
+                        if let Some(picture) = decoder.decode(&out.data)? {
+                            quality.push(psnr(&picture, shot)?);
+                        }
+                    }
+                }
+                let kbps = bytes as f64 * 8.0 / (frames as f64 / 10.0) / 1000.0;
+                let mean_psnr = quality.iter().sum::<f64>() / quality.len().max(1) as f64;
+                report(
+                    &format!(
+                        "encode 1920x1080@10, {} screen, {mode:?} mode (CPU; {kbps:.0} kbit/s, \
+                         PSNR {mean_psnr:.1} dB over {} frames)",
+                        if changing { "changing" } else { "still" },
+                        quality.len()
+                    ),
+                    &mut cpu_times,
+                );
+            }
+        }
+        conn.free_gc(gc)?;
         Ok(())
     }
 
-    /// Something other than a flat colour: bands of colour with a grid over them.
+    /// Something other than a flat colour: bands of colour, and text over half of it.
     fn paint(conn: &RustConnection, root: xproto::Window) -> Res<()> {
         let gc = conn.generate_id()?;
         conn.create_gc(gc, root, &xproto::CreateGCAux::new())?;
@@ -146,6 +217,22 @@ mod linux {
                 height: 1080,
             };
             conn.poly_fill_rectangle(root, gc, &[band])?;
+        }
+        // Lines of text over the right half, as a shared document shows them (skipped when
+        // the server has no "fixed" font).
+        let font = conn.generate_id()?;
+        if conn.open_font(font, b"fixed")?.check().is_ok() {
+            let aux = xproto::ChangeGCAux::new()
+                .foreground(0x20_2020)
+                .background(0xff_ffff)
+                .font(font);
+            conn.change_gc(gc, &aux)?;
+            let line =
+                b"The quarterly figures: revenue 1,284,330 (+4.2%), costs 977,015; see table 3.";
+            for row in 0..80i16 {
+                conn.image_text8(root, gc, 960, 14 + row * 13, line)?;
+            }
+            conn.close_font(font)?;
         }
         conn.free_gc(gc)?;
         conn.get_input_focus()?.reply()?;

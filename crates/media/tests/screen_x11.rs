@@ -273,3 +273,60 @@ fn a_dead_x_server_is_an_error_not_a_panic() -> TestResult {
     assert!(err.to_string().contains("lost the connection"), "{err}");
     Ok(())
 }
+
+#[test]
+fn the_pointer_is_drawn_into_the_share() -> TestResult {
+    use x11rb::protocol::xfixes::ConnectionExt as _;
+    let Some(server) = xvfb("the_pointer_is_drawn_into_the_share")? else {
+        return Ok(());
+    };
+    let (conn, root) = client(&server)?;
+    conn.xfixes_query_version(4, 0)?.reply()?;
+    let teal = [0, 128, 128];
+    fill(&conn, root, teal, rect(0, 0, 1280, 800))?;
+    conn.warp_pointer(x11rb::NONE, root, 0, 0, 0, 0, 300, 200)?;
+    conn.get_input_focus()?.reply()?;
+    // What the server says the pointer looks like and where its image goes.
+    let cursor = conn.xfixes_get_cursor_image()?.reply()?;
+    assert_eq!((cursor.x, cursor.y), (300, 200));
+    assert!(
+        cursor.width > 0 && cursor.height > 0,
+        "Xvfb has a pointer image"
+    );
+    let (left, top) = (300 - i32::from(cursor.xhot), 200 - i32::from(cursor.yhot));
+    // The first opaque pixel of the pointer image, and its colour.
+    let (i, argb) = cursor
+        .cursor_image
+        .iter()
+        .enumerate()
+        .find(|(_, p)| *p >> 24 == 0xff)
+        .ok_or("the pointer has no opaque pixel")?;
+    let (px, py) = (
+        i as i32 % i32::from(cursor.width),
+        i as i32 / i32::from(cursor.width),
+    );
+    let rgb = [(argb >> 16) as u8, (argb >> 8) as u8, *argb as u8];
+    let expect = rgb_to_i420(&rgb.repeat(4), 2, 2, false, Duration::ZERO)?;
+
+    let mut cam = open_screen(server.display(), None, CaptureFormat::new(1280, 800, 30))?;
+    let frame = cam.next_frame()?;
+    let (x, y) = ((left + px) as usize, (top + py) as usize);
+    assert_eq!(
+        yuv_at(&frame, x, y).0,
+        expect.y()[0],
+        "pointer pixel at ({x}, {y})"
+    );
+    // Away from the pointer the screen is as drawn.
+    let background = rgb_to_i420(&teal.repeat(4), 2, 2, false, Duration::ZERO)?;
+    assert_eq!(yuv_at(&frame, 900, 600).0, background.y()[0]);
+    // The pointer moves with the mouse.
+    conn.warp_pointer(x11rb::NONE, root, 0, 0, 0, 0, 900, 600)?;
+    conn.get_input_focus()?.reply()?;
+    let frame = cam.next_frame()?;
+    assert_eq!(
+        yuv_at(&frame, x, y).0,
+        background.y()[0],
+        "the old place is clear"
+    );
+    Ok(())
+}

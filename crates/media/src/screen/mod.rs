@@ -9,6 +9,8 @@
 //! there the list is empty and opening says why.
 
 #[cfg(target_os = "linux")]
+mod pointer;
+#[cfg(target_os = "linux")]
 pub mod x11;
 #[cfg(any(windows, target_os = "macos"))]
 mod xcap_backend;

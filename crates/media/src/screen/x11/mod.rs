@@ -3,8 +3,9 @@
 //! in ZPixmap format through MIT-SHM (`shm.rs`) or, where the server lacks it, core
 //! `GetImage`, converted from 32-bit BGRX (24- or 32-bit depth) to I420 while scaling.
 //!
-//! Each frame asks for the monitor list and the pixels together, so noticing an unplugged,
-//! moved or resized monitor costs no extra round trip. `list_screens` and `open_screen` here
+//! Each frame asks for the monitor list, the pixels and (with XFixes) the pointer's image
+//! together, so noticing an unplugged, moved or resized monitor and drawing the pointer,
+//! which grabs leave out, cost no extra round trip. `list_screens` and `open_screen` here
 //! take the display name, so tests and benchmarks can use their own X server; the
 //! crate-level functions pass `$DISPLAY`.
 
@@ -16,9 +17,11 @@ use x11rb::connection::{Connection, RequestConnection};
 use x11rb::cookie::Cookie;
 use x11rb::errors::{ConnectionError, ReplyError};
 use x11rb::protocol::randr::{self, ConnectionExt as _};
+use x11rb::protocol::xfixes::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{self, ConnectionExt as _, ImageFormat, ImageOrder, Window};
 use x11rb::rust_connection::RustConnection;
 
+use super::pointer::{draw_pointer, Pointer};
 use super::{fit_within, Pacer, ScreenInfo};
 use crate::camera::{Camera, CameraInfo, CaptureFormat};
 use crate::convert::{packed32_to_i420_scaled, Packed32};
@@ -122,6 +125,8 @@ struct Session {
     layout: Packed32,
     scanline_pad: u32,
     monitors: bool,
+    /// XFixes is there to give the pointer's image.
+    pointer: bool,
 }
 
 impl Session {
@@ -179,8 +184,10 @@ impl Session {
             layout,
             scanline_pad: scanline_pad.max(8),
             monitors: false,
+            pointer: false,
         };
         session.monitors = session.has_monitors()?;
+        session.pointer = session.has_pointer_images();
         Ok(session)
     }
 
@@ -200,6 +207,22 @@ impl Session {
             .reply()
             .map_err(|e| self.failed(&self.display, "the RandR version", e))?;
         Ok((version.major_version, version.minor_version) >= (1, 5))
+    }
+
+    /// True when the server gives the pointer's image (XFixes; a client must say which
+    /// version it speaks before its first request). Without it shares show no pointer.
+    fn has_pointer_images(&self) -> bool {
+        let present = self
+            .conn
+            .extension_information(xfixes::X11_EXTENSION_NAME)
+            .is_ok_and(|ext| ext.is_some());
+        present
+            && self
+                .conn
+                .xfixes_query_version(4, 0)
+                .ok()
+                .and_then(|cookie| cookie.reply().ok())
+                .is_some_and(|v| v.major_version >= 1)
     }
 
     /// The screens to offer: active RandR monitors (primary first), or the root window.
@@ -491,6 +514,16 @@ impl X11Screen {
                 .map(PendingImage::Core),
         }
         .map_err(|e| session.lost(id, e))?;
+        let pointer = if session.pointer {
+            Some(
+                session
+                    .conn
+                    .xfixes_get_cursor_image()
+                    .map_err(|e| session.lost(id, e))?,
+            )
+        } else {
+            None
+        };
         let Some(now) = geometry
             .reply()
             .map_err(|e| session.failed(id, "where the screen is", e))?
@@ -511,7 +544,7 @@ impl X11Screen {
                 taken,
             )
         };
-        let image = match pending {
+        let mut image = match pending {
             PendingImage::Shm(cookie) => match (cookie.reply(), self.shm.as_mut()) {
                 (Ok(_), Some(seg)) => Ok(convert(seg.pixels(len))?),
                 (Ok(_), None) => return Err(MediaError::Stopped("screen's shared memory")),
@@ -522,6 +555,24 @@ impl X11Screen {
                 Err(e) => Err(e),
             },
         };
+        match (pointer.map(Cookie::reply), &mut image) {
+            (Some(Ok(cursor)), Ok(frame)) => {
+                let at = |pos: i16, hot: u16, origin: i16| {
+                    i32::from(pos) - i32::from(hot) - i32::from(origin)
+                };
+                let shape = Pointer {
+                    left: at(cursor.x, cursor.xhot, rect.x),
+                    top: at(cursor.y, cursor.yhot, rect.y),
+                    width: cursor.width.into(),
+                    height: cursor.height.into(),
+                    argb: &cursor.cursor_image,
+                };
+                draw_pointer(frame, width, height, &shape);
+            }
+            // The share goes on without a pointer.
+            (Some(Err(e)), _) => tracing::debug!("pointer image: {e}"),
+            _ => {}
+        }
         Ok(Some((now, image)))
     }
 

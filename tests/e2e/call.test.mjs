@@ -1,6 +1,6 @@
 // The call view end to end: the real app joins a session on its embedded server together
-// with headless members (huddle-cli, and a raw protocol client where a host must end the
-// session), and the test checks what the window shows. Screenshots of the call view and the
+// with headless members (huddle-cli, which also acts as a host through its /commands), and
+// the test checks what the window shows. Screenshots of the call view and the
 // host panel are kept under target/e2e/.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -47,14 +47,9 @@ function member(command, args) {
 const cliMember = (address, session, name, extra = []) =>
   member(cli, ["join", `ws://${address}/v1/ws`, session, "--name", name, "--json", "--size", "320x180", "--fps", "15", ...extra]);
 
-const protocolMember = (address, session, name) =>
-  member(process.execPath, [
-    "--experimental-websocket",
-    path.join(import.meta.dirname, "protocol-client.mjs"),
-    `ws://${address}/v1/ws`,
-    session,
-    name,
-  ]);
+// A member that only acts (a host that ends or removes): no media.
+const quietMember = (address, session, name) =>
+  cliMember(address, session, name, ["--camera", "none", "--microphone", "none"]);
 
 let driver;
 let app;
@@ -366,9 +361,9 @@ describe("the app as participant, with a host that ends the session", () => {
   let host;
 
   test("a participant sees no host controls, and a forced one is refused by the server", async () => {
-    host = protocolMember(address, session, "Hana");
+    host = quietMember(address, session, "Hana");
     members.push(host);
-    const welcome = await host.waitLine("the host's welcome", (l) => l.type === "welcome");
+    const welcome = (await host.waitLine("the host's welcome", (l) => l.type === "welcome")).state;
     assert.equal(welcome.role, "host");
     await fillAndJoin("Ann", session);
     await waitFor("two members", async () => (await rows()).length === 2);
@@ -376,7 +371,7 @@ describe("the app as participant, with a host that ends the session", () => {
     assert.equal((await app.findAll("button.more")).length, 0, "no per-user host actions");
     assert.equal((await app.findAll("#end-for-all")).length, 0, "no end for all");
     const refusal = await app.exec(
-      `return window.__TAURI_INTERNALS__.invoke("manage_mute", { participant: ${welcome.participant_id} })
+      `return window.__TAURI_INTERNALS__.invoke("manage_mute", { participant: ${welcome.me} })
          .then(() => "accepted", (e) => JSON.stringify(e));`,
     );
     const err = JSON.parse(refusal);
@@ -385,7 +380,7 @@ describe("the app as participant, with a host that ends the session", () => {
   });
 
   test("the host ending the session shows why", async () => {
-    host.send(JSON.stringify({ type: "end" }));
+    host.send("/end");
     await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);
     assert.equal(await textOf("#ended-title"), "The host ended the session");
     assert.match(await textOf("#ended-detail"), /Hana ended the session for everyone/);
@@ -394,15 +389,15 @@ describe("the app as participant, with a host that ends the session", () => {
 
   test("being removed by the host shows who removed me", async () => {
     const session = "E2E Removal";
-    const host = protocolMember(address, session, "Hana");
+    const host = quietMember(address, session, "Hana");
     members.push(host);
     await host.waitLine("the host's welcome", (l) => l.type === "welcome");
     await fillAndJoin("Ann", session);
     const joined = await host.waitLine(
       "Ann joining",
-      (l) => l.type === "event" && l.event.type === "joined" && l.event.member.display_name === "Ann",
+      (l) => l.type === "state" && l.cause?.type === "joined" && l.cause.member.display_name === "Ann",
     );
-    host.send(JSON.stringify({ type: "remove", participant: joined.event.member.id }));
+    host.send(`/remove ${joined.cause.member.id}`);
     await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);
     assert.equal(await textOf("#ended-title"), "You were removed from the session");
     assert.equal(await textOf("#ended-detail"), "Hana removed you.");

@@ -1,5 +1,6 @@
-//! `huddle-cli join`: lines on standard input become chat to everyone, the session's events
-//! come out as JSON lines, and end of input leaves the session cleanly.
+//! `huddle-cli join`: lines on standard input become chat to everyone (or, after a slash,
+//! commands), the session's events come out as JSON lines, and end of input leaves the
+//! session cleanly.
 
 mod session_support;
 
@@ -67,6 +68,29 @@ async fn cli_chats_from_stdin_and_leaves_on_eof() -> TestResult {
             .any(|m| m.text == "hello from the terminal" && m.from_name == "Term")
     })
     .await?;
+
+    // Lines starting with a slash are commands: raising a hand works, a host action is
+    // refused by the server in its words, and a mistyped command says why.
+    stdin.write_all(b"/hand up\n/mute 1\n/dance\n").await?;
+    stdin.flush().await?;
+    wait_state(&ann, "Term's hand is up", |s| {
+        s.members
+            .iter()
+            .any(|m| m.display_name == "Term" && m.hand_raised)
+    })
+    .await?;
+    let mut errors = Vec::new();
+    while errors.len() < 2 {
+        let line = tokio::time::timeout(PATIENCE, lines.next_line())
+            .await??
+            .ok_or("output ended before the errors")?;
+        let value: serde_json::Value = serde_json::from_str(&line)?;
+        if value["type"] == "error" {
+            errors.push(value["error"].as_str().unwrap_or("").to_owned());
+        }
+    }
+    assert!(errors[0].contains("refused"), "{errors:?}");
+    assert!(errors[1].contains("unknown command /dance"), "{errors:?}");
 
     drop(stdin);
     wait_event(&mut ann_events, "Term left", |e| {

@@ -303,6 +303,109 @@ fn human(r: &Report) -> String {
     out
 }
 
+mod typed {
+    //! What a line typed into `huddle-cli join` asks for: chat, or a `/command`.
+
+    use huddle_proto::ParticipantId;
+
+    /// One typed line.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(super) enum Typed {
+        Chat(String),
+        Share(bool),
+        Hand(bool),
+        Mute(ParticipantId),
+        Remove(ParticipantId),
+        Lock(bool),
+        LockSharing(bool),
+        End,
+        Help,
+    }
+
+    pub(super) const HELP: &str = "lines are chat to everyone (start one with // to send a \
+        leading /); commands: /share on|off, /hand up|down, /mute ID, /remove ID, \
+        /lock on|off, /lock-sharing on|off, /end, /help";
+
+    /// Parses a typed line; an error says what was wrong in words.
+    pub(super) fn parse(line: &str) -> Result<Typed, String> {
+        if let Some(text) = line.strip_prefix("//") {
+            return Ok(Typed::Chat(format!("/{text}")));
+        }
+        let Some(command) = line.strip_prefix('/') else {
+            return Ok(Typed::Chat(line.to_owned()));
+        };
+        let mut words = command.split_whitespace();
+        let name = words.next().unwrap_or("");
+        let arg = words.next();
+        if words.next().is_some() {
+            return Err(format!("/{name}: too many words ({HELP})"));
+        }
+        let switch = |on: &str, off: &str| match arg {
+            Some(a) if a == on => Ok(true),
+            Some(a) if a == off => Ok(false),
+            _ => Err(format!("/{name} takes {on} or {off}")),
+        };
+        let id = || {
+            arg.and_then(|a| a.parse().ok())
+                .map(ParticipantId)
+                .ok_or_else(|| format!("/{name} takes a member id (a number)"))
+        };
+        let none = |typed: Typed| match arg {
+            None => Ok(typed),
+            Some(_) => Err(format!("/{name} takes nothing more")),
+        };
+        match name {
+            "share" => switch("on", "off").map(Typed::Share),
+            "hand" => switch("up", "down").map(Typed::Hand),
+            "mute" => id().map(Typed::Mute),
+            "remove" => id().map(Typed::Remove),
+            "lock" => switch("on", "off").map(Typed::Lock),
+            "lock-sharing" => switch("on", "off").map(Typed::LockSharing),
+            "end" => none(Typed::End),
+            "help" => none(Typed::Help),
+            other => Err(format!("unknown command /{other} ({HELP})")),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn lines_are_chat_unless_they_are_commands() {
+            assert_eq!(parse("hello"), Ok(Typed::Chat("hello".into())));
+            assert_eq!(parse("//slash"), Ok(Typed::Chat("/slash".into())));
+            assert_eq!(parse("/share on"), Ok(Typed::Share(true)));
+            assert_eq!(parse("/share off"), Ok(Typed::Share(false)));
+            assert_eq!(parse("/hand up"), Ok(Typed::Hand(true)));
+            assert_eq!(parse("/mute 7"), Ok(Typed::Mute(ParticipantId(7))));
+            assert_eq!(parse("/remove  12 "), Ok(Typed::Remove(ParticipantId(12))));
+            assert_eq!(parse("/lock-sharing on"), Ok(Typed::LockSharing(true)));
+            assert_eq!(parse("/lock off"), Ok(Typed::Lock(false)));
+            assert_eq!(parse("/end"), Ok(Typed::End));
+            assert_eq!(parse("/help"), Ok(Typed::Help));
+        }
+
+        #[test]
+        fn bad_commands_say_why() {
+            for (line, says) in [
+                ("/share", "on or off"),
+                ("/share maybe", "on or off"),
+                ("/mute", "member id"),
+                ("/mute ann", "member id"),
+                ("/mute -1", "member id"),
+                ("/end now", "nothing more"),
+                ("/remove 1 2", "too many"),
+                ("/dance", "unknown command"),
+                ("/", "unknown command"),
+            ] {
+                let err = parse(line).expect_err(line);
+                assert!(err.contains(says), "{line}: {err}");
+            }
+        }
+    }
+}
+
 mod join {
     //! The `join` command: a text front end to a call, publishing synthetic media.
 
@@ -317,11 +420,13 @@ mod join {
         CallState, CloseReason, ConnectionStatus, JoinOptions, Notice, SessionEvent,
     };
     use huddle_client::tls::Trust;
+    use huddle_client::ClientError;
     use huddle_media::camera::{CameraRegistry, CaptureFormat, SyntheticFault};
-    use huddle_proto::{ChatMessage, LeaveReason, MemberUpdate, ServerEvent};
+    use huddle_proto::{Action, ChatMessage, LeaveReason, MemberUpdate, ServerEvent};
     use serde_json::json;
     use tokio::io::AsyncBufReadExt as _;
 
+    use super::typed::{self, Typed};
     use super::{read_pem_certs, JoinArgs, MediaSource};
 
     pub(super) async fn run(args: JoinArgs) -> ExitCode {
@@ -400,11 +505,15 @@ mod join {
             tokio::select! {
                 line = lines.next_line(), if stdin_open => match line {
                     Ok(Some(text)) if text.trim().is_empty() => {}
-                    Ok(Some(text)) => {
-                        if let Err(e) = session.chat(text).await {
-                            report_error(json, &e.to_string());
+                    Ok(Some(text)) => match typed::parse(&text) {
+                        Ok(Typed::Help) => report_help(json),
+                        Ok(command) => {
+                            if let Err(e) = run_typed(&call, command).await {
+                                report_error(json, &e.to_string());
+                            }
                         }
-                    }
+                        Err(why) => report_error(json, &why),
+                    },
                     Ok(None) | Err(_) => {
                         stdin_open = false;
                         if let Err(e) = session.leave().await {
@@ -479,6 +588,31 @@ mod join {
                     None => return ExitCode::SUCCESS,
                 },
             }
+        }
+    }
+
+    /// Carries out a typed line (chat or a command).
+    async fn run_typed(call: &call::Call, command: Typed) -> Result<(), ClientError> {
+        let session = call.session();
+        match command {
+            Typed::Chat(text) => session.chat(text).await,
+            Typed::Share(on) => call.set_sharing(on, None).await,
+            Typed::Hand(true) => session.raise_hand().await,
+            Typed::Hand(false) => session.lower_hand(None).await,
+            Typed::Mute(who) => session.mute(who).await,
+            Typed::Remove(who) => session.remove(who).await,
+            Typed::Lock(on) => session.lock_session(on).await,
+            Typed::LockSharing(on) => session.request(Action::LockSharing { locked: on }).await,
+            Typed::End => session.end().await,
+            Typed::Help => Ok(()),
+        }
+    }
+
+    fn report_help(json: bool) {
+        if json {
+            println!("{}", json!({ "type": "help", "text": typed::HELP }));
+        } else {
+            println!("{}", typed::HELP);
         }
     }
 

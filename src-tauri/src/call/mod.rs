@@ -440,23 +440,28 @@ async fn show_own_camera(
 }
 
 /// Sends what this app shares to the person's own screen tile, and tells the window when
-/// the screen could not be captured any more (which ends the share).
+/// a running share's screen could not be captured any more (which ends the share). A share
+/// that fails to start is not told here: the share command answers with the reason.
 async fn show_own_screen(
     mut local: watch::Receiver<LocalVideo>,
     me: u64,
     tiles: Arc<Hub>,
     sink: impl EventSink,
 ) {
+    let mut live = false;
     loop {
         let state = local.borrow_and_update().clone();
         match state {
-            LocalVideo::Live(frame) => tiles.offer(Source::Screen(me), &frame),
+            LocalVideo::Live(frame) => {
+                live = true;
+                tiles.offer(Source::Screen(me), &frame);
+            }
             LocalVideo::Failed(detail) => {
-                if !sink.send(CallEvent::ShareStopped { detail }) {
+                if std::mem::take(&mut live) && !sink.send(CallEvent::ShareStopped { detail }) {
                     return;
                 }
             }
-            LocalVideo::Off | LocalVideo::Starting => {}
+            LocalVideo::Off | LocalVideo::Starting => live = false,
         }
         if local.changed().await.is_err() {
             return;

@@ -411,7 +411,15 @@ pub struct Call {
     session: Session,
     shared: Arc<Shared>,
     state: watch::Receiver<MediaState>,
-    can_share: bool,
+    /// Screens this app may share; `None` when it cannot.
+    screen: Option<Arc<ScreenFeed>>,
+}
+
+/// The screen-share capture: its thread starts with the first share (most calls never
+/// share, and an idle capture thread would still wake to check whether it should start).
+struct ScreenFeed {
+    /// Taken when the thread starts.
+    input: Mutex<Option<ScreenInput>>,
 }
 
 /// Joins a session and starts media.
@@ -455,10 +463,11 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
         .ok_or_else(|| ClientError::Media("media events already taken".to_owned()))?;
     send::start_audio(audio, Arc::clone(&shared));
     send::start_video(video, Arc::clone(&shared));
-    let can_share = screen.is_some();
-    if let Some(screen) = screen {
-        send::start_screen(screen, Arc::clone(&shared));
-    }
+    let screen = screen.map(|input| {
+        Arc::new(ScreenFeed {
+            input: Mutex::new(Some(input)),
+        })
+    });
     if deliver_audio {
         receive::start_audio_pull(Arc::clone(&shared));
     }
@@ -473,7 +482,7 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
             session,
             shared,
             state: state_rx,
-            can_share,
+            screen,
         },
         CallEvents {
             session: session_events,
@@ -559,13 +568,23 @@ impl Call {
             feed.set_on(false);
             return self.session.set_sharing(false).await;
         }
-        if !self.can_share {
+        let Some(screens) = &self.screen else {
             return Err(ClientError::Media(
                 "this app cannot share screens".to_owned(),
             ));
-        }
+        };
+        // A new attempt: whatever an earlier share left shown (its failure, its last
+        // frame) is not this one's answer.
+        feed.local.send_replace(LocalVideo::Starting);
         let mut local = feed.local.subscribe();
-        local.mark_unchanged();
+        if let Some(input) = screens
+            .input
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            send::start_screen(input, Arc::clone(&self.shared));
+        }
         feed.switch_to(screen);
         feed.set_on(true);
         // In a block of its own: the watch's read guard must be gone before the next await.
@@ -601,12 +620,6 @@ impl Call {
     #[must_use]
     pub fn local_screen(&self) -> watch::Receiver<LocalVideo> {
         self.shared.screen.local.subscribe()
-    }
-
-    /// Whether this app was given screens to share.
-    #[must_use]
-    pub fn can_share(&self) -> bool {
-        self.can_share
     }
 
     /// Tells the server which videos this app shows, and how big (most important first).

@@ -243,7 +243,7 @@ pub(crate) fn start_video(input: VideoInput, shared: Arc<Shared>) {
     start_feed(FeedKind::Camera, open, id, format.fps, shared);
 }
 
-/// Starts the screen-share capture thread (idle until a share starts).
+/// Starts the screen-share capture thread (at the first share; it idles between shares).
 pub(crate) fn start_screen(input: ScreenInput, shared: Arc<Shared>) {
     let ScreenInput { open, limit } = input;
     let open: Opener = Box::new(move |id| open(id, limit));

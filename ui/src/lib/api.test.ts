@@ -47,4 +47,26 @@ describe("watchDevices", () => {
       vi.useRealTimers();
     }
   });
+
+  it("given the list already known, waits a period and reports only a change", async () => {
+    vi.useFakeTimers();
+    try {
+      let calls = 0;
+      const list = async () => {
+        calls++;
+        return calls === 1 ? lists(["a"]) : lists(["a", "b"]);
+      };
+      const seen: string[][] = [];
+      const stop = watchDevices((d) => seen.push(d.cameras.map((c) => c.id)), () => {}, 1000, list, lists(["a"]));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(calls).toBe(0);
+      await vi.advanceTimersByTimeAsync(1000); // the same list: nothing to report
+      expect(seen).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(seen).toEqual([["a", "b"]]);
+      stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

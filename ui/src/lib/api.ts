@@ -86,18 +86,19 @@ export const api = {
 };
 
 /**
- * Keeps a device list current (devices plugged in or out): lists now, then every `everyMs`,
- * and calls `onChange` with the first list and whenever it differs from the last one. A
- * failed listing goes to `onError` and the next one is tried as usual. Returns a function
- * that stops watching.
+ * Keeps a device list current (devices plugged in or out): lists now (or, given the list
+ * the caller `known` already, first after `everyMs`), then every `everyMs`, and calls
+ * `onChange` whenever the list differs from the last one. A failed listing goes to
+ * `onError` and the next one is tried as usual. Returns a function that stops watching.
  */
 export function watchDevices(
   onChange: (devices: Devices) => void,
   onError: (err: unknown) => void,
   everyMs = 3000,
   list: () => Promise<Devices> = api.devicesList,
+  known?: Devices,
 ): () => void {
-  let last = "";
+  let last = known ? JSON.stringify(known) : "";
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
   const poll = async () => {
@@ -113,7 +114,8 @@ export function watchDevices(
     }
     if (!stopped) timer = setTimeout(poll, everyMs);
   };
-  poll();
+  if (known) timer = setTimeout(poll, everyMs);
+  else poll();
   return () => {
     stopped = true;
     if (timer !== null) clearTimeout(timer);

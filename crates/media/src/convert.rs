@@ -101,7 +101,7 @@ pub fn rgb_to_i420(
     for r in 0..h {
         for x in 0..w {
             let (pr, pg, pb) = pixel(x, r);
-            y[r * w + x] = clamp_u8(((66 * pr + 129 * pg + 25 * pb + 128) >> 8) + 16);
+            y[r * w + x] = clamp_u8(bt601_luma(pr, pg, pb) + 16);
         }
     }
     for cr in 0..h / 2 {
@@ -114,8 +114,9 @@ pub fn rgb_to_i420(
                 sb += pb;
             }
             let (pr, pg, pb) = (sr / 4, sg / 4, sb / 4);
-            u[cr * (w / 2) + cx] = clamp_u8(((-38 * pr - 74 * pg + 112 * pb + 128) >> 8) + 128);
-            v[cr * (w / 2) + cx] = clamp_u8(((112 * pr - 94 * pg - 18 * pb + 128) >> 8) + 128);
+            let (cu, cv) = bt601_chroma(pr, pg, pb);
+            u[cr * (w / 2) + cx] = clamp_u8(cu + 128);
+            v[cr * (w / 2) + cx] = clamp_u8(cv + 128);
         }
     }
     Ok(frame)
@@ -319,7 +320,7 @@ fn scale_packed<const R: usize, const G: usize, const B: usize>(
             let (r, g, b) = (div(a[0], inv), div(a[1], inv), div(a[2], inv));
             *avg = [r, g, b];
             let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
-            *yv = clamp_u8(((66 * r + 129 * g + 25 * b + 128) >> 8) + 16);
+            *yv = clamp_u8(bt601_luma(r, g, b) + 16);
         }
         if oy % 2 == 1 {
             let cw = ow / 2;
@@ -338,8 +339,9 @@ fn scale_packed<const R: usize, const G: usize, const B: usize>(
                     }
                 }
                 let [r, g, b] = sum.map(|s| s / 4);
-                up[cr * cw + cx] = clamp_u8(((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128);
-                vp[cr * cw + cx] = clamp_u8(((112 * r - 94 * g - 18 * b + 128) >> 8) + 128);
+                let (cu, cv) = bt601_chroma(r, g, b);
+                up[cr * cw + cx] = clamp_u8(cu + 128);
+                vp[cr * cw + cx] = clamp_u8(cv + 128);
             }
         }
     }
@@ -360,7 +362,7 @@ fn packed_to_i420<const R: usize, const G: usize, const B: usize>(
     let cw = w / 2;
     let luma = |p: &[u8]| -> u8 {
         let (r, g, b) = (i32::from(p[R]), i32::from(p[G]), i32::from(p[B]));
-        clamp_u8(((66 * r + 129 * g + 25 * b + 128) >> 8) + 16)
+        clamp_u8(bt601_luma(r, g, b) + 16)
     };
     for cr in 0..h / 2 {
         let top = &src[2 * cr * stride..][..w * 4];
@@ -384,8 +386,9 @@ fn packed_to_i420<const R: usize, const G: usize, const B: usize>(
                 i32::from(t[c]) + i32::from(t[4 + c]) + i32::from(b[c]) + i32::from(b[4 + c])
             };
             let (r, g, b) = (sum(R) / 4, sum(G) / 4, sum(B) / 4);
-            *u = clamp_u8(((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128);
-            *v = clamp_u8(((112 * r - 94 * g - 18 * b + 128) >> 8) + 128);
+            let (cu, cv) = bt601_chroma(r, g, b);
+            *u = clamp_u8(cu + 128);
+            *v = clamp_u8(cv + 128);
         }
     }
 }
@@ -502,6 +505,22 @@ fn scale_plane(src: &[u8], sw: usize, sh: usize, dst: &mut [u8], dw: usize, dh: 
 
 fn avg2(a: u8, b: u8) -> u8 {
     (a as u16 + b as u16).div_ceil(2) as u8
+}
+
+/// BT.601 limited-range luma of an RGB pixel, without its +16 offset (the pointer blend
+/// scales the offset with alpha).
+#[inline]
+pub(crate) fn bt601_luma(r: i32, g: i32, b: i32) -> i32 {
+    (66 * r + 129 * g + 25 * b + 128) >> 8
+}
+
+/// BT.601 limited-range chroma (U, V) of an RGB pixel, without their +128 offsets.
+#[inline]
+pub(crate) fn bt601_chroma(r: i32, g: i32, b: i32) -> (i32, i32) {
+    (
+        (-38 * r - 74 * g + 112 * b + 128) >> 8,
+        (112 * r - 94 * g - 18 * b + 128) >> 8,
+    )
 }
 
 fn clamp_u8(v: i32) -> u8 {

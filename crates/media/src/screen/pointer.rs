@@ -1,6 +1,7 @@
 //! The mouse pointer drawn into a shared screen's frames: X11 grabs leave it out, and the
 //! people watching a share follow what the presenter points at.
 
+use crate::convert::{bt601_chroma, bt601_luma};
 use crate::frame::VideoFrame;
 
 /// A pointer image in premultiplied ARGB (as XFixes gives it), `width` x `height`, whose
@@ -65,13 +66,13 @@ pub(crate) fn draw_pointer(
             );
             let keep = 255 - a;
             // Premultiplied colour: its luma offset scales with alpha too.
-            let over_y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16 * a / 255;
+            let over_y = bt601_luma(r, g, b) + 16 * a / 255;
             let at = fy as usize * stride + fx as usize;
             y_plane[at] = blend(y_plane[at], keep, over_y);
             if fx % 2 == 0 && fy % 2 == 0 {
                 let c = (fy as usize / 2) * (stride / 2) + fx as usize / 2;
-                let over_u = ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128 * a / 255;
-                let over_v = ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128 * a / 255;
+                let (cu, cv) = bt601_chroma(r, g, b);
+                let (over_u, over_v) = (cu + 128 * a / 255, cv + 128 * a / 255);
                 u_plane[c] = blend(u_plane[c], keep, over_u);
                 v_plane[c] = blend(v_plane[c], keep, over_v);
             }

@@ -27,11 +27,11 @@ async fn three_clients_see_and_hear_each_other() -> TestResult {
     let server = Server::start(ServerConfig::open_loopback()).await?;
     let url = server.http_url();
     let a = join(options(&url, "media", "Ann", 11)).await?;
-    let b = join(options(&url, "media", "Bob", 22)).await?;
+    let b = join(options(&url, "media", "Bob", 44)).await?;
     let c = join(options(&url, "media", "Cy", 33)).await?;
     let clients = [&a, &b, &c];
     all_connected(&clients).await?;
-    let seeds = [(a.id, 11), (b.id, 22), (c.id, 33)];
+    let seeds = [(a.id, 11), (b.id, 44), (c.id, 33)];
 
     // Everyone decodes everyone else's video, frame counters in order.
     for me in &clients {

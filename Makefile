@@ -53,10 +53,13 @@ e2e:
 
 # Coverage-guided fuzzing of the server's message decoder and token verifier, bounded in
 # time. cargo-fuzz needs nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets stable accept them.
+# The target builds only the protocol and token crates (not the server's network and media
+# stack), into the workspace's one target dir.
 FUZZ_SECONDS ?= 30
 fuzz:
 	mkdir -p crates/server/fuzz/corpus/decode_client
 	cd crates/server/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run decode_client \
+	  --target-dir $(CURDIR)/target/fuzz \
 	  corpus/decode_client seeds/decode_client -- -max_total_time=$(FUZZ_SECONDS)
 
 ## make bundle: release installers for this machine (.deb and .rpm on Linux).

@@ -37,7 +37,7 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     /// A token could not be created.
     #[error("cannot mint token: {0}")]
-    Mint(String),
+    Mint(#[from] huddle_auth::MintError),
     /// The operating system's random source failed.
     #[error("random source failed: {0}")]
     Random(String),

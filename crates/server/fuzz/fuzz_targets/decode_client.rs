@@ -3,7 +3,7 @@
 #![no_main]
 
 use huddle_proto::{decode_client, encode, ClientMessage};
-use huddle_server::TokenVerifier;
+use huddle_auth::TokenVerifier;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

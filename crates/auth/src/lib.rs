@@ -1,4 +1,5 @@
-//! Session tokens: HS256 JWT verification for joins and minting for the `token` command.
+//! Session tokens: HS256 JWT verification for joins, and minting for the server's `token`
+//! command.
 //!
 //! Verification is done in explicit steps so that each way a token can be wrong gets its own
 //! error code on the wire: the header is read first (to single out `alg: none` and foreign
@@ -9,8 +10,6 @@ use base64::Engine as _;
 use huddle_proto::{Claims, ErrorCode, Role};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde_json::{Map, Value};
-
-use crate::error::ServerError;
 
 /// Upper bound on the length of a token, far above anything the claims can need; longer input
 /// is refused before any decoding work is spent on it.
@@ -223,13 +222,28 @@ pub struct MintRequest {
     pub now_unix: u64,
 }
 
+/// Why a token could not be minted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MintError {
+    /// An empty secret would sign tokens anyone can forge.
+    #[error("the secret is empty")]
+    EmptySecret,
+    /// A token must name the session it admits to.
+    #[error("the session name is empty")]
+    EmptySession,
+    /// The signing library refused.
+    #[error("{0}")]
+    Sign(String),
+}
+
 /// Signs an HS256 token with `secret`.
-pub fn mint_token(secret: &[u8], request: &MintRequest) -> Result<String, ServerError> {
+pub fn mint_token(secret: &[u8], request: &MintRequest) -> Result<String, MintError> {
     if secret.is_empty() {
-        return Err(ServerError::Mint("the secret is empty".to_owned()));
+        return Err(MintError::EmptySecret);
     }
     if request.session.is_empty() {
-        return Err(ServerError::Mint("the session name is empty".to_owned()));
+        return Err(MintError::EmptySession);
     }
     let claims = Claims {
         tpc: request.session.clone(),
@@ -244,7 +258,7 @@ pub fn mint_token(secret: &[u8], request: &MintRequest) -> Result<String, Server
         &claims,
         &EncodingKey::from_secret(secret),
     )
-    .map_err(|e| ServerError::Mint(e.to_string()))
+    .map_err(|e| MintError::Sign(e.to_string()))
 }
 
 /// Seconds since the Unix epoch by the system clock.
@@ -297,7 +311,7 @@ mod tests {
 
     const SECRET: &[u8] = b"unit-test-secret-unit-test-secret";
 
-    fn mint(session: &str, role: Role, now: u64) -> Result<String, ServerError> {
+    fn mint(session: &str, role: Role, now: u64) -> Result<String, MintError> {
         mint_token(
             SECRET,
             &MintRequest {

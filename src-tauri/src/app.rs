@@ -39,13 +39,16 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
         .manage(crate::call::Call::new(Arc::clone(&hub)))
         .manage(hub)
         .setup(|app| {
-            // Host on this computer from the start: the pre-join screen is then ready to
-            // host or join without another step.
+            // Host on this computer from the start (for the network, if the user asked for
+            // that last time): the pre-join screen is then ready to host or join without
+            // another step.
+            let reach = match app.state::<AppState>().settings.peek() {
+                Some(settings) if settings.host_on_network => crate::host::Reach::Network,
+                _ => crate::host::Reach::ThisComputer,
+            };
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
-                if let Err(err) = handle.state::<Host>().start().await {
-                    tracing::warn!(error = %err, "embedded server did not start");
-                }
+                handle.state::<Host>().start_at_launch(reach).await;
             });
             Ok(())
         })

@@ -27,6 +27,8 @@ pub struct Settings {
     pub camera_id: Option<String>,
     pub microphone_id: Option<String>,
     pub speaker_id: Option<String>,
+    /// Host for others on this computer's network, not only for this computer.
+    pub host_on_network: bool,
 }
 
 impl Default for Settings {
@@ -41,6 +43,7 @@ impl Default for Settings {
             camera_id: None,
             microphone_id: None,
             speaker_id: None,
+            host_on_network: false,
         }
     }
 }
@@ -104,6 +107,15 @@ impl SettingsStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The settings if the file holds valid ones, without touching the file otherwise: for
+    /// decisions at launch, before the UI loads (and is told about) the file.
+    pub fn peek(&self) -> Option<Settings> {
+        let text = std::fs::read_to_string(&self.path).ok()?;
+        serde_json::from_str::<Settings>(&text)
+            .ok()
+            .filter(|s| s.validate().is_ok())
     }
 
     pub fn load(&self) -> Result<Loaded, AppError> {
@@ -200,6 +212,28 @@ mod tests {
         };
         store.save(&settings)?;
         assert_eq!(store.load()?.settings, settings);
+        std::fs::remove_dir_all(dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn peek_reads_valid_settings_and_leaves_a_corrupt_file_alone(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let (store, dir) = temp_store("peek")?;
+        assert_eq!(store.peek(), None, "no file yet");
+        let settings = Settings {
+            host_on_network: true,
+            ..Settings::default()
+        };
+        store.save(&settings)?;
+        assert_eq!(store.peek(), Some(settings));
+        std::fs::write(store.path(), "{not json")?;
+        assert_eq!(store.peek(), None);
+        assert_eq!(
+            std::fs::read_to_string(store.path())?,
+            "{not json",
+            "peeking never moves or changes the file; loading tells the user"
+        );
         std::fs::remove_dir_all(dir)?;
         Ok(())
     }

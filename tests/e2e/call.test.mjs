@@ -56,6 +56,29 @@ let app;
 let address;
 const members = [];
 
+// A private address on a real interface other than loopback (a veth pair), for hosting
+// "for the network": machines that run the tests may have no private network of their own.
+const lanIp = `10.204.${(process.pid % 250) + 1}.1`;
+const lanIf = `hle${process.pid % 100000}`;
+function addLanInterface() {
+  try {
+    execFileSync("ip", ["link", "del", lanIf], { stdio: "ignore" });
+  } catch {
+    // Not left over from an earlier run.
+  }
+  execFileSync("ip", ["link", "add", lanIf, "type", "veth", "peer", "name", `${lanIf}p`]);
+  execFileSync("ip", ["addr", "add", `${lanIp}/24`, "dev", lanIf]);
+  execFileSync("ip", ["link", "set", lanIf, "up"]);
+  execFileSync("ip", ["link", "set", `${lanIf}p`, "up"]);
+}
+function removeLanInterface() {
+  try {
+    execFileSync("ip", ["link", "del", lanIf], { stdio: "ignore" });
+  } catch {
+    // Never added.
+  }
+}
+
 async function textOf(css) {
   return app.text(await app.find(css));
 }
@@ -107,7 +130,9 @@ before(async () => {
     });
   }
   assert.ok(existsSync(cli), `${cli} is missing`);
-  driver = await startDriver(privateHome());
+  addLanInterface();
+  // The app hosts "for the network" on that address (its override of the default route's).
+  driver = await startDriver({ ...privateHome(), HUDDLE_HOST_ADDRESS: lanIp });
   app = await openApp(driver, application);
   const status = await waitFor("the embedded server", async () => {
     const text = await textOf("#host-status");
@@ -121,6 +146,7 @@ after(async () => {
   await Promise.all(members.map((m) => m.stop()));
   await app?.close();
   await driver?.stop();
+  removeLanInterface();
 });
 
 describe("the app as host, with two headless members", () => {
@@ -501,5 +527,48 @@ describe("the server going away", () => {
     assert.equal(await textOf("#ended-title"), "The server shut down");
     await app.exec(`return window.__TAURI_INTERNALS__.invoke("host_start").then(() => true);`);
     await backToPrejoin();
+  });
+});
+
+describe("hosting for the network", () => {
+  test("the hosted server moves to the network address; a member joins there with video", async () => {
+    await app.click(await app.find("#host-network"));
+    const status = await waitFor("hosting for the network", async () => {
+      const text = await textOf("#host-status");
+      return text.includes("Others on your network") ? text : null;
+    });
+    const lan = status.match(/at (\S+:\d+)\./)?.[1];
+    assert.ok(lan?.startsWith(`${lanIp}:`), `hosts on the network address: ${status}`);
+    assert.equal((await app.findAll("#host-problem")).length, 0);
+
+    const session = "E2E Network";
+    const gus = cliMember(lan, session, "Gus");
+    members.push(gus);
+    await fillAndJoin("Ann", session);
+    const gusId = await waitFor("Gus in the list", async () => (await rows()).find((r) => r.name === "Gus")?.id);
+    await waitFor("media connected over the network address", async () =>
+      app.exec(`return document.querySelector("main.stage")?.dataset.media === "connected";`), 20000);
+    const frames = () => app.exec(`return Number(document.querySelector('.tile[data-member="${gusId}"]').dataset.frames);`);
+    const first = await waitFor("Gus's video", async () => ((await frames()) > 0 ? frames() : null), 20000);
+    await waitFor("Gus's frames to keep coming", async () => (await frames()) > first + 2, 30000);
+    await app.click(await app.find("#leave"));
+    await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);
+    await backToPrejoin();
+    await gus.stop();
+
+    // Unticked: back to this computer only, and the network address is closed.
+    await waitFor("the host toggle", async () => (await app.findAll("#host-network")).length > 0);
+    await app.click(await app.find("#host-network"));
+    await waitFor("hosting for this computer", async () => (await textOf("#host-status")).includes("at 127.0.0.1:"));
+    const [host, port] = lan.split(":");
+    const open = await new Promise((resolve) => {
+      const socket = createConnectionTo({ host, port: Number(port) });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    assert.equal(open, false, `${lan} no longer answers`);
   });
 });

@@ -174,6 +174,16 @@ impl ServerConfig {
     }
 }
 
+/// The address of the interface a default route leaves by, if there is one: where others on
+/// this computer's network reach it. Found by "connecting" a UDP socket, which sends nothing.
+pub fn default_route_ip() -> Option<IpAddr> {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // A documentation address: any routable one works, as nothing is sent.
+    probe.connect("192.0.2.1:9").ok()?;
+    let ip = probe.local_addr().ok()?.ip();
+    (!ip.is_unspecified()).then_some(ip)
+}
+
 /// True for loopback, RFC 1918 / unique-local and link-local addresses: places where plain
 /// HTTP is a reasonable choice. The unspecified address (0.0.0.0, ::) is not: it listens on
 /// every interface, public ones included.

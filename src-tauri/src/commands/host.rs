@@ -3,16 +3,24 @@
 use tauri::State;
 
 use crate::error::AppError;
-use crate::host::{Host, HostStatus};
+use crate::host::{Host, HostStatus, Reach};
 
 #[tauri::command]
 pub async fn host_status(host: State<'_, Host>) -> Result<HostStatus, AppError> {
     Ok(host.status().await)
 }
 
+/// Starts hosting for `reach` (absent: as last asked), or moves a running server to it.
 #[tauri::command]
-pub async fn host_start(host: State<'_, Host>) -> Result<HostStatus, AppError> {
-    host.start().await
+pub async fn host_start(
+    reach: Option<Reach>,
+    host: State<'_, Host>,
+) -> Result<HostStatus, AppError> {
+    let reach = match reach {
+        Some(reach) => reach,
+        None => host.status().await.reach,
+    };
+    host.start(reach).await
 }
 
 #[tauri::command]

@@ -23,6 +23,8 @@ export interface Settings {
   cameraId: string | null;
   microphoneId: string | null;
   speakerId: string | null;
+  /** Host for others on this computer's network, not only for this computer. */
+  hostOnNetwork: boolean;
 }
 
 export interface LoadedSettings {
@@ -40,6 +42,7 @@ export const defaultSettings: Settings = {
   cameraId: null,
   microphoneId: null,
   speakerId: null,
+  hostOnNetwork: false,
 };
 
 /** Turns whatever a command threw into an AppError. */
@@ -68,16 +71,23 @@ export interface Devices {
   speakers: Device[];
 }
 
+/** Who can join the server the app hosts. */
+export type Reach = "thisComputer" | "network";
+
 export interface HostStatus {
   running: boolean;
+  /** Who can join while running; what was last asked for while stopped. */
+  reach: Reach;
   wsUrl: string | null;
   address: string | null;
   httpUrl: string | null;
+  /** Why the last start failed, until one succeeds. */
+  problem: string | null;
 }
 
 export const api = {
   hostStatus: () => invoke<HostStatus>("host_status"),
-  hostStart: () => invoke<HostStatus>("host_start"),
+  hostStart: (reach: Reach) => invoke<HostStatus>("host_start", { reach }),
   hostStop: () => invoke<HostStatus>("host_stop"),
   appInfo: () => invoke<AppInfo>("app_info"),
   loadSettings: () => invoke<LoadedSettings>("load_settings"),

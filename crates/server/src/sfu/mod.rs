@@ -299,17 +299,7 @@ fn default_announce(bind_ip: IpAddr) -> Vec<IpAddr> {
     if !bind_ip.is_unspecified() {
         return vec![bind_ip];
     }
-    // The interface a default route would use: "connect" a UDP socket (sends nothing).
-    let mut out = Vec::new();
-    if let Ok(probe) = StdUdpSocket::bind("0.0.0.0:0") {
-        if probe.connect("192.0.2.1:9").is_ok() {
-            if let Ok(addr) = probe.local_addr() {
-                if !addr.ip().is_unspecified() {
-                    out.push(addr.ip());
-                }
-            }
-        }
-    }
+    let mut out: Vec<IpAddr> = crate::config::default_route_ip().into_iter().collect();
     out.push(IpAddr::from([127, 0, 0, 1]));
     out
 }

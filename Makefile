@@ -45,11 +45,16 @@ ui-test:
 
 # End to end: build the app and its .deb/.rpm, then drive the real window through
 # tauri-driver + WebKitWebDriver under Xvfb and check the packaged binary.
+# huddle-cli comes from the test build (`cargo test --no-run`, nothing to do after `make unit`):
+# built on its own it resolves other dependency features and would compile its media stack
+# a second time.
 e2e:
 	$(TAURI) build --debug --bundles deb,rpm
+	cargo test --workspace --locked --no-run --quiet
 	mkdir -p target/e2e
 	tests/env/start-pulse.sh
-	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- node --test --test-concurrency=1 tests/e2e/
+	HUDDLE_CLI=$(CURDIR)/target/debug/huddle-cli \
+	  xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- node --test --test-concurrency=1 tests/e2e/
 
 # Coverage-guided fuzzing of the server's message decoder and token verifier, bounded in
 # time. cargo-fuzz needs nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets stable accept them.

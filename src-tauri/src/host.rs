@@ -35,7 +35,7 @@ pub enum Reach {
 #[serde(rename_all = "camelCase")]
 pub struct HostStatus {
     pub running: bool,
-    /// Who can join while running; what was last asked for while stopped.
+    /// Who can join while running; what was last started for while stopped.
     pub reach: Reach,
     /// `ws://127.0.0.1:7880/v1/ws` while running.
     pub ws_url: Option<String>,
@@ -126,17 +126,16 @@ impl Host {
         reach: Reach,
         detect: impl FnOnce() -> Result<Option<IpAddr>, AppError>,
     ) -> HostStatus {
-        match self.start_on(reach, detect).await {
-            Ok(status) => return status,
-            Err(err) => tracing::warn!(error = %err, ?reach, "embedded server did not start"),
-        }
+        let Err(err) = self.start_on(reach, detect).await else {
+            return self.status().await;
+        };
+        tracing::warn!(error = %err, ?reach, "embedded server did not start");
         if reach == Reach::Network {
-            let problem = self.status().await.problem;
             if let Err(err) = self.start(Reach::ThisComputer).await {
                 tracing::warn!(error = %err, "embedded server did not start for this computer either");
             }
             // Say why the network was not served, though this computer is.
-            self.inner.lock().await.problem = problem;
+            self.inner.lock().await.problem = Some(err.to_string());
         }
         self.status().await
     }

@@ -525,7 +525,7 @@ describe("the server going away", () => {
     await app.exec(`return window.__TAURI_INTERNALS__.invoke("host_stop").then(() => true);`);
     await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);
     assert.equal(await textOf("#ended-title"), "The server shut down");
-    await app.exec(`return window.__TAURI_INTERNALS__.invoke("host_start").then(() => true);`);
+    await app.exec(`return window.__TAURI_INTERNALS__.invoke("host_start", { reach: "thisComputer" }).then(() => true);`);
     await backToPrejoin();
   });
 });

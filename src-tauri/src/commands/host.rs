@@ -10,16 +10,9 @@ pub async fn host_status(host: State<'_, Host>) -> Result<HostStatus, AppError> 
     Ok(host.status().await)
 }
 
-/// Starts hosting for `reach` (absent: as last asked), or moves a running server to it.
+/// Starts hosting for `reach`, or moves a running server to it.
 #[tauri::command]
-pub async fn host_start(
-    reach: Option<Reach>,
-    host: State<'_, Host>,
-) -> Result<HostStatus, AppError> {
-    let reach = match reach {
-        Some(reach) => reach,
-        None => host.status().await.reach,
-    };
+pub async fn host_start(reach: Reach, host: State<'_, Host>) -> Result<HostStatus, AppError> {
     host.start(reach).await
 }
 

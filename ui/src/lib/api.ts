@@ -76,7 +76,7 @@ export type Reach = "thisComputer" | "network";
 
 export interface HostStatus {
   running: boolean;
-  /** Who can join while running; what was last asked for while stopped. */
+  /** Who can join while running; what was last started for while stopped. */
   reach: Reach;
   wsUrl: string | null;
   address: string | null;

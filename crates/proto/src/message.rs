@@ -417,6 +417,78 @@ impl Action {
         "leave",
         "end",
     ];
+
+    /// One action of every kind, every one that can name a member naming `member`: a public
+    /// and a private chat, one's own and someone's hand, a spotlight and its clearing. For
+    /// tests that must cover every action; the round-trip test checks it holds every
+    /// [`Action::TYPES`].
+    #[must_use]
+    pub fn examples(member: ParticipantId) -> Vec<Action> {
+        vec![
+            Action::SetAudio { muted: false },
+            Action::SetVideo { on: true },
+            Action::SetSharing { on: true },
+            Action::SetTalking { talking: true },
+            Action::Chat {
+                to: None,
+                text: "hello".into(),
+            },
+            Action::Chat {
+                to: Some(member),
+                text: "psst".into(),
+            },
+            Action::RaiseHand,
+            Action::LowerHand { participant: None },
+            Action::LowerHand {
+                participant: Some(member),
+            },
+            Action::React {
+                reaction: Reaction::Tada,
+            },
+            Action::MuteAudio {
+                participant: member,
+            },
+            Action::MuteAll,
+            Action::StopVideo {
+                participant: member,
+            },
+            Action::AskUnmute {
+                participant: member,
+            },
+            Action::Rename {
+                participant: member,
+                name: "Bo".into(),
+            },
+            Action::Remove {
+                participant: member,
+            },
+            Action::RemoveOthers,
+            Action::LockSharing { locked: true },
+            Action::LockSession { locked: true },
+            Action::SetAudienceChat { allowed: false },
+            Action::Spotlight {
+                participant: Some(member),
+            },
+            Action::Spotlight { participant: None },
+            Action::PromoteAudience {
+                participant: member,
+            },
+            Action::DemoteToAudience {
+                participant: member,
+            },
+            Action::MakeManager {
+                participant: member,
+            },
+            Action::RevokeManager {
+                participant: member,
+            },
+            Action::TransferHost {
+                participant: member,
+            },
+            Action::Leave,
+            Action::End,
+        ]
+    }
 }
 
 /// A message from the app to the server.

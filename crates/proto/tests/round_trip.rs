@@ -14,52 +14,12 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 const P: ParticipantId = ParticipantId(2);
 
 fn all_actions() -> Vec<Action> {
-    vec![
-        Action::SetAudio { muted: false },
-        Action::SetVideo { on: true },
-        Action::SetSharing { on: true },
-        Action::SetTalking { talking: true },
-        Action::Chat {
-            to: None,
-            text: "hello \"all\" <b>".into(),
-        },
-        Action::Chat {
-            to: Some(P),
-            text: "psst".into(),
-        },
-        Action::RaiseHand,
-        Action::LowerHand { participant: None },
-        Action::LowerHand {
-            participant: Some(P),
-        },
-        Action::React {
-            reaction: Reaction::Tada,
-        },
-        Action::MuteAudio { participant: P },
-        Action::MuteAll,
-        Action::StopVideo { participant: P },
-        Action::AskUnmute { participant: P },
-        Action::Rename {
-            participant: P,
-            name: "Bo".into(),
-        },
-        Action::Remove { participant: P },
-        Action::RemoveOthers,
-        Action::LockSharing { locked: true },
-        Action::LockSession { locked: true },
-        Action::SetAudienceChat { allowed: false },
-        Action::Spotlight {
-            participant: Some(P),
-        },
-        Action::Spotlight { participant: None },
-        Action::PromoteAudience { participant: P },
-        Action::DemoteToAudience { participant: P },
-        Action::MakeManager { participant: P },
-        Action::RevokeManager { participant: P },
-        Action::TransferHost { participant: P },
-        Action::Leave,
-        Action::End,
-    ]
+    let mut all = Action::examples(P);
+    all.push(Action::Chat {
+        to: None,
+        text: "hello \"all\" <b>".into(),
+    });
+    all
 }
 
 fn all_client_messages() -> Vec<ClientMessage> {

@@ -574,7 +574,7 @@ impl Room {
                 }
                 Some(target) => {
                     self.require(who, Permission::Admin)?;
-                    self.target(target)?;
+                    self.target_over(actor, target)?;
                     if self.change(target, |m, u| {
                         set(&mut m.hand_raised, false, &mut u.hand_raised);
                     }) {
@@ -631,7 +631,7 @@ impl Room {
             }
             Action::AskUnmute { participant } => {
                 self.require(who, Permission::Admin)?;
-                let target = self.target(participant)?;
+                let target = self.target_over(actor, participant)?;
                 if participant == who {
                     return Err(RoomError::InvalidTarget("cannot ask oneself to unmute"));
                 }
@@ -714,7 +714,7 @@ impl Room {
             Action::Spotlight { participant } => {
                 self.require(who, Permission::Admin)?;
                 if let Some(target) = participant {
-                    self.target(target)?;
+                    self.target_over(actor, target)?;
                 }
                 if self.spotlight != participant {
                     self.spotlight = participant;
@@ -723,7 +723,7 @@ impl Room {
             }
             Action::PromoteAudience { participant } => {
                 self.require(who, Permission::Admin)?;
-                let target = self.target(participant)?;
+                let target = self.target_over(actor, participant)?;
                 if target.role != Role::Audience {
                     return Err(RoomError::InvalidState(
                         "only audience members can be promoted",
@@ -738,7 +738,7 @@ impl Room {
             }
             Action::DemoteToAudience { participant } => {
                 self.require(who, Permission::Admin)?;
-                let target = self.target(participant)?;
+                let target = self.target_over(actor, participant)?;
                 if target.role != Role::Participant {
                     return Err(RoomError::InvalidState(
                         "only participants can be demoted to audience",
@@ -807,16 +807,18 @@ impl Room {
         self.member(id).ok_or(RoomError::NotFound(id))
     }
 
-    /// A target of a control over someone else: it must exist, and only the host may act
-    /// on the host.
-    fn target_over(&self, actor: Role, id: ParticipantId) -> Result<(), RoomError> {
+    /// The target of an `admin` control over a member: it must exist, and only the host
+    /// may aim one at the host. Every admin action naming a member goes through here, before
+    /// any check of the target's state, so a manager aiming at the host always gets
+    /// `invalid_target`.
+    fn target_over(&self, actor: Role, id: ParticipantId) -> Result<&Member, RoomError> {
         let target = self.target(id)?;
         if target.role == Role::Host && actor != Role::Host {
             return Err(RoomError::InvalidTarget(
                 "only the host can do this to the host",
             ));
         }
-        Ok(())
+        Ok(target)
     }
 
     fn name_of(&self, id: ParticipantId) -> String {

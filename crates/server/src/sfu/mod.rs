@@ -10,14 +10,16 @@
 //! source without renegotiation. Keyframe requests from subscribers are relayed to publishers;
 //! NACKs are answered hop by hop from each connection's own send history.
 
+mod lite;
 mod peer;
 mod router;
 pub mod select;
 pub mod stun;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use huddle_proto::{IceServer, MediaEvent, ParticipantId, VideoWant};
@@ -100,10 +102,9 @@ pub(crate) enum Command {
         who: ParticipantId,
         videos: Vec<VideoWant>,
     },
+    /// Someone's gate changed: choose who fills the slots again.
     Publishing {
         room: u64,
-        who: ParticipantId,
-        change: Publish,
     },
     Left {
         room: u64,
@@ -136,6 +137,101 @@ impl Publish {
     }
 }
 
+const GATE_AUDIO: u8 = 1;
+const GATE_VIDEO: u8 = 1 << 1;
+const GATE_SCREEN: u8 = 1 << 2;
+const GATE_CLOSED: u8 = 1 << 3;
+
+/// What the room lets one member have forwarded: microphone, camera, screen, and whether it
+/// is still a member at all. State the forwarding task reads on every packet, written by the
+/// member's room task on every change, rather than a stream of commands: a command the
+/// forwarding task never received (its queue full) cannot leave a muted member audible or a
+/// removed one forwarded. It starts closed to everything (deny by default).
+#[derive(Debug, Default)]
+pub(crate) struct Gate(AtomicU8);
+
+impl Gate {
+    /// Applies what changed (`None`: unchanged).
+    fn apply(&self, change: Publish) {
+        let set = |bits: u8, bit: u8, on: Option<bool>| match on {
+            Some(true) => bits | bit,
+            Some(false) => bits & !bit,
+            None => bits,
+        };
+        // Only the member's room task writes, so load-modify-store cannot lose an update;
+        // `fetch_update` keeps that true should a second writer ever appear.
+        let _ = self
+            .0
+            .fetch_update(Ordering::Release, Ordering::Acquire, |bits| {
+                let bits = set(bits, GATE_AUDIO, change.audio);
+                let bits = set(bits, GATE_VIDEO, change.video);
+                Some(set(bits, GATE_SCREEN, change.screen))
+            });
+    }
+
+    /// The member left: nothing of it is forwarded any more, and nothing reaches it.
+    fn close(&self) {
+        self.0.store(GATE_CLOSED, Ordering::Release);
+    }
+
+    /// Whether the member left.
+    pub fn is_closed(&self) -> bool {
+        self.0.load(Ordering::Acquire) & GATE_CLOSED != 0
+    }
+
+    /// Whether its stream of `kind` may be forwarded.
+    pub fn allows(&self, kind: huddle_rtp::SlotKind) -> bool {
+        let bits = self.0.load(Ordering::Acquire);
+        let bit = match kind {
+            huddle_rtp::SlotKind::Audio => GATE_AUDIO,
+            huddle_rtp::SlotKind::Video => GATE_VIDEO,
+            huddle_rtp::SlotKind::Share => GATE_SCREEN,
+        };
+        bits & GATE_CLOSED == 0 && bits & bit != 0
+    }
+}
+
+/// Every member's gate, by room generation and member. Locked when a member joins, changes
+/// or leaves, and when it offers; never on the per-packet path (a connection holds its own).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Gates(Arc<Mutex<GateMap>>);
+
+type GateMap = HashMap<(u64, ParticipantId), Arc<Gate>>;
+
+impl Gates {
+    fn map(&self) -> MutexGuard<'_, GateMap> {
+        // A panic elsewhere while holding the lock leaves the map itself intact.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The gate of a member, if it is one.
+    pub fn get(&self, key: (u64, ParticipantId)) -> Option<Arc<Gate>> {
+        self.map().get(&key).cloned()
+    }
+
+    /// Applies a change to a member's gate, creating it on first use.
+    fn apply(&self, key: (u64, ParticipantId), change: Publish) {
+        self.map().entry(key).or_default().apply(change);
+    }
+
+    /// Closes and forgets a member's gate.
+    fn close(&self, key: (u64, ParticipantId)) {
+        if let Some(gate) = self.map().remove(&key) {
+            gate.close();
+        }
+    }
+
+    /// Closes and forgets every gate of a room.
+    fn close_room(&self, room: u64) {
+        self.map().retain(|(r, _), gate| {
+            if *r == room {
+                gate.close();
+            }
+            *r != room
+        });
+    }
+}
+
 /// A handle on the forwarding task.
 #[derive(Debug, Clone)]
 pub struct Sfu {
@@ -146,6 +242,7 @@ pub struct Sfu {
     turn: Option<TurnConfig>,
     local_addr: SocketAddr,
     stats: Arc<SfuStats>,
+    gates: Gates,
 }
 
 impl Sfu {
@@ -191,6 +288,7 @@ impl Sfu {
         };
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let stats = Arc::new(SfuStats::default());
+        let gates = Gates::default();
         let router = Router::new(
             local_addr,
             announce,
@@ -198,6 +296,7 @@ impl Sfu {
             usize::from(config.video_slots),
             usize::from(config.share_slots),
             Arc::clone(&stats),
+            gates.clone(),
         );
         tokio::spawn(run(socket, rx, router, shutdown));
         tracing::info!(addr = %local_addr, "media forwarding on UDP");
@@ -209,6 +308,7 @@ impl Sfu {
             turn,
             local_addr,
             stats,
+            gates,
         }))
     }
 
@@ -278,18 +378,24 @@ impl Sfu {
         self.send(Command::Subscribe { room, who, videos });
     }
 
-    /// A member's microphone, camera or screen-share state changed.
+    /// A member's microphone, camera or screen-share state changed (or it joined): its gate
+    /// says so at once; the forwarding task is then asked to re-choose slots, which it also
+    /// does on its own every [`router::TICK`] should that request be dropped.
     pub(crate) fn publishing(&self, room: u64, who: ParticipantId, change: Publish) {
-        self.send(Command::Publishing { room, who, change });
+        self.gates.apply((room, who), change);
+        self.send(Command::Publishing { room });
     }
 
-    /// A member left: its media stops at once.
+    /// A member left: its media stops at once (the gate closes); its connection is torn down
+    /// on the command, or by the next sweep.
     pub(crate) fn left(&self, room: u64, who: ParticipantId) {
+        self.gates.close((room, who));
         self.send(Command::Left { room, who });
     }
 
     /// A room ended.
     pub(crate) fn room_ended(&self, room: u64) {
+        self.gates.close_room(room);
         self.send(Command::RoomEnded { room });
     }
 }
@@ -358,3 +464,6 @@ async fn run(
         "media forwarding stopped"
     );
 }
+
+#[cfg(test)]
+mod tests;

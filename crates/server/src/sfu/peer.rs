@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use huddle_proto::{ParticipantId, VideoWant};
@@ -13,6 +14,7 @@ use huddle_rtp::rtc::rtp;
 use huddle_rtp::rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
 use huddle_rtp::SlotKind;
 
+use super::Gate;
 use crate::outbox::Outbox;
 
 /// Identifies a peer: the room's generation and the member.
@@ -37,6 +39,8 @@ pub struct Inbound {
     pub ssrc: u32,
     /// Negotiated id of the audio-level extension, if any.
     pub audio_level_id: Option<u8>,
+    /// RTP timestamp of the last packet read: a packet with another one starts a frame.
+    pub last_timestamp: Option<u32>,
 }
 
 /// One send-only transceiver towards the member, filled with someone else's stream.
@@ -153,6 +157,10 @@ pub struct Peer {
     pub pc: RTCPeerConnection,
     /// Local ICE ufrag (routes the first packets).
     pub ufrag: String,
+    /// The member's ICE password, from its offer (signs the answers to our own checks).
+    pub remote_pwd: String,
+    /// What the room lets it have forwarded.
+    pub gate: Arc<Gate>,
     /// Remote addresses packets came from.
     pub addrs: Vec<SocketAddr>,
     /// The member's signaling link (answers, slot changes).

@@ -19,7 +19,7 @@ use huddle_rtp::rtc::peer_connection::state::RTCPeerConnectionState;
 use huddle_rtp::rtc::peer_connection::transport::{
     CandidateConfig, CandidateHostConfig, RTCIceCandidate,
 };
-use huddle_rtp::rtc::peer_connection::RTCPeerConnectionBuilder;
+use huddle_rtp::rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use huddle_rtp::rtc::rtcp;
 use huddle_rtp::rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use huddle_rtp::rtc::rtp;
@@ -31,7 +31,7 @@ use huddle_rtp::rtc::shared::{TaggedBytesMut, TransportContext, TransportProtoco
 use huddle_rtp::SlotKind;
 
 use super::peer::{Assignment, Inbound, Loudness, Peer, PeerKey, Rewriter, Slot};
-use super::{select, stun, Command, Publish, SfuStats};
+use super::{lite, select, stun, Command, Gate, Gates, SfuStats};
 use crate::outbox::{Outbox, Outgoing};
 
 /// How often slots are re-chosen (loudest speakers) and stale connections swept.
@@ -45,48 +45,6 @@ const AUDIO_HYSTERESIS: f32 = 12.0;
 /// Addresses remembered per connection (ICE may try several).
 const MAX_ADDRS: usize = 8;
 
-/// Whether a member's microphone, camera and screen may be forwarded (the room's word).
-/// Microphone and camera are forwarded until the room says otherwise; a screen only once
-/// the room says the member shares.
-#[derive(Debug, Clone, Copy)]
-struct Allowed {
-    audio: bool,
-    video: bool,
-    screen: bool,
-}
-
-impl Default for Allowed {
-    fn default() -> Self {
-        Allowed {
-            audio: true,
-            video: true,
-            screen: false,
-        }
-    }
-}
-
-impl Allowed {
-    fn apply(&mut self, change: Publish) {
-        if let Some(a) = change.audio {
-            self.audio = a;
-        }
-        if let Some(v) = change.video {
-            self.video = v;
-        }
-        if let Some(s) = change.screen {
-            self.screen = s;
-        }
-    }
-
-    fn allows(self, kind: SlotKind) -> bool {
-        match kind {
-            SlotKind::Audio => self.audio,
-            SlotKind::Video => self.video,
-            SlotKind::Share => self.screen,
-        }
-    }
-}
-
 /// All connections and the forwarding between them.
 pub struct Router {
     local_addr: SocketAddr,
@@ -99,7 +57,7 @@ pub struct Router {
     rooms: HashMap<u64, Vec<ParticipantId>>,
     by_ufrag: HashMap<String, PeerKey>,
     by_addr: HashMap<SocketAddr, PeerKey>,
-    allowed: HashMap<PeerKey, Allowed>,
+    gates: Gates,
     transmits: Vec<(SocketAddr, BytesMut)>,
     dirty: HashSet<u64>,
 }
@@ -107,13 +65,14 @@ pub struct Router {
 impl Router {
     /// A router answering on `local_addr` and naming `announce` in its candidates.
     #[must_use]
-    pub fn new(
+    pub(crate) fn new(
         local_addr: SocketAddr,
         announce: Vec<IpAddr>,
         audio_slots: usize,
         video_slots: usize,
         share_slots: usize,
         stats: Arc<SfuStats>,
+        gates: Gates,
     ) -> Self {
         Self {
             local_addr,
@@ -126,7 +85,7 @@ impl Router {
             rooms: HashMap::new(),
             by_ufrag: HashMap::new(),
             by_addr: HashMap::new(),
-            allowed: HashMap::new(),
+            gates,
             transmits: Vec::new(),
             dirty: HashSet::new(),
         }
@@ -167,13 +126,12 @@ impl Router {
                 }
                 self.reselect_dirty(now);
             }
-            Command::Publishing { room, who, change } => {
-                self.allowed.entry((room, who)).or_default().apply(change);
+            Command::Publishing { room } => {
+                // The gate already says what changed; choose who fills the slots again.
                 self.dirty.insert(room);
                 self.reselect_dirty(now);
             }
             Command::Left { room, who } => {
-                self.allowed.remove(&(room, who));
                 self.remove_peer((room, who), now);
                 self.reselect_dirty(now);
             }
@@ -182,7 +140,6 @@ impl Router {
                 for who in members {
                     self.remove_peer((room, who), now);
                 }
-                self.allowed.retain(|(r, _), _| *r != room);
                 self.rooms.remove(&room);
                 self.dirty.remove(&room);
             }
@@ -216,20 +173,63 @@ impl Router {
             self.by_addr.remove(&from);
             return;
         };
-        let input = TaggedBytesMut {
-            now,
-            transport: TransportContext {
-                local_addr: self.local_addr,
-                peer_addr: from,
-                ecn: None,
-                transport_protocol: TransportProtocol::UDP,
-            },
-            message: BytesMut::from(data),
-        };
-        if let Err(e) = peer.pc.handle_read(input) {
+        if let Err(e) = peer
+            .pc
+            .handle_read(input(self.local_addr, from, BytesMut::from(data), now))
+        {
             tracing::trace!(participant = %key.1, "media input refused: {e}");
         }
+        if stun::binding_request_txid(data).is_some() {
+            self.answer_own_checks(key, from, data, now);
+        }
         self.service(key, now);
+        if stun::nominates(data) {
+            // A pair just selected starts DTLS, whose client we are; its first flight waits
+            // in the connection until its next timer, up to 200 ms away. Let it out now (the
+            // connection's timers act only on what is due).
+            if let Some(peer) = self.peers.get_mut(&key) {
+                if let Err(e) = peer.pc.handle_timeout(now) {
+                    tracing::debug!(participant = %key.1, "media timer: {e}");
+                }
+            }
+            self.service(key, now);
+        }
+    }
+
+    /// Keeps the connection ICE-lite after it read a binding request (see [`lite`]): the
+    /// checks its agent queued in reply are answered here instead of sent, and a nomination
+    /// the agent left unanswered (its pair was not valid yet) is read again now that it is.
+    fn answer_own_checks(&mut self, key: PeerKey, from: SocketAddr, request: &[u8], now: Instant) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let txid = stun::binding_request_txid(request);
+        let mut own_checks = Vec::new();
+        let mut answered = false;
+        while let Some(t) = peer.pc.poll_write() {
+            if stun::binding_request_txid(&t.message).is_some() {
+                own_checks.push((t.transport.peer_addr, t.message));
+                continue;
+            }
+            answered |= txid.is_some() && stun::binding_success_txid(&t.message) == txid;
+            self.transmits.push((t.transport.peer_addr, t.message));
+        }
+        for (to, check) in own_checks {
+            let Some(answer) = lite::answer_own_check(&check, &peer.remote_pwd, self.local_addr)
+            else {
+                continue;
+            };
+            if let Err(e) = peer.pc.handle_read(input(self.local_addr, to, answer, now)) {
+                tracing::debug!(participant = %key.1, "ICE-lite check not taken: {e}");
+            }
+        }
+        if stun::nominates(request) && !answered {
+            let again = input(self.local_addr, from, BytesMut::from(request), now);
+            if let Err(e) = peer.pc.handle_read(again) {
+                tracing::debug!(participant = %key.1, "ICE nomination not taken: {e}");
+            }
+        }
+        drain_writes(&mut peer.pc, &mut self.transmits);
     }
 
     /// Runs every connection timer that is due.
@@ -261,6 +261,16 @@ impl Router {
             tracing::info!(participant = %key.1, "media connection never came up; dropped");
             self.fail(key, "the media connection did not come up", now);
         }
+        // Members the room let go, should the command saying so not have arrived.
+        let gone: Vec<PeerKey> = self
+            .peers
+            .values()
+            .filter(|p| p.gate.is_closed())
+            .map(|p| p.key)
+            .collect();
+        for key in gone {
+            self.remove_peer(key, now);
+        }
         let rooms: Vec<u64> = self.rooms.keys().copied().collect();
         self.dirty.extend(rooms);
         self.reselect_dirty(now);
@@ -277,7 +287,16 @@ impl Router {
     fn offer(&mut self, key: PeerKey, sdp: &str, outbox: Outbox, now: Instant) {
         // A new offer replaces the member's connection (a reconnect or a fresh start).
         self.remove_peer(key, now);
-        match self.build_peer(key, sdp, outbox.clone(), now) {
+        let Some(gate) = self.gates.get(key).filter(|g| !g.is_closed()) else {
+            send(
+                &outbox,
+                MediaEvent::Failed {
+                    message: "not a member of this session".to_owned(),
+                },
+            );
+            return;
+        };
+        match self.build_peer(key, sdp, outbox.clone(), gate, now) {
             Ok((peer, answer)) => {
                 self.by_ufrag.insert(peer.ufrag.clone(), key);
                 let members = self.rooms.entry(key.0).or_default();
@@ -305,6 +324,7 @@ impl Router {
         key: PeerKey,
         sdp: &str,
         outbox: Outbox,
+        gate: Arc<Gate>,
         now: Instant,
     ) -> Result<(Peer, String), String> {
         let configured = huddle_rtp::configure(huddle_rtp::Role::Server)
@@ -370,6 +390,9 @@ impl Router {
                 }
             }
         }
+        let remote_pwd = lite::ice_pwd(sdp)
+            .ok_or_else(|| "offer: no ICE password (a=ice-pwd)".to_owned())?
+            .to_owned();
         let offer =
             RTCSessionDescription::offer(sdp.to_owned()).map_err(|e| format!("offer: {e}"))?;
         pc.set_remote_description(now, offer)
@@ -410,6 +433,8 @@ impl Router {
                 key,
                 pc,
                 ufrag,
+                remote_pwd,
+                gate,
                 addrs: Vec::new(),
                 outbox,
                 inbound: HashMap::new(),
@@ -433,9 +458,7 @@ impl Router {
             return;
         };
         let _ = peer.pc.close();
-        while let Some(t) = peer.pc.poll_write() {
-            self.transmits.push((t.transport.peer_addr, t.message));
-        }
+        drain_writes(&mut peer.pc, &mut self.transmits);
         self.by_ufrag.remove(&peer.ufrag);
         for addr in &peer.addrs {
             self.by_addr.remove(addr);
@@ -471,9 +494,7 @@ impl Router {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
-        while let Some(t) = peer.pc.poll_write() {
-            self.transmits.push((t.transport.peer_addr, t.message));
-        }
+        drain_writes(&mut peer.pc, &mut self.transmits);
         let mut events = Vec::new();
         while let Some(event) = peer.pc.poll_event() {
             events.push(event);
@@ -489,9 +510,7 @@ impl Router {
             self.on_message(key, message, now);
         }
         if let Some(peer) = self.peers.get_mut(&key) {
-            while let Some(t) = peer.pc.poll_write() {
-                self.transmits.push((t.transport.peer_addr, t.message));
-            }
+            drain_writes(&mut peer.pc, &mut self.transmits);
         }
         self.reselect_dirty(now);
     }
@@ -520,6 +539,7 @@ impl Router {
                         receiver: init.receiver_id,
                         ssrc: init.ssrc,
                         audio_level_id: level,
+                        last_timestamp: None,
                     },
                 );
                 self.dirty.insert(key.0);
@@ -594,15 +614,14 @@ impl Router {
         let Some(publisher) = self.peers.get_mut(&key) else {
             return;
         };
-        let Some(inbound) = publisher.inbound.get(track_id).cloned() else {
+        let Some(inbound) = publisher.inbound.get_mut(track_id) else {
             return;
         };
         self.stats.rtp_in.fetch_add(1, Ordering::Relaxed);
-        let allowed = self.allowed.get(&key).copied().unwrap_or_default();
-        let video = inbound.kind != SlotKind::Audio;
-        if !allowed.allows(inbound.kind) {
+        if !publisher.gate.allows(inbound.kind) {
             return;
         }
+        let video = inbound.kind != SlotKind::Audio;
         // Repair packets are answered per hop; only media is forwarded.
         let expected_pt = if video {
             huddle_rtp::H264_PT
@@ -612,6 +631,12 @@ impl Router {
         if packet.header.payload_type != expected_pt {
             return;
         }
+        // A frame begins where the timestamp changes; only there may a new subscriber start,
+        // or it would get the tail of a keyframe (an IDR without its SPS and PPS, or a later
+        // slice of it) and fail to decode until the next one.
+        let frame_start = inbound.last_timestamp != Some(packet.header.timestamp);
+        inbound.last_timestamp = Some(packet.header.timestamp);
+        let inbound = inbound.clone();
         let level = inbound
             .audio_level_id
             .and_then(|id| packet.header.get_extension(id))
@@ -621,7 +646,7 @@ impl Router {
                 .loudness
                 .observe(level.map(|(_, l)| l), packet.payload.len(), now);
         }
-        let keyframe = video && huddle_rtp::h264_is_keyframe(&packet.payload);
+        let keyframe = video && frame_start && huddle_rtp::h264_is_keyframe(&packet.payload);
         let (clock, pt) = if video {
             (huddle_rtp::VIDEO_CLOCK, huddle_rtp::H264_PT)
         } else {
@@ -638,7 +663,7 @@ impl Router {
             let Some(sub) = self.peers.get_mut(&(key.0, member)) else {
                 continue;
             };
-            if !sub.connected {
+            if !sub.connected || sub.gate.is_closed() {
                 continue;
             }
             let Some(slot) = sub.slot_for(inbound.kind, key.1) else {
@@ -674,9 +699,7 @@ impl Router {
                     Err(e) => tracing::trace!("forward to {member}: {e}"),
                 }
             }
-            while let Some(t) = sub.pc.poll_write() {
-                self.transmits.push((t.transport.peer_addr, t.message));
-            }
+            drain_writes(&mut sub.pc, &mut self.transmits);
         }
         if wants_keyframe {
             self.request_keyframe(key, inbound.kind, now);
@@ -719,9 +742,7 @@ impl Router {
                 tracing::trace!("keyframe request: {e}");
             }
         }
-        while let Some(t) = peer.pc.poll_write() {
-            self.transmits.push((t.transport.peer_addr, t.message));
-        }
+        drain_writes(&mut peer.pc, &mut self.transmits);
     }
 
     /// Asks everyone `subscriber` sees for a keyframe, now: it just connected and can decode
@@ -769,14 +790,14 @@ impl Router {
             if !peer.connected {
                 continue;
             }
-            let allowed = self.allowed.get(&(room, *id)).copied().unwrap_or_default();
-            if allowed.video && peer.publishes(SlotKind::Video) {
+            let gate = &peer.gate;
+            if gate.allows(SlotKind::Video) && peer.publishes(SlotKind::Video) {
                 video_publishers.push(*id);
             }
-            if allowed.screen && peer.publishes(SlotKind::Share) {
+            if gate.allows(SlotKind::Share) && peer.publishes(SlotKind::Share) {
                 sharers.push(*id);
             }
-            if allowed.audio && peer.publishes(SlotKind::Audio) {
+            if gate.allows(SlotKind::Audio) && peer.publishes(SlotKind::Audio) {
                 speakers.push((*id, peer.loudness.current(now)));
             }
         }
@@ -863,10 +884,49 @@ impl Router {
         self.peers.contains_key(&(room, who))
     }
 
+    /// Whether `who`'s stream of `kind` would be forwarded now (for tests).
+    #[must_use]
+    pub fn forwards(&self, room: u64, who: ParticipantId, kind: SlotKind) -> bool {
+        self.peers
+            .get(&(room, who))
+            .is_some_and(|p| p.gate.allows(kind))
+    }
+
     /// The videos `who` asked for.
     #[must_use]
     pub fn wants(&self, room: u64, who: ParticipantId) -> Option<Vec<VideoWant>> {
         self.peers.get(&(room, who)).and_then(|p| p.wants.clone())
+    }
+}
+
+/// Moves a connection's outgoing datagrams to `transmits`. Binding requests stay off the
+/// wire: an ICE-lite agent sends no checks (see [`lite`]).
+fn drain_writes(pc: &mut RTCPeerConnection, transmits: &mut Vec<(SocketAddr, BytesMut)>) {
+    while let Some(t) = pc.poll_write() {
+        if stun::binding_request_txid(&t.message).is_some() {
+            tracing::trace!(to = %t.transport.peer_addr, "ICE check not sent (ICE-lite)");
+            continue;
+        }
+        transmits.push((t.transport.peer_addr, t.message));
+    }
+}
+
+/// A datagram from `from` as the connection reads it.
+fn input(
+    local_addr: SocketAddr,
+    from: SocketAddr,
+    message: BytesMut,
+    now: Instant,
+) -> TaggedBytesMut {
+    TaggedBytesMut {
+        now,
+        transport: TransportContext {
+            local_addr,
+            peer_addr: from,
+            ecn: None,
+            transport_protocol: TransportProtocol::UDP,
+        },
+        message,
     }
 }
 

@@ -1,0 +1,411 @@
+//! The forwarding unit driven without sockets: datagrams in, datagrams out, on a clock the
+//! test moves. A member is a sans-IO `rtc` connection of the client's shape whose offer the
+//! router answers; the STUN a client sends is written here by hand, so that each way a client
+//! may check and nominate can be tried.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use huddle_proto::{MediaEvent, ParticipantId, ServerMessage};
+use huddle_rtp::rtc::crypto::default_provider;
+use huddle_rtp::rtc::ice::attributes::control::AttrControlling;
+use huddle_rtp::rtc::ice::attributes::priority::PriorityAttr;
+use huddle_rtp::rtc::ice::attributes::use_candidate::UseCandidateAttr;
+use huddle_rtp::rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use huddle_rtp::rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use huddle_rtp::rtc::peer_connection::RTCPeerConnectionBuilder;
+use huddle_rtp::rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use huddle_rtp::rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use huddle_rtp::rtc::stun::attributes::ATTR_USERNAME;
+use huddle_rtp::rtc::stun::fingerprint::FINGERPRINT;
+use huddle_rtp::rtc::stun::integrity::MessageIntegrity;
+use huddle_rtp::rtc::stun::message::{Message, Setter, TransactionId, BINDING_REQUEST};
+use huddle_rtp::rtc::stun::textattrs::Username;
+use huddle_rtp::SlotKind;
+
+use super::{stun, Command, Gates, Publish, Router, Sfu, SfuStats};
+use crate::outbox::{self, ConnId, Inbox, Outgoing};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const SERVER: &str = "127.0.0.1:7882";
+const CLIENT: &str = "127.0.0.1:50000";
+const CLIENT_UFRAG: &str = "cliufrag";
+const CLIENT_PWD: &str = "clientpasswordclientpassword";
+
+fn addr(text: &str) -> SocketAddr {
+    text.parse().expect("a literal socket address")
+}
+
+/// A router with one audio and one video slot per member, and member 1 of room 1 in the
+/// session with microphone and camera on.
+fn router() -> Router {
+    router_with(Gates::default())
+}
+
+fn router_with(gates: Gates) -> Router {
+    gates.apply((1, ParticipantId(1)), Publish::of_on());
+    let local = addr(SERVER);
+    Router::new(
+        local,
+        vec![local.ip()],
+        1,
+        1,
+        0,
+        Arc::new(SfuStats::default()),
+        gates,
+    )
+}
+
+impl Publish {
+    fn of_on() -> Self {
+        Publish {
+            audio: Some(true),
+            video: Some(true),
+            screen: Some(false),
+        }
+    }
+}
+
+/// An offer as the app makes it (microphone, camera, one audio and one video slot), with
+/// known ICE credentials.
+fn client_offer(now: Instant) -> Result<String, Box<dyn std::error::Error>> {
+    let configured = huddle_rtp::configure(huddle_rtp::Role::Client)?;
+    let setting = SettingEngineBuilder::new()
+        .with_ice_credentials(CLIENT_UFRAG.to_owned(), CLIENT_PWD.to_owned())
+        .build();
+    let mut pc = RTCPeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_setting_engine(setting)
+        .with_media_engine(configured.engine)
+        .with_interceptor_registry(configured.registry)
+        .build(now)?;
+    let init = |direction| {
+        Some(RTCRtpTransceiverInit {
+            direction,
+            streams: vec![],
+            send_encodings: vec![],
+        })
+    };
+    for (track_id, kind, ssrc) in [
+        (huddle_rtp::AUDIO_TRACK, RtpCodecKind::Audio, 11),
+        (huddle_rtp::CAMERA_TRACK, RtpCodecKind::Video, 22),
+    ] {
+        let track =
+            huddle_rtp::local_track(huddle_rtp::PUBLISH_STREAM, track_id, kind, ssrc, ssrc + 1);
+        pc.add_transceiver_from_track(track, init(RTCRtpTransceiverDirection::Sendonly))?;
+    }
+    for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
+        pc.add_transceiver_from_kind(kind, init(RTCRtpTransceiverDirection::Recvonly))?;
+    }
+    let offer = pc.create_offer(None)?;
+    pc.set_local_description(now, offer)?;
+    let sdp = pc.local_description().ok_or("no local description")?.sdp;
+    Ok(sdp)
+}
+
+/// The member's answer, read from its signaling queue.
+fn answer(inbox: &mut Inbox) -> Result<String, Box<dyn std::error::Error>> {
+    while let Ok(item) = inbox.rx.try_recv() {
+        let Outgoing::Frame(text) = item else {
+            continue;
+        };
+        if let ServerMessage::Media {
+            media: MediaEvent::Answer { sdp },
+        } = serde_json::from_str(text.as_str())?
+        {
+            return Ok(sdp);
+        }
+    }
+    Err("no answer".into())
+}
+
+/// The value of the first `a=<name>:` line.
+fn sdp_attr<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
+    let prefix = format!("a={name}:");
+    sdp.lines()
+        .find_map(|line| line.trim_end().strip_prefix(prefix.as_str()))
+}
+
+fn offer_of(
+    router: &mut Router,
+    who: ParticipantId,
+    now: Instant,
+) -> Result<Inbox, Box<dyn std::error::Error>> {
+    let (outbox, inbox) = outbox::channel(ConnId(who.0), 64);
+    router.command(
+        Command::Offer {
+            room: 1,
+            who,
+            sdp: client_offer(now)?,
+            outbox,
+        },
+        now,
+    );
+    Ok(inbox)
+}
+
+/// A member that offered; the router answered.
+struct Member {
+    server_ufrag: String,
+    server_pwd: String,
+    _inbox: Inbox,
+}
+
+fn offer(router: &mut Router, now: Instant) -> Result<Member, Box<dyn std::error::Error>> {
+    let mut inbox = offer_of(router, ParticipantId(1), now)?;
+    let sdp = answer(&mut inbox)?;
+    Ok(Member {
+        server_ufrag: sdp_attr(&sdp, "ice-ufrag").ok_or("no ufrag")?.to_owned(),
+        server_pwd: sdp_attr(&sdp, "ice-pwd").ok_or("no pwd")?.to_owned(),
+        _inbox: inbox,
+    })
+}
+
+/// A check from the member, as a controlling full agent sends it.
+fn check(member: &Member, nominate: bool) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let provider = default_provider()?;
+    let username = format!("{}:{CLIENT_UFRAG}", member.server_ufrag);
+    let mut setters: Vec<Box<dyn Setter + '_>> = vec![
+        Box::new(BINDING_REQUEST),
+        Box::new(TransactionId::new()),
+        Box::new(Username::new(ATTR_USERNAME, username)),
+        Box::new(AttrControlling(7)),
+        Box::new(PriorityAttr(2_130_706_431)),
+    ];
+    if nominate {
+        setters.push(Box::new(UseCandidateAttr));
+    }
+    setters.push(Box::new(
+        MessageIntegrity::new_short_term_integrity_with_provider(
+            member.server_pwd.clone(),
+            provider.crypto(),
+        ),
+    ));
+    setters.push(Box::new(FINGERPRINT));
+    let mut message = Message::new();
+    message.build(&setters)?;
+    Ok(message.raw)
+}
+
+/// What the router sent in answer to one datagram.
+struct Sent {
+    datagrams: Vec<(SocketAddr, BytesMut)>,
+}
+
+impl Sent {
+    fn answers(&self, request: &[u8]) -> bool {
+        let txid = stun::transaction_id(request);
+        self.datagrams.iter().any(|(to, d)| {
+            *to == addr(CLIENT) && txid.is_some() && stun::binding_success_txid(d) == txid
+        })
+    }
+
+    fn checks(&self) -> usize {
+        self.datagrams
+            .iter()
+            .filter(|(_, d)| stun::binding_request_txid(d).is_some())
+            .count()
+    }
+
+    /// A DTLS handshake record (RFC 9147 demultiplexing: first byte 20–63; 22 is handshake):
+    /// the server, the DTLS client, starts once a pair is selected.
+    fn dtls_hello(&self) -> bool {
+        self.datagrams
+            .iter()
+            .any(|(to, d)| *to == addr(CLIENT) && d.first() == Some(&22))
+    }
+}
+
+/// Hands the router one datagram at `now`, runs the timers that fall due at that instant
+/// (as its task does right after), and collects what it sent.
+fn send(router: &mut Router, datagram: &[u8], now: Instant) -> Sent {
+    router.datagram(addr(CLIENT), datagram, now);
+    let mut datagrams: Vec<_> = router.drain_transmits().collect();
+    for _ in 0..4 {
+        if router.poll_timeout().is_none_or(|at| at > now) {
+            break;
+        }
+        router.timeout(now);
+        datagrams.extend(router.drain_transmits());
+    }
+    Sent { datagrams }
+}
+
+#[test]
+fn a_nomination_on_the_first_check_is_answered_at_once() -> TestResult {
+    let now = Instant::now();
+    let mut router = router();
+    let member = offer(&mut router, now)?;
+    let nomination = check(&member, true)?;
+    let sent = send(&mut router, &nomination, now);
+    assert!(
+        sent.answers(&nomination),
+        "the first nominating check went unanswered"
+    );
+    assert_eq!(
+        sent.checks(),
+        0,
+        "an ICE-lite server sent a check of its own"
+    );
+    assert!(sent.dtls_hello(), "the pair was not selected at once");
+    Ok(())
+}
+
+#[test]
+fn a_nomination_right_after_a_plain_check_is_answered_at_once() -> TestResult {
+    let now = Instant::now();
+    let mut router = router();
+    let member = offer(&mut router, now)?;
+    let plain = check(&member, false)?;
+    let sent = send(&mut router, &plain, now);
+    assert!(sent.answers(&plain));
+    assert_eq!(
+        sent.checks(),
+        0,
+        "an ICE-lite server sent a triggered check"
+    );
+    let nomination = check(&member, true)?;
+    let sent = send(&mut router, &nomination, now);
+    assert!(sent.answers(&nomination), "the nomination went unanswered");
+    assert_eq!(sent.checks(), 0);
+    assert!(sent.dtls_hello(), "the pair was not selected at once");
+    Ok(())
+}
+
+#[test]
+fn consent_checks_are_answered_and_never_returned() -> TestResult {
+    let now = Instant::now();
+    let mut router = router();
+    let member = offer(&mut router, now)?;
+    let nomination = check(&member, true)?;
+    send(&mut router, &nomination, now);
+    for i in 1..=4u64 {
+        let later = now + std::time::Duration::from_secs(5 * i);
+        router.timeout(later);
+        let consent = check(&member, false)?;
+        let sent = send(&mut router, &consent, later);
+        assert!(sent.answers(&consent), "consent check {i} went unanswered");
+        assert_eq!(
+            sent.checks(),
+            0,
+            "a check was sent back after consent check {i}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_check_with_a_wrong_password_is_not_answered() -> TestResult {
+    let now = Instant::now();
+    let mut router = router();
+    let mut member = offer(&mut router, now)?;
+    member.server_pwd = "not the password at all".to_owned();
+    let forged = check(&member, true)?;
+    let sent = send(&mut router, &forged, now);
+    assert!(!sent.answers(&forged));
+    assert!(!sent.dtls_hello());
+    Ok(())
+}
+
+/// The failure a member's signaling queue holds, if any.
+fn failure(inbox: &mut Inbox) -> Option<String> {
+    while let Ok(item) = inbox.rx.try_recv() {
+        let Outgoing::Frame(text) = item else {
+            continue;
+        };
+        if let Ok(ServerMessage::Media {
+            media: MediaEvent::Failed { message },
+        }) = serde_json::from_str(text.as_str())
+        {
+            return Some(message);
+        }
+    }
+    None
+}
+
+#[test]
+fn host_controls_hold_when_the_command_queue_is_full() -> TestResult {
+    let now = Instant::now();
+    let gates = Gates::default();
+    let mut router = router_with(gates.clone());
+    offer(&mut router, now)?;
+    let who = ParticipantId(1);
+    assert!(router.forwards(1, who, SlotKind::Audio));
+    assert!(router.forwards(1, who, SlotKind::Video));
+    assert!(!router.forwards(1, who, SlotKind::Share));
+
+    // The forwarding task's queue is full: nothing more gets through to it.
+    let (tx, _rx) = tokio::sync::mpsc::channel(1);
+    let sfu = Sfu {
+        tx,
+        audio_slots: 1,
+        video_slots: 1,
+        share_slots: 0,
+        turn: None,
+        local_addr: addr(SERVER),
+        stats: Arc::new(SfuStats::default()),
+        gates,
+    };
+    sfu.publishing(1, ParticipantId(9), Publish::default());
+    assert!(
+        !sfu.send(Command::Publishing { room: 1 }),
+        "the queue should be full"
+    );
+
+    // The host mutes the member and stops its video: both stop at once regardless.
+    sfu.publishing(
+        1,
+        who,
+        Publish {
+            audio: Some(false),
+            video: None,
+            screen: None,
+        },
+    );
+    assert!(!router.forwards(1, who, SlotKind::Audio));
+    assert!(router.forwards(1, who, SlotKind::Video));
+    sfu.publishing(
+        1,
+        who,
+        Publish {
+            audio: None,
+            video: Some(false),
+            screen: None,
+        },
+    );
+    assert!(!router.forwards(1, who, SlotKind::Video));
+
+    // Removed: nothing is forwarded, and the next sweep drops the connection.
+    sfu.publishing(1, who, Publish::of_on());
+    assert!(router.forwards(1, who, SlotKind::Audio));
+    sfu.left(1, who);
+    assert!(!router.forwards(1, who, SlotKind::Audio));
+    assert!(router.has_peer(1, who));
+    router.tick(now);
+    assert!(!router.has_peer(1, who));
+    Ok(())
+}
+
+#[test]
+fn an_offer_from_no_member_is_refused() -> TestResult {
+    let now = Instant::now();
+    let mut router = router();
+    let mut inbox = offer_of(&mut router, ParticipantId(2), now)?;
+    let message = failure(&mut inbox).ok_or("no failure for a stranger's offer")?;
+    assert!(message.contains("not a member"), "{message}");
+    assert!(!router.has_peer(1, ParticipantId(2)));
+    Ok(())
+}
+
+#[test]
+fn nothing_is_forwarded_before_the_room_says_so() {
+    let gates = Gates::default();
+    gates.apply((1, ParticipantId(3)), Publish::default());
+    let gate = gates.get((1, ParticipantId(3))).expect("just created");
+    for kind in [SlotKind::Audio, SlotKind::Video, SlotKind::Share] {
+        assert!(!gate.allows(kind), "{kind:?} allowed by default");
+    }
+}

@@ -85,9 +85,15 @@ pub enum MediaError {
         /// The backend's words.
         message: String,
     },
-    /// The audio system itself (e.g. the sound server) is not reachable.
-    #[error("the audio system is unavailable: {0}")]
-    AudioUnavailable(String),
+    /// The audio system itself is not reachable (for example the sound server is not
+    /// running), so no device of this kind can be used, whichever is picked through it.
+    #[error("no {kind} can be used: the sound system is not running ({reason})")]
+    AudioUnavailable {
+        /// Which kind of device was asked for.
+        kind: DeviceKind,
+        /// The backend's words.
+        reason: String,
+    },
     /// Input data (a frame, a packet, an image) is malformed.
     #[error("invalid {what}: {reason}")]
     InvalidData {
@@ -133,26 +139,31 @@ impl MediaError {
         }
     }
 
-    /// Maps a cpal error onto the engine's device errors.
+    /// Maps a cpal error from opening or configuring a device onto the engine's device
+    /// errors. (A device that goes away while it runs is reported by the stream itself, as
+    /// [`MediaError::DeviceUnplugged`].)
     pub(crate) fn from_cpal(kind: DeviceKind, id: &str, err: &cpal::Error) -> Self {
         use cpal::ErrorKind as K;
+        let reason = err.to_string();
         let id = id.to_owned();
         match err.kind() {
             K::DeviceBusy => MediaError::DeviceBusy { kind, id },
-            K::DeviceNotAvailable | K::StreamInvalidated => {
-                MediaError::DeviceUnplugged { kind, id }
-            }
+            K::DeviceNotAvailable => MediaError::DeviceNotFound { kind, id: Some(id) },
+            K::StreamInvalidated => MediaError::DeviceUnplugged { kind, id },
             K::PermissionDenied => MediaError::PermissionDenied { kind, id },
             K::UnsupportedConfig => MediaError::UnsupportedFormat {
                 kind,
                 id,
-                what: err.to_string(),
+                what: reason,
             },
-            K::HostUnavailable => MediaError::AudioUnavailable(err.to_string()),
+            K::HostUnavailable => MediaError::AudioUnavailable { kind, reason },
+            K::BackendError if crate::audio::sound_server_refused(kind, &id) => {
+                MediaError::AudioUnavailable { kind, reason }
+            }
             _ => MediaError::Device {
                 kind,
                 id,
-                message: err.to_string(),
+                message: reason,
             },
         }
     }
@@ -173,5 +184,54 @@ impl From<openh264::Error> for MediaError {
             codec: "h264",
             message: err.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpal_errors_keep_what_a_person_can_do_about_them() {
+        let mic = DeviceKind::Microphone;
+        let map = |kind| MediaError::from_cpal(mic, "alsa:x", &cpal::Error::new(kind));
+        assert!(matches!(
+            map(cpal::ErrorKind::DeviceBusy),
+            MediaError::DeviceBusy { .. }
+        ));
+        // Opening a device that is not there is "not found", not "unplugged".
+        assert!(matches!(
+            map(cpal::ErrorKind::DeviceNotAvailable),
+            MediaError::DeviceNotFound { id: Some(_), .. }
+        ));
+        assert!(matches!(
+            map(cpal::ErrorKind::StreamInvalidated),
+            MediaError::DeviceUnplugged { .. }
+        ));
+        assert!(matches!(
+            map(cpal::ErrorKind::PermissionDenied),
+            MediaError::PermissionDenied { .. }
+        ));
+        assert!(matches!(
+            map(cpal::ErrorKind::UnsupportedConfig),
+            MediaError::UnsupportedFormat { .. }
+        ));
+        assert!(matches!(
+            map(cpal::ErrorKind::HostUnavailable),
+            MediaError::AudioUnavailable {
+                kind: DeviceKind::Microphone,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_backend_error_of_a_pcm_that_does_not_exist_stays_a_device_error() {
+        let err = cpal::Error::with_message(cpal::ErrorKind::BackendError, "snd_pcm_open failed");
+        let mapped = MediaError::from_cpal(DeviceKind::Speaker, "alsa:huddle_no_such_pcm", &err);
+        assert!(
+            matches!(mapped, MediaError::Device { ref message, .. } if message == "snd_pcm_open failed"),
+            "{mapped:?}"
+        );
     }
 }

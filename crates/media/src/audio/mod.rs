@@ -90,9 +90,10 @@ pub fn list_devices(kind: DeviceKind) -> Result<Vec<AudioDeviceInfo>, MediaError
         }
     }
     .and_then(|d| device_id(&d));
-    let devices = host
-        .devices()
-        .map_err(|e| MediaError::AudioUnavailable(e.to_string()))?;
+    let devices = host.devices().map_err(|e| MediaError::AudioUnavailable {
+        kind,
+        reason: e.to_string(),
+    })?;
     let mut out = Vec::new();
     for d in devices {
         let fits = match kind {
@@ -116,6 +117,34 @@ pub fn list_devices(kind: DeviceKind) -> Result<Vec<AudioDeviceInfo>, MediaError
     // The default device first, so "first listed" is a sensible choice.
     out.sort_by_key(|d| !d.is_default);
     Ok(out)
+}
+
+/// Whether opening the ALSA device `id` (`alsa:<pcm>`) is refused by a sound server that is
+/// not running: the pulse plugin's pcms (the usual `default` on desktops) fail with
+/// `ECONNREFUSED` then. cpal keeps only the words of such an errno ("backend error"), so the
+/// pcm is opened once more here to read the errno itself; this runs only after an open has
+/// already failed.
+#[cfg(target_os = "linux")]
+pub(crate) fn sound_server_refused(kind: DeviceKind, id: &str) -> bool {
+    let Some(pcm) = id.strip_prefix("alsa:") else {
+        return false;
+    };
+    let direction = match kind {
+        DeviceKind::Microphone => alsa::Direction::Capture,
+        DeviceKind::Speaker => alsa::Direction::Playback,
+        DeviceKind::Camera | DeviceKind::Screen => return false,
+    };
+    match alsa::pcm::PCM::new(pcm, direction, true) {
+        Ok(_) => false,
+        Err(e) => e.errno() == libc::ECONNREFUSED,
+    }
+}
+
+/// Other systems' audio backends report a missing sound service as cpal's
+/// `HostUnavailable` themselves.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn sound_server_refused(_kind: DeviceKind, _id: &str) -> bool {
+    false
 }
 
 /// Finds a device by id (or the default one for `None`).

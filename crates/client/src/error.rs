@@ -36,9 +36,18 @@ pub enum ClientError {
     /// The caller cancelled the operation.
     #[error("cancelled")]
     Cancelled,
-    /// TLS could not be set up.
+    /// TLS could not be set up on this side (the trusted certificates).
     #[error("TLS setup failed: {0}")]
     Tls(String),
+    /// The server was reached, but no secure connection could be made with it (its
+    /// certificate is not trusted or names another host, or it does not speak TLS).
+    #[error("the secure connection to {url} failed: {reason}")]
+    TlsHandshake {
+        /// Where the client tried.
+        url: String,
+        /// What the TLS library said.
+        reason: String,
+    },
     /// A local socket operation failed.
     #[error("network error: {0}")]
     Io(#[from] std::io::Error),

@@ -35,6 +35,20 @@ async fn nothing_listening_is_refused() -> TestResult {
 
 #[tokio::test]
 async fn not_a_huddle_server() -> TestResult {
+    let (addr, server) = plain_http_404().await?;
+    let (result, took, limit) = run(&format!("http://{addr}")).await;
+    server.abort();
+    assert!(
+        matches!(result, Err(ClientError::BadAnswer { .. })),
+        "{result:?}"
+    );
+    assert!(took < limit, "{took:?}");
+    Ok(())
+}
+
+/// A listener that answers every connection with a plain-HTTP 404, as a web server that is
+/// not a Huddle server would.
+async fn plain_http_404() -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -49,13 +63,30 @@ async fn not_a_huddle_server() -> TestResult {
                 .await;
         }
     });
-    let (result, took, limit) = run(&format!("http://{addr}")).await;
+    Ok((addr, server))
+}
+
+#[tokio::test]
+async fn a_server_without_tls_is_a_tls_failure_not_unreachable() -> TestResult {
+    let (addr, server) = plain_http_404().await?;
+    let (result, took, limit) = run(&format!("https://{addr}")).await;
+    let joined = huddle_client::join(huddle_client::JoinOptions::new(
+        format!("wss://{addr}"),
+        "Team".to_owned(),
+        "Ann".to_owned(),
+    ))
+    .await;
     server.abort();
     assert!(
-        matches!(result, Err(ClientError::BadAnswer { .. })),
+        matches!(result, Err(ClientError::TlsHandshake { .. })),
         "{result:?}"
     );
     assert!(took < limit, "{took:?}");
+    assert!(
+        matches!(joined, Err(ClientError::TlsHandshake { .. })),
+        "{:?}",
+        joined.map(|_| ())
+    );
     Ok(())
 }
 

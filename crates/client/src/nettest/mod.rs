@@ -494,6 +494,11 @@ async fn fetch_config(
         .map_err(|e| {
             if e.is_timeout() {
                 unreachable(NO_ANSWER.to_owned())
+            } else if tls_failure(&e) {
+                ClientError::TlsHandshake {
+                    url: url.to_owned(),
+                    reason: describe_reqwest(&e),
+                }
             } else {
                 unreachable(describe_reqwest(&e))
             }
@@ -515,6 +520,27 @@ async fn fetch_config(
         url: url.to_owned(),
         reason: format!("not a network-test configuration: {e}"),
     })
+}
+
+/// Whether a request failed at the TLS handshake: the server was reached but no secure
+/// connection could be made (an untrusted certificate, or no TLS on the other side). The TLS
+/// library's error sits somewhere in the chain of causes, possibly inside `io::Error`s,
+/// whose `source` skips what they wrap.
+fn tls_failure(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause.is::<rustls::Error>() {
+            return true;
+        }
+        source = match cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
+            None => cause.source(),
+        };
+    }
+    false
 }
 
 /// reqwest's error with its causes, which carry the useful part ("connection refused").

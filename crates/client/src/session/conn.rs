@@ -178,7 +178,10 @@ async fn open(endpoint: &Endpoint, trust: &Trust) -> Result<Ws, ClientError> {
         let tls = tokio_rustls::TlsConnector::from(Arc::clone(&config))
             .connect(name, tcp)
             .await
-            .map_err(|e| unreachable_err(endpoint, &format!("TLS handshake failed: {e}")))?;
+            .map_err(|e| ClientError::TlsHandshake {
+                url: endpoint.url.clone(),
+                reason: e.to_string(),
+            })?;
         Box::new(tls)
     } else {
         Box::new(tcp)

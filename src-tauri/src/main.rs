@@ -12,6 +12,8 @@ mod commands;
 mod devices;
 mod error;
 mod frames;
+#[cfg(test)]
+mod generated;
 mod host;
 mod logging;
 mod renderer;

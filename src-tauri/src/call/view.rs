@@ -665,10 +665,10 @@ mod tests {
         Ok(())
     }
 
-    /// The UI's types, generated from the definitions above.
-    fn generated_typescript() -> String {
+    #[test]
+    fn generated_types_are_current() -> Result<(), Box<dyn std::error::Error>> {
         use ts_rs::TS;
-        let cfg = ts_rs::Config::new().with_large_int("number");
+        let cfg = crate::generated::config();
         let decls = [
             RoleView::decl(&cfg),
             ReactionView::decl(&cfg),
@@ -691,37 +691,6 @@ mod tests {
             TileSize::decl(&cfg),
             JoinRequest::decl(&cfg),
         ];
-        let mut out = String::from(
-            "// Generated from src-tauri/src/call/view.rs by its tests; do not edit.\n\
-             // Regenerate: HUDDLE_UPDATE_GENERATED=1 cargo test -p huddle generated_types\n",
-        );
-        for decl in decls {
-            out.push_str("\nexport ");
-            out.push_str(&decl);
-            out.push('\n');
-        }
-        out
-    }
-
-    #[test]
-    fn generated_types_are_current() -> Result<(), Box<dyn std::error::Error>> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("ui")
-            .join("src")
-            .join("lib")
-            .join("generated")
-            .join("call.ts");
-        let fresh = generated_typescript();
-        if std::env::var_os("HUDDLE_UPDATE_GENERATED").is_some() {
-            std::fs::create_dir_all(path.parent().ok_or("generated dir")?)?;
-            std::fs::write(&path, &fresh)?;
-        }
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == fresh,
-            "{} is stale: run HUDDLE_UPDATE_GENERATED=1 cargo test -p huddle generated_types",
-            path.display()
-        );
-        Ok(())
+        crate::generated::check("call.ts", "src-tauri/src/call/view.rs", &decls)
     }
 }

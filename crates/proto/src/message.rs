@@ -235,7 +235,8 @@ pub struct Join {
     pub protocol_version: u32,
     /// Session to join (created if nobody is in it).
     pub session_name: String,
-    /// Name to show to others.
+    /// Name to show to others; may be left out (shown as "Guest", like an empty one).
+    #[serde(default)]
     pub display_name: String,
     /// Passcode; sets it when this join creates the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]

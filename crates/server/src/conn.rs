@@ -393,8 +393,10 @@ async fn relay(
                 match limiter.check(std::time::Instant::now()) {
                     Verdict::Allow => {}
                     Verdict::Limited => {
+                        // The refused request's id goes back with the error, so its sender
+                        // stops waiting for an answer to it.
                         let limited = ServerMessage::error(
-                            None,
+                            request_id_hint(&text),
                             ErrorCode::RateLimited,
                             "slow down: too many messages",
                         );

@@ -419,10 +419,11 @@ impl Router {
         let answer = pc.create_answer(None).map_err(|e| format!("answer: {e}"))?;
         pc.set_local_description(now, answer)
             .map_err(|e| format!("answer: {e}"))?;
-        let answer = pc
-            .local_description()
-            .ok_or_else(|| "no local description".to_owned())?
-            .sdp;
+        let answer = without_rtcp_candidates(
+            &pc.local_description()
+                .ok_or_else(|| "no local description".to_owned())?
+                .sdp,
+        );
         for slot in &mut audio {
             slot.audio_level_id = pc.rtp_sender(slot.sender).and_then(|mut s| {
                 audio_level_id(&s.get_parameters().rtp_parameters.header_extensions)
@@ -897,6 +898,23 @@ impl Router {
     pub fn wants(&self, room: u64, who: ParticipantId) -> Option<Vec<VideoWant>> {
         self.peers.get(&(room, who)).and_then(|p| p.wants.clone())
     }
+}
+
+/// The answer without the component-2 (RTCP) candidates the connection lists beside each
+/// component-1 one: RTCP is multiplexed (`a=rtcp-mux` is required), so they name the same
+/// address for a component nobody uses, and strict clients refuse them.
+fn without_rtcp_candidates(sdp: &str) -> String {
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.split_inclusive('\n') {
+        let rtcp = line
+            .strip_prefix("a=candidate:")
+            .and_then(|rest| rest.split(' ').nth(1))
+            .is_some_and(|component| component == "2");
+        if !rtcp {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 /// Moves a connection's outgoing datagrams to `transmits`. Binding requests stay off the

@@ -409,3 +409,54 @@ fn nothing_is_forwarded_before_the_room_says_so() {
         assert!(!gate.allows(kind), "{kind:?} allowed by default");
     }
 }
+
+#[test]
+fn the_answer_has_the_documented_shape() -> TestResult {
+    let now = Instant::now();
+    let mut router = router();
+    let mut inbox = offer_of(&mut router, ParticipantId(1), now)?;
+    let sdp = answer(&mut inbox)?;
+    let (session, sections) = sdp.split_once("\r\nm=").ok_or("no media section")?;
+    let sections: Vec<&str> = sections.split("\r\nm=").collect();
+    assert!(session.contains("\r\na=ice-lite"), "{session}");
+    assert!(session.contains("\r\na=fingerprint:sha-256 "), "{session}");
+    assert!(session.contains("a=group:BUNDLE 0 1 2 3"), "{session}");
+    assert_eq!(sections.len(), 4, "{sdp}");
+    for (index, section) in sections.iter().enumerate() {
+        assert!(
+            section.contains("a=setup:active"),
+            "section {index}: {section}"
+        );
+        assert!(section.contains("a=rtcp-mux"), "section {index}: {section}");
+        let candidates: Vec<&str> = section
+            .lines()
+            .filter(|l| l.starts_with("a=candidate:"))
+            .collect();
+        if index == 0 {
+            assert_eq!(candidates.len(), 1, "{section}");
+            let fields: Vec<&str> = candidates[0].split(' ').collect();
+            assert_eq!(fields.get(1), Some(&"1"), "component 1 only: {section}");
+            assert_eq!(fields.get(4), Some(&"127.0.0.1"));
+            assert_eq!(fields.get(5), Some(&"7882"));
+        } else {
+            assert!(
+                candidates.is_empty(),
+                "candidates outside the first section: {section}"
+            );
+        }
+        assert!(!section.contains("sdes:mid"), "{section}");
+        assert!(!section.contains("abs-send-time"), "{section}");
+    }
+    // The member's own tracks are received; each slot sends from one SSRC of its own (video
+    // with its RTX SSRC in a FID group).
+    assert!(sections[0].contains("a=recvonly") && sections[1].contains("a=recvonly"));
+    for (section, slot) in [(sections[2], "a0"), (sections[3], "v0")] {
+        assert!(section.contains("a=sendonly"), "{section}");
+        assert!(
+            section.contains(&format!("a=msid:huddle-slots {slot}")),
+            "{section}"
+        );
+    }
+    assert!(sections[3].contains("a=ssrc-group:FID "), "{}", sections[3]);
+    Ok(())
+}

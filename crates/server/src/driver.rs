@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::config::ServerConfig;
-use crate::outbox::{ConnId, Outbox, Outgoing, PushError, CLOSE_NORMAL};
+use crate::outbox::{ConnId, Outbox, Outgoing, PushError, CLOSE_GOING_AWAY, CLOSE_NORMAL};
 use crate::registry::Registry;
 use crate::sfu::{Publish, Sfu};
 
@@ -121,6 +121,8 @@ pub struct RoomTask {
     links: HashMap<ParticipantId, Outbox>,
     heartbeat_ms: u64,
     sfu: Option<Sfu>,
+    /// The server is shutting down: connections close with 1001, not 1000.
+    shutting_down: bool,
 }
 
 impl RoomTask {
@@ -149,6 +151,7 @@ impl RoomTask {
             links: HashMap::new(),
             heartbeat_ms: u64::try_from(config.heartbeat_interval.as_millis()).unwrap_or(u64::MAX),
             sfu,
+            shutting_down: false,
         }
     }
 
@@ -232,6 +235,7 @@ impl RoomTask {
                 }
             }
             RoomCommand::Shutdown => {
+                self.shutting_down = true;
                 self.room.shut_down(EndReason::ServerShutdown);
             }
         }
@@ -340,12 +344,14 @@ impl RoomTask {
             .collect();
         for who in gone {
             if let Some(link) = self.links.remove(&who) {
-                let reason = if self.room.is_ended() {
-                    "session ended"
+                let (code, reason) = if self.shutting_down {
+                    (CLOSE_GOING_AWAY, "server shutting down")
+                } else if self.room.is_ended() {
+                    (CLOSE_NORMAL, "session ended")
                 } else {
-                    "left the session"
+                    (CLOSE_NORMAL, "left the session")
                 };
-                link.close(CLOSE_NORMAL, reason);
+                link.close(code, reason);
             }
         }
         self.members_gauge
@@ -430,8 +436,13 @@ impl RoomTask {
                 let _ = reply.send(Err(JoinRefusal::Ended));
             }
         }
+        let code = if self.shutting_down {
+            CLOSE_GOING_AWAY
+        } else {
+            CLOSE_NORMAL
+        };
         for (_, link) in self.links.drain() {
-            link.close(CLOSE_NORMAL, "session ended");
+            link.close(code, "session ended");
         }
         self.members_gauge.store(0, Ordering::Relaxed);
         tracing::info!(session = %self.name.key(), generation = self.generation, "room ended");

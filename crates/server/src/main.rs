@@ -233,8 +233,9 @@ fn serve(args: ServeArgs) -> Result<(), ServerError> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let stop = stop_signal();
         let handle = Server::start(config).await?;
-        wait_for_signal().await;
+        stop.await;
         handle.shutdown().await;
         Ok(())
     })
@@ -243,18 +244,31 @@ fn serve(args: ServeArgs) -> Result<(), ServerError> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HUDDLE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // Standard error, as documented: standard output stays free for what a command prints
+    // (the `token` command's token).
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
-async fn wait_for_signal() {
+/// Listens for SIGTERM and SIGINT from now on and returns a future that ends at the first of
+/// them. Called before the server starts: a signal that arrives once members are in but before
+/// anyone listened would otherwise kill the process without telling them.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let signals = {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+        signal(SignalKind::terminate())
+            .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+    };
+    async move {
+        #[cfg(unix)]
+        match signals {
+            Ok((mut term, mut int)) => {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
+                    _ = int.recv() => {}
                 }
             }
             Err(e) => {
@@ -262,10 +276,10 @@ async fn wait_for_signal() {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("signal received");
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-    tracing::info!("signal received");
 }

@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 pub const CLOSE_TOO_SLOW: u16 = 1013;
 /// WebSocket close code for a normal goodbye (removed, session ended, left).
 pub const CLOSE_NORMAL: u16 = 1000;
+/// WebSocket close code when the server goes away (shutdown).
+pub const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// One item for a connection to write.
 #[derive(Debug, Clone)]

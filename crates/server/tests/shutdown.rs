@@ -1,5 +1,5 @@
-//! Graceful shutdown: every member is told `session_ended {server_shutdown}` and closed, and
-//! the server stops accepting connections.
+//! Graceful shutdown: every member is told `session_ended {server_shutdown}` and closed with
+//! 1001 ("going away", protocol §1), and the server stops accepting connections.
 
 mod common;
 
@@ -28,7 +28,7 @@ async fn shutdown_tells_everyone_and_closes() -> TestResult {
             })
             .await?;
         assert_eq!(reason, EndReason::ServerShutdown);
-        assert_eq!(client.expect_closed().await?, Some(1000));
+        assert_eq!(client.expect_closed().await?, Some(1001));
     }
     assert_eq!(lurker.expect_closed().await?, Some(1001));
     assert!(

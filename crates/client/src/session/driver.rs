@@ -572,9 +572,18 @@ fn ended_or_lost(closing: Option<CloseReason>, detail: String) -> Exit {
     }
 }
 
+/// Longest one write may take. A socket that takes nothing for a heartbeat interval is as
+/// good as lost, and the driver's heartbeat must not freeze behind a stalled write: the write
+/// gives up and the link is resumed like any other lost one.
+const SEND_TIMEOUT: std::time::Duration = huddle_proto::limits::HEARTBEAT_INTERVAL;
+
 async fn send(ws: &mut Ws, message: &ClientMessage) -> Result<(), String> {
     let text = encode(message).map_err(|e| e.to_string())?;
-    ws.send(Message::text(text))
-        .await
-        .map_err(|e| format!("send failed: {e}"))
+    match tokio::time::timeout(SEND_TIMEOUT, ws.send(Message::text(text))).await {
+        Ok(sent) => sent.map_err(|e| format!("send failed: {e}")),
+        Err(_) => Err(format!(
+            "send stalled for {} s: the connection takes no data",
+            SEND_TIMEOUT.as_secs()
+        )),
+    }
 }

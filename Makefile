@@ -56,16 +56,23 @@ e2e:
 	HUDDLE_CLI=$(CURDIR)/target/debug/huddle-cli \
 	  xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- node --test --test-concurrency=1 tests/e2e/
 
-# Coverage-guided fuzzing of the server's message decoder and token verifier, bounded in
-# time. cargo-fuzz needs nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets stable accept them.
-# The target builds only the protocol and token crates (not the server's network and media
-# stack), into the workspace's one target dir.
+# Coverage-guided fuzzing of what the server reads from untrusted clients, bounded in time:
+# the message decoder and token verifier (decode_client), and the media port's
+# pre-authentication parsers — STUN peeks, network-test probes, H.264 keyframe detection
+# (udp_parsers). cargo-fuzz needs nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets stable
+# accept them. The targets build only the protocol, token and wire crates (not the server's
+# network and media stack), into the workspace's one target dir. Longer runs by hand:
+# `make fuzz FUZZ_SECONDS=600`.
 FUZZ_SECONDS ?= 30
+FUZZ_UDP_SECONDS ?= 15
 fuzz:
-	mkdir -p crates/server/fuzz/corpus/decode_client
+	mkdir -p crates/server/fuzz/corpus/decode_client crates/server/fuzz/corpus/udp_parsers
 	cd crates/server/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run decode_client \
 	  --target-dir $(CURDIR)/target/fuzz \
 	  corpus/decode_client seeds/decode_client -- -max_total_time=$(FUZZ_SECONDS)
+	cd crates/server/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run udp_parsers \
+	  --target-dir $(CURDIR)/target/fuzz \
+	  corpus/udp_parsers seeds/udp_parsers -- -max_total_time=$(FUZZ_UDP_SECONDS)
 
 ## make bundle: release installers for this machine (.deb and .rpm on Linux).
 bundle: deps

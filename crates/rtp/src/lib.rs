@@ -380,57 +380,9 @@ pub fn parse_slot_track_id(id: &str) -> Option<(SlotKind, usize)> {
     rest.parse().ok().map(|i| (kind, i))
 }
 
-/// True when an H.264 RTP payload (RFC 6184, modes 0/1) carries an IDR slice or an SPS:
-/// the start of a frame a decoder can begin at.
-#[must_use]
-pub fn h264_is_keyframe(payload: &[u8]) -> bool {
-    const SPS: u8 = 7;
-    const IDR: u8 = 5;
-    let Some(&first) = payload.first() else {
-        return false;
-    };
-    match first & 0x1F {
-        // STAP-A: 2-byte sizes followed by NAL units.
-        24 => {
-            let mut rest = &payload[1..];
-            while rest.len() > 2 {
-                let size = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
-                let Some(nal) = rest.get(2..2 + size) else {
-                    return false;
-                };
-                if let Some(&header) = nal.first() {
-                    if matches!(header & 0x1F, SPS | IDR) {
-                        return true;
-                    }
-                }
-                rest = &rest[2 + size..];
-            }
-            false
-        }
-        // FU-A: the start fragment names the NAL type.
-        28 => payload
-            .get(1)
-            .is_some_and(|&fu| fu & 0x80 != 0 && matches!(fu & 0x1F, SPS | IDR)),
-        t => matches!(t, SPS | IDR),
-    }
-}
-
-/// True when Annex B H.264 data holds an SPS or IDR NAL unit.
-#[must_use]
-pub fn h264_is_keyframe_annexb(data: &[u8]) -> bool {
-    let mut i = 0;
-    while i + 3 < data.len() {
-        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
-            if matches!(data[i + 3] & 0x1F, 5 | 7) {
-                return true;
-            }
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    false
-}
+pub use huddle_wire::h264::{
+    is_keyframe as h264_is_keyframe, is_keyframe_annexb as h264_is_keyframe_annexb,
+};
 
 /// Reads an RFC 6464 audio level byte: `(voice_activity, level)` where level is −dBov
 /// (0 loudest, 127 silence).
@@ -459,37 +411,6 @@ pub fn seq_newer(a: u16, b: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keyframes_are_found_in_every_packetization() {
-        // Single NAL: IDR (type 5) and a P slice (type 1).
-        assert!(h264_is_keyframe(&[0x65, 0x88]));
-        assert!(!h264_is_keyframe(&[0x41, 0x9a]));
-        // STAP-A with SPS and PPS.
-        assert!(h264_is_keyframe(&[
-            0x78, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce
-        ]));
-        // STAP-A with only a PPS.
-        assert!(!h264_is_keyframe(&[0x78, 0, 2, 0x68, 0xce]));
-        // FU-A start of an IDR, and its middle fragment.
-        assert!(h264_is_keyframe(&[0x7c, 0x85, 1, 2]));
-        assert!(!h264_is_keyframe(&[0x7c, 0x05, 1, 2]));
-        // Garbage and truncation never panic.
-        assert!(!h264_is_keyframe(&[]));
-        assert!(!h264_is_keyframe(&[0x78, 0xff, 0xff, 0x67]));
-        assert!(!h264_is_keyframe(&[0x7c]));
-    }
-
-    #[test]
-    fn annexb_keyframes() {
-        assert!(h264_is_keyframe_annexb(&[
-            0, 0, 0, 1, 0x67, 1, 0, 0, 1, 0x65
-        ]));
-        assert!(h264_is_keyframe_annexb(&[0, 0, 1, 0x65]));
-        assert!(!h264_is_keyframe_annexb(&[0, 0, 0, 1, 0x41, 0, 0]));
-        assert!(!h264_is_keyframe_annexb(&[]));
-        assert!(!h264_is_keyframe_annexb(&[0, 0, 1]));
-    }
 
     #[test]
     fn slot_ids_round_trip_and_refuse_garbage() {

@@ -46,14 +46,9 @@ pub const MAX_DOWNLOAD_BYTES: usize = 25 * 1024 * 1024;
 /// Largest upload read before the server stops reading, in bytes.
 pub const MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 
-/// Size of a UDP probe and of its reply, in bytes.
-pub const PROBE_LEN: usize = 32;
-/// First bytes of every probe and reply.
-pub const PROBE_MAGIC: [u8; 4] = *b"HNT1";
-/// `kind` byte of a probe.
-pub const KIND_PROBE: u8 = 1;
-/// `kind` byte of a reply.
-pub const KIND_REPLY: u8 = 2;
+pub use huddle_wire::probe::{
+    encode_reply, parse_probe, Probe, KIND_PROBE, KIND_REPLY, PROBE_LEN, PROBE_MAGIC,
+};
 
 /// Longest WebSocket echo message, in bytes.
 const WS_MAX_MESSAGE: usize = 1024;
@@ -376,43 +371,6 @@ async fn serve_ws_echo(mut socket: WebSocket, shutdown: CancellationToken) {
     }
     // Best effort: the peer may already be gone.
     let _ = socket.send(Message::Close(None)).await;
-}
-
-/// A decoded UDP probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Probe {
-    /// Random id of one test run, chosen by the client.
-    pub run: u64,
-    /// Sequence number within the run.
-    pub seq: u32,
-    /// Client's send time, opaque to the server.
-    pub sent: u64,
-}
-
-/// Parses a probe; anything else (wrong size, magic or kind) is `None`.
-pub fn parse_probe(packet: &[u8]) -> Option<Probe> {
-    // A probe must be at least as large as its reply, so the echo never amplifies.
-    if packet.len() < PROBE_LEN || packet[..4] != PROBE_MAGIC || packet[4] != KIND_PROBE {
-        return None;
-    }
-    Some(Probe {
-        run: u64::from_be_bytes(packet[8..16].try_into().ok()?),
-        seq: u32::from_be_bytes(packet[16..20].try_into().ok()?),
-        sent: u64::from_be_bytes(packet[20..28].try_into().ok()?),
-    })
-}
-
-/// The reply to `probe`: its run, sequence number and send time, plus how many probes of
-/// this run the server has received from this source so far.
-pub fn encode_reply(probe: &Probe, received: u32) -> [u8; PROBE_LEN] {
-    let mut out = [0u8; PROBE_LEN];
-    out[..4].copy_from_slice(&PROBE_MAGIC);
-    out[4] = KIND_REPLY;
-    out[8..16].copy_from_slice(&probe.run.to_be_bytes());
-    out[16..20].copy_from_slice(&probe.seq.to_be_bytes());
-    out[20..28].copy_from_slice(&probe.sent.to_be_bytes());
-    out[28..32].copy_from_slice(&received.to_be_bytes());
-    out
 }
 
 #[derive(Debug, Clone, Copy)]

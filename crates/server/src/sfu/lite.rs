@@ -74,7 +74,7 @@ mod tests {
 
     #[test]
     fn answers_with_the_same_transaction() {
-        let request = stun::tests::binding_request(&[(0x0006, b"peer:us")]);
+        let request = stun::binding_request(&[(0x0006, b"peer:us")]);
         let from: SocketAddr = "127.0.0.1:5000".parse().expect("a literal address");
         let answer = answer_own_check(&request, "pw", from).expect("a well-formed request");
         assert_eq!(

@@ -14,7 +14,7 @@ mod lite;
 mod peer;
 mod router;
 pub mod select;
-pub mod stun;
+pub use huddle_wire::stun;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};

@@ -1,18 +1,19 @@
-//! Just enough STUN to route a first packet: the local half of a binding request's USERNAME.
+//! Just enough STUN to route a first packet (the local half of a binding request's USERNAME)
+//! and to tell requests, answers and nominations apart (RFC 8489, RFC 8445).
 
 /// STUN magic cookie (RFC 5389).
 const MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
 /// Binding request message type.
 const BINDING_REQUEST: u16 = 0x0001;
 /// USERNAME attribute type.
-const USERNAME: u16 = 0x0006;
+pub const USERNAME: u16 = 0x0006;
 /// STUN header length.
 const HEADER: usize = 20;
 
 /// BINDING_SUCCESS (response) message type.
 const BINDING_SUCCESS: u16 = 0x0101;
 /// USE-CANDIDATE attribute type (RFC 8445 §16.1).
-const USE_CANDIDATE: u16 = 0x0025;
+pub const USE_CANDIDATE: u16 = 0x0025;
 /// Transaction id length.
 const TXID: usize = 12;
 
@@ -89,29 +90,31 @@ pub fn nominates(packet: &[u8]) -> bool {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// A binding request with these attributes (no integrity).
-    pub(crate) fn binding_request(attrs: &[(u16, &[u8])]) -> Vec<u8> {
-        let mut body = Vec::new();
-        for (kind, value) in attrs {
-            body.extend_from_slice(&kind.to_be_bytes());
-            body.extend_from_slice(&u16::try_from(value.len()).unwrap_or(0).to_be_bytes());
-            body.extend_from_slice(value);
-            while body.len() % 4 != 0 {
-                body.push(0);
-            }
+/// A binding request with these attributes and transaction id `[7; 12]`, without integrity:
+/// for tests of code that peeks at STUN.
+#[doc(hidden)]
+#[must_use]
+pub fn binding_request(attrs: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (kind, value) in attrs {
+        body.extend_from_slice(&kind.to_be_bytes());
+        body.extend_from_slice(&u16::try_from(value.len()).unwrap_or(u16::MAX).to_be_bytes());
+        body.extend_from_slice(value);
+        while body.len() % 4 != 0 {
+            body.push(0);
         }
-        let mut p = Vec::new();
-        p.extend_from_slice(&BINDING_REQUEST.to_be_bytes());
-        p.extend_from_slice(&u16::try_from(body.len()).unwrap_or(0).to_be_bytes());
-        p.extend_from_slice(&MAGIC_COOKIE);
-        p.extend_from_slice(&[7; 12]);
-        p.extend_from_slice(&body);
-        p
     }
+    let mut p = Vec::new();
+    p.extend_from_slice(&BINDING_REQUEST.to_be_bytes());
+    p.extend_from_slice(&u16::try_from(body.len()).unwrap_or(u16::MAX).to_be_bytes());
+    p.extend_from_slice(&MAGIC_COOKIE);
+    p.extend_from_slice(&[7; 12]);
+    p.extend_from_slice(&body);
+    p
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn finds_the_local_ufrag() {

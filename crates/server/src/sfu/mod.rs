@@ -22,15 +22,16 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use huddle_proto::{IceServer, MediaEvent, ParticipantId, VideoWant};
+use huddle_proto::{encode, IceServer, MediaEvent, ParticipantId, ServerMessage, VideoWant};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::nettest::{turn_credentials, TurnConfig};
-use crate::outbox::Outbox;
+use crate::outbox::{Outbox, Outgoing};
 use crate::ServerError;
 
+use router::Output;
 pub use router::Router;
 
 /// Commands queued towards the forwarding task before senders see it as busy.
@@ -410,6 +411,17 @@ fn default_announce(bind_ip: IpAddr) -> Vec<IpAddr> {
     out
 }
 
+/// Pushes a media event onto a member's signaling link.
+fn signal(outbox: &Outbox, media: MediaEvent) {
+    match encode(&ServerMessage::Media { media }) {
+        Ok(text) => {
+            // A full queue means the member is cut anyway; its room handles that.
+            let _ = outbox.push(Outgoing::Frame(text.into()));
+        }
+        Err(e) => tracing::warn!("media event not encoded: {e}"),
+    }
+}
+
 async fn run(
     socket: UdpSocket,
     mut commands: mpsc::Receiver<Command>,
@@ -427,18 +439,18 @@ async fn run(
         tokio::select! {
             () = shutdown.cancelled() => break,
             command = commands.recv() => match command {
-                Some(command) => router.command(command, std::time::Instant::now()),
+                Some(command) => router.handle_command(std::time::Instant::now(), command),
                 None => break,
             },
             received = socket.recv_from(&mut buf) => {
                 match received {
                     Ok((n, from)) => {
-                        router.datagram(from, &buf[..n], std::time::Instant::now());
+                        router.handle_datagram(std::time::Instant::now(), from, &buf[..n]);
                         // Drain what else is waiting before writing anything.
                         for _ in 0..READ_BATCH {
                             match socket.try_recv_from(&mut buf) {
                                 Ok((n, from)) => {
-                                    router.datagram(from, &buf[..n], std::time::Instant::now());
+                                    router.handle_datagram(std::time::Instant::now(), from, &buf[..n]);
                                 }
                                 Err(_) => break,
                             }
@@ -448,13 +460,18 @@ async fn run(
                 }
             }
             () = tokio::time::sleep_until(deadline) => {
-                router.timeout(std::time::Instant::now());
+                router.handle_timeout(std::time::Instant::now());
             }
             _ = ticker.tick() => router.tick(std::time::Instant::now()),
         }
-        for (to, bytes) in router.drain_transmits() {
-            if let Err(e) = socket.send_to(&bytes, to).await {
-                tracing::trace!(%to, "media send failed: {e}");
+        while let Some(output) = router.poll_output() {
+            match output {
+                Output::Transmit { to, bytes } => {
+                    if let Err(e) = socket.send_to(&bytes, to).await {
+                        tracing::trace!(%to, "media send failed: {e}");
+                    }
+                }
+                Output::Signal { outbox, media, .. } => signal(&outbox, media),
             }
         }
     }

@@ -1,15 +1,20 @@
-//! Every connection of the forwarding unit and the forwarding between them. Owned by one task;
-//! all methods are synchronous and take the current instant, so the task is a thin loop over
-//! a socket, a command queue and a timer.
+//! Every connection of the forwarding unit and the forwarding between them, as a sans-IO
+//! state machine (the shape of str0m's `Rtc` and quinn-proto's `Connection`).
+//!
+//! Owned by one task, which feeds it commands, datagrams and timeouts, each with the current
+//! instant (`handle_command`, `handle_datagram`, `handle_timeout`), and then does what
+//! [`Router::poll_output`] returns: a datagram to send or a signaling event for a member.
+//! [`Router::poll_timeout`] says when to call again if nothing else happens. The router
+//! itself touches no socket, queue or clock.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use huddle_proto::{encode, MediaEvent, ParticipantId, ServerMessage, VideoWant};
+use huddle_proto::{MediaEvent, ParticipantId, VideoWant};
 use huddle_rtp::rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use huddle_rtp::rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use huddle_rtp::rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
@@ -32,7 +37,7 @@ use huddle_rtp::SlotKind;
 
 use super::peer::{Assignment, Inbound, Loudness, Peer, PeerKey, Rewriter, Slot};
 use super::{lite, select, stun, Command, Gate, Gates, SfuStats};
-use crate::outbox::{Outbox, Outgoing};
+use crate::outbox::Outbox;
 
 /// How often slots are re-chosen (loudest speakers) and stale connections swept.
 pub const TICK: Duration = Duration::from_millis(250);
@@ -44,6 +49,27 @@ const PLI_INTERVAL: Duration = Duration::from_millis(300);
 const AUDIO_HYSTERESIS: f32 = 12.0;
 /// Addresses remembered per connection (ICE may try several).
 const MAX_ADDRS: usize = 8;
+
+/// What the router asks its task to do.
+#[derive(Debug)]
+pub(crate) enum Output {
+    /// Send a datagram.
+    Transmit {
+        /// Where to.
+        to: SocketAddr,
+        /// What.
+        bytes: BytesMut,
+    },
+    /// Tell a member something on its signaling link (an answer, a failure, its slots).
+    Signal {
+        /// Whom.
+        who: PeerKey,
+        /// Its signaling link.
+        outbox: Outbox,
+        /// What.
+        media: MediaEvent,
+    },
+}
 
 /// All connections and the forwarding between them.
 pub struct Router {
@@ -58,7 +84,7 @@ pub struct Router {
     by_ufrag: HashMap<String, PeerKey>,
     by_addr: HashMap<SocketAddr, PeerKey>,
     gates: Gates,
-    transmits: Vec<(SocketAddr, BytesMut)>,
+    outputs: VecDeque<Output>,
     dirty: HashSet<u64>,
 }
 
@@ -86,7 +112,7 @@ impl Router {
             by_ufrag: HashMap::new(),
             by_addr: HashMap::new(),
             gates,
-            transmits: Vec::new(),
+            outputs: VecDeque::new(),
             dirty: HashSet::new(),
         }
     }
@@ -97,9 +123,9 @@ impl Router {
         &self.stats
     }
 
-    /// Datagrams to send.
-    pub fn drain_transmits(&mut self) -> std::vec::Drain<'_, (SocketAddr, BytesMut)> {
-        self.transmits.drain(..)
+    /// The next thing to do, in the order the router decided them; `None` until more input.
+    pub(crate) fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
     }
 
     /// The earliest timer of any connection.
@@ -111,7 +137,7 @@ impl Router {
     }
 
     /// Handles a command from a room or a connection.
-    pub(crate) fn command(&mut self, command: Command, now: Instant) {
+    pub(crate) fn handle_command(&mut self, now: Instant, command: Command) {
         match command {
             Command::Offer {
                 room,
@@ -147,7 +173,7 @@ impl Router {
     }
 
     /// Handles one datagram.
-    pub fn datagram(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
         let key = match self.by_addr.get(&from) {
             Some(key) => *key,
             None => {
@@ -212,7 +238,10 @@ impl Router {
                 continue;
             }
             answered |= txid.is_some() && stun::binding_success_txid(&t.message) == txid;
-            self.transmits.push((t.transport.peer_addr, t.message));
+            self.outputs.push_back(Output::Transmit {
+                to: t.transport.peer_addr,
+                bytes: t.message,
+            });
         }
         for (to, check) in own_checks {
             let Some(answer) = lite::answer_own_check(&check, &peer.remote_pwd, self.local_addr)
@@ -229,11 +258,11 @@ impl Router {
                 tracing::debug!(participant = %key.1, "ICE nomination not taken: {e}");
             }
         }
-        drain_writes(&mut peer.pc, &mut self.transmits);
+        drain_writes(&mut peer.pc, &mut self.outputs);
     }
 
     /// Runs every connection timer that is due.
-    pub fn timeout(&mut self, now: Instant) {
+    pub fn handle_timeout(&mut self, now: Instant) {
         let due: Vec<PeerKey> = self
             .peers
             .iter_mut()
@@ -284,11 +313,21 @@ impl Router {
         self.peers.clear();
     }
 
+    /// Queues a signaling event for `who`.
+    fn signal(&mut self, who: PeerKey, outbox: &Outbox, media: MediaEvent) {
+        self.outputs.push_back(Output::Signal {
+            who,
+            outbox: outbox.clone(),
+            media,
+        });
+    }
+
     fn offer(&mut self, key: PeerKey, sdp: &str, outbox: Outbox, now: Instant) {
         // A new offer replaces the member's connection (a reconnect or a fresh start).
         self.remove_peer(key, now);
         let Some(gate) = self.gates.get(key).filter(|g| !g.is_closed()) else {
-            send(
+            self.signal(
+                key,
                 &outbox,
                 MediaEvent::Failed {
                     message: "not a member of this session".to_owned(),
@@ -307,14 +346,14 @@ impl Router {
                 self.stats
                     .peers
                     .store(self.peers.len() as u64, Ordering::Relaxed);
-                send(&outbox, MediaEvent::Answer { sdp: answer });
+                self.signal(key, &outbox, MediaEvent::Answer { sdp: answer });
                 self.service(key, now);
                 self.dirty.insert(key.0);
                 self.reselect_dirty(now);
             }
             Err(message) => {
                 tracing::info!(participant = %key.1, "media offer refused: {message}");
-                send(&outbox, MediaEvent::Failed { message });
+                self.signal(key, &outbox, MediaEvent::Failed { message });
             }
         }
     }
@@ -459,7 +498,7 @@ impl Router {
             return;
         };
         let _ = peer.pc.close();
-        drain_writes(&mut peer.pc, &mut self.transmits);
+        drain_writes(&mut peer.pc, &mut self.outputs);
         self.by_ufrag.remove(&peer.ufrag);
         for addr in &peer.addrs {
             self.by_addr.remove(addr);
@@ -479,8 +518,10 @@ impl Router {
 
     fn fail(&mut self, key: PeerKey, message: &str, now: Instant) {
         if let Some(peer) = self.peers.get(&key) {
-            send(
-                &peer.outbox,
+            let outbox = peer.outbox.clone();
+            self.signal(
+                key,
+                &outbox,
                 MediaEvent::Failed {
                     message: message.to_owned(),
                 },
@@ -495,7 +536,7 @@ impl Router {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
-        drain_writes(&mut peer.pc, &mut self.transmits);
+        drain_writes(&mut peer.pc, &mut self.outputs);
         let mut events = Vec::new();
         while let Some(event) = peer.pc.poll_event() {
             events.push(event);
@@ -511,7 +552,7 @@ impl Router {
             self.on_message(key, message, now);
         }
         if let Some(peer) = self.peers.get_mut(&key) {
-            drain_writes(&mut peer.pc, &mut self.transmits);
+            drain_writes(&mut peer.pc, &mut self.outputs);
         }
         self.reselect_dirty(now);
     }
@@ -700,7 +741,7 @@ impl Router {
                     Err(e) => tracing::trace!("forward to {member}: {e}"),
                 }
             }
-            drain_writes(&mut sub.pc, &mut self.transmits);
+            drain_writes(&mut sub.pc, &mut self.outputs);
         }
         if wants_keyframe {
             self.request_keyframe(key, inbound.kind, now);
@@ -743,7 +784,7 @@ impl Router {
                 tracing::trace!("keyframe request: {e}");
             }
         }
-        drain_writes(&mut peer.pc, &mut self.transmits);
+        drain_writes(&mut peer.pc, &mut self.outputs);
     }
 
     /// Asks everyone `subscriber` sees for a keyframe, now: it just connected and can decode
@@ -855,14 +896,15 @@ impl Router {
                 share: next_share,
             };
             if peer.told.as_ref() != Some(&assignment) {
-                send(
-                    &peer.outbox,
-                    MediaEvent::Slots {
+                self.outputs.push_back(Output::Signal {
+                    who: (room, *id),
+                    outbox: peer.outbox.clone(),
+                    media: MediaEvent::Slots {
                         audio: assignment.audio.clone(),
                         video: assignment.video.clone(),
                         share: assignment.share.clone(),
                     },
-                );
+                });
                 peer.told = Some(assignment);
             }
         }
@@ -917,15 +959,18 @@ fn without_rtcp_candidates(sdp: &str) -> String {
     out
 }
 
-/// Moves a connection's outgoing datagrams to `transmits`. Binding requests stay off the
+/// Moves a connection's outgoing datagrams to `outputs`. Binding requests stay off the
 /// wire: an ICE-lite agent sends no checks (see [`lite`]).
-fn drain_writes(pc: &mut RTCPeerConnection, transmits: &mut Vec<(SocketAddr, BytesMut)>) {
+fn drain_writes(pc: &mut RTCPeerConnection, outputs: &mut VecDeque<Output>) {
     while let Some(t) = pc.poll_write() {
         if stun::binding_request_txid(&t.message).is_some() {
             tracing::trace!(to = %t.transport.peer_addr, "ICE check not sent (ICE-lite)");
             continue;
         }
-        transmits.push((t.transport.peer_addr, t.message));
+        outputs.push_back(Output::Transmit {
+            to: t.transport.peer_addr,
+            bytes: t.message,
+        });
     }
 }
 
@@ -945,16 +990,6 @@ fn input(
             transport_protocol: TransportProtocol::UDP,
         },
         message,
-    }
-}
-
-fn send(outbox: &Outbox, media: MediaEvent) {
-    match encode(&ServerMessage::Media { media }) {
-        Ok(text) => {
-            // A full queue means the member is cut anyway; its room handles that.
-            let _ = outbox.push(Outgoing::Frame(text.into()));
-        }
-        Err(e) => tracing::warn!("media event not encoded: {e}"),
     }
 }
 

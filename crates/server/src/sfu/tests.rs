@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use huddle_proto::{MediaEvent, ParticipantId, ServerMessage};
+use huddle_proto::{MediaEvent, ParticipantId};
 use huddle_rtp::rtc::crypto::default_provider;
 use huddle_rtp::rtc::ice::attributes::control::AttrControlling;
 use huddle_rtp::rtc::ice::attributes::priority::PriorityAttr;
@@ -25,8 +25,8 @@ use huddle_rtp::rtc::stun::message::{Message, Setter, TransactionId, BINDING_REQ
 use huddle_rtp::rtc::stun::textattrs::Username;
 use huddle_rtp::SlotKind;
 
-use super::{stun, Command, Gates, Publish, Router, Sfu, SfuStats};
-use crate::outbox::{self, ConnId, Inbox, Outgoing};
+use super::{stun, Command, Gates, Output, Publish, Router, Sfu, SfuStats};
+use crate::outbox::{self, ConnId};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -106,20 +106,33 @@ fn client_offer(now: Instant) -> Result<String, Box<dyn std::error::Error>> {
     Ok(sdp)
 }
 
-/// The member's answer, read from its signaling queue.
-fn answer(inbox: &mut Inbox) -> Result<String, Box<dyn std::error::Error>> {
-    while let Ok(item) = inbox.rx.try_recv() {
-        let Outgoing::Frame(text) = item else {
-            continue;
-        };
-        if let ServerMessage::Media {
-            media: MediaEvent::Answer { sdp },
-        } = serde_json::from_str(text.as_str())?
-        {
-            return Ok(sdp);
+/// Everything the router asked for since the last call: datagrams and signaling events.
+fn outputs(
+    router: &mut Router,
+) -> (
+    Vec<(SocketAddr, BytesMut)>,
+    Vec<(ParticipantId, MediaEvent)>,
+) {
+    let mut datagrams = Vec::new();
+    let mut signals = Vec::new();
+    while let Some(output) = router.poll_output() {
+        match output {
+            Output::Transmit { to, bytes } => datagrams.push((to, bytes)),
+            Output::Signal { who, media, .. } => signals.push((who.1, media)),
         }
     }
-    Err("no answer".into())
+    (datagrams, signals)
+}
+
+/// The member's answer among the events it was sent.
+fn answer(events: &[MediaEvent]) -> Result<String, Box<dyn std::error::Error>> {
+    events
+        .iter()
+        .find_map(|event| match event {
+            MediaEvent::Answer { sdp } => Some(sdp.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| "no answer".into())
 }
 
 /// The value of the first `a=<name>:` line.
@@ -129,38 +142,42 @@ fn sdp_attr<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
         .find_map(|line| line.trim_end().strip_prefix(prefix.as_str()))
 }
 
+/// The signaling events `who` was sent in answer to its offer.
 fn offer_of(
     router: &mut Router,
     who: ParticipantId,
     now: Instant,
-) -> Result<Inbox, Box<dyn std::error::Error>> {
-    let (outbox, inbox) = outbox::channel(ConnId(who.0), 64);
-    router.command(
+) -> Result<Vec<MediaEvent>, Box<dyn std::error::Error>> {
+    let (outbox, _inbox) = outbox::channel(ConnId(who.0), 64);
+    router.handle_command(
+        now,
         Command::Offer {
             room: 1,
             who,
             sdp: client_offer(now)?,
             outbox,
         },
-        now,
     );
-    Ok(inbox)
+    let (_, signals) = outputs(router);
+    Ok(signals
+        .into_iter()
+        .filter(|(to, _)| *to == who)
+        .map(|(_, event)| event)
+        .collect())
 }
 
 /// A member that offered; the router answered.
 struct Member {
     server_ufrag: String,
     server_pwd: String,
-    _inbox: Inbox,
 }
 
 fn offer(router: &mut Router, now: Instant) -> Result<Member, Box<dyn std::error::Error>> {
-    let mut inbox = offer_of(router, ParticipantId(1), now)?;
-    let sdp = answer(&mut inbox)?;
+    let events = offer_of(router, ParticipantId(1), now)?;
+    let sdp = answer(&events)?;
     Ok(Member {
         server_ufrag: sdp_attr(&sdp, "ice-ufrag").ok_or("no ufrag")?.to_owned(),
         server_pwd: sdp_attr(&sdp, "ice-pwd").ok_or("no pwd")?.to_owned(),
-        _inbox: inbox,
     })
 }
 
@@ -222,14 +239,14 @@ impl Sent {
 /// Hands the router one datagram at `now`, runs the timers that fall due at that instant
 /// (as its task does right after), and collects what it sent.
 fn send(router: &mut Router, datagram: &[u8], now: Instant) -> Sent {
-    router.datagram(addr(CLIENT), datagram, now);
-    let mut datagrams: Vec<_> = router.drain_transmits().collect();
+    router.handle_datagram(now, addr(CLIENT), datagram);
+    let (mut datagrams, _) = outputs(router);
     for _ in 0..4 {
         if router.poll_timeout().is_none_or(|at| at > now) {
             break;
         }
-        router.timeout(now);
-        datagrams.extend(router.drain_transmits());
+        router.handle_timeout(now);
+        datagrams.extend(outputs(router).0);
     }
     Sent { datagrams }
 }
@@ -284,7 +301,7 @@ fn consent_checks_are_answered_and_never_returned() -> TestResult {
     send(&mut router, &nomination, now);
     for i in 1..=4u64 {
         let later = now + std::time::Duration::from_secs(5 * i);
-        router.timeout(later);
+        router.handle_timeout(later);
         let consent = check(&member, false)?;
         let sent = send(&mut router, &consent, later);
         assert!(sent.answers(&consent), "consent check {i} went unanswered");
@@ -310,20 +327,12 @@ fn a_check_with_a_wrong_password_is_not_answered() -> TestResult {
     Ok(())
 }
 
-/// The failure a member's signaling queue holds, if any.
-fn failure(inbox: &mut Inbox) -> Option<String> {
-    while let Ok(item) = inbox.rx.try_recv() {
-        let Outgoing::Frame(text) = item else {
-            continue;
-        };
-        if let Ok(ServerMessage::Media {
-            media: MediaEvent::Failed { message },
-        }) = serde_json::from_str(text.as_str())
-        {
-            return Some(message);
-        }
-    }
-    None
+/// The failure among the events a member was sent, if any.
+fn failure(events: &[MediaEvent]) -> Option<String> {
+    events.iter().find_map(|event| match event {
+        MediaEvent::Failed { message } => Some(message.clone()),
+        _ => None,
+    })
 }
 
 #[test]
@@ -393,8 +402,8 @@ fn host_controls_hold_when_the_command_queue_is_full() -> TestResult {
 fn an_offer_from_no_member_is_refused() -> TestResult {
     let now = Instant::now();
     let mut router = router();
-    let mut inbox = offer_of(&mut router, ParticipantId(2), now)?;
-    let message = failure(&mut inbox).ok_or("no failure for a stranger's offer")?;
+    let events = offer_of(&mut router, ParticipantId(2), now)?;
+    let message = failure(&events).ok_or("no failure for a stranger's offer")?;
     assert!(message.contains("not a member"), "{message}");
     assert!(!router.has_peer(1, ParticipantId(2)));
     Ok(())
@@ -414,8 +423,8 @@ fn nothing_is_forwarded_before_the_room_says_so() {
 fn the_answer_has_the_documented_shape() -> TestResult {
     let now = Instant::now();
     let mut router = router();
-    let mut inbox = offer_of(&mut router, ParticipantId(1), now)?;
-    let sdp = answer(&mut inbox)?;
+    let events = offer_of(&mut router, ParticipantId(1), now)?;
+    let sdp = answer(&events)?;
     let (session, sections) = sdp.split_once("\r\nm=").ok_or("no media section")?;
     let sections: Vec<&str> = sections.split("\r\nm=").collect();
     assert!(session.contains("\r\na=ice-lite"), "{session}");

@@ -12,6 +12,7 @@
 
 mod lite;
 mod peer;
+mod random;
 mod router;
 pub mod select;
 pub use huddle_wire::stun;
@@ -290,14 +291,19 @@ impl Sfu {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let stats = Arc::new(SfuStats::default());
         let gates = Gates::default();
+        let random = random::Random::from_os()
+            .map_err(|e| ServerError::Random(format!("seeding media credentials: {e}")))?;
         let router = Router::new(
             local_addr,
             announce,
-            usize::from(config.audio_slots),
-            usize::from(config.video_slots),
-            usize::from(config.share_slots),
+            router::SlotCounts {
+                audio: usize::from(config.audio_slots),
+                video: usize::from(config.video_slots),
+                share: usize::from(config.share_slots),
+            },
             Arc::clone(&stats),
             gates.clone(),
+            random,
         );
         tokio::spawn(run(socket, rx, router, shutdown));
         tracing::info!(addr = %local_addr, "media forwarding on UDP");

@@ -36,6 +36,7 @@ use huddle_rtp::rtc::shared::{TaggedBytesMut, TransportContext, TransportProtoco
 use huddle_rtp::SlotKind;
 
 use super::peer::{Assignment, Inbound, Loudness, Peer, PeerKey, Rewriter, Slot};
+use super::random::Random;
 use super::{lite, select, stun, Command, Gate, Gates, SfuStats};
 use crate::outbox::Outbox;
 
@@ -49,6 +50,17 @@ const PLI_INTERVAL: Duration = Duration::from_millis(300);
 const AUDIO_HYSTERESIS: f32 = 12.0;
 /// Addresses remembered per connection (ICE may try several).
 const MAX_ADDRS: usize = 8;
+
+/// How many slots of each kind every member receives others through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SlotCounts {
+    /// Loudest speakers.
+    pub audio: usize,
+    /// Videos.
+    pub video: usize,
+    /// Screen shares.
+    pub share: usize,
+}
 
 /// What the router asks its task to do.
 #[derive(Debug)]
@@ -75,9 +87,8 @@ pub(crate) enum Output {
 pub struct Router {
     local_addr: SocketAddr,
     announce: Vec<IpAddr>,
-    audio_slots: usize,
-    video_slots: usize,
-    share_slots: usize,
+    slots: SlotCounts,
+    random: Random,
     stats: Arc<SfuStats>,
     peers: HashMap<PeerKey, Peer>,
     rooms: HashMap<u64, Vec<ParticipantId>>,
@@ -89,23 +100,22 @@ pub struct Router {
 }
 
 impl Router {
-    /// A router answering on `local_addr` and naming `announce` in its candidates.
+    /// A router answering on `local_addr` and naming `announce` in its candidates, drawing
+    /// ICE credentials and SSRCs from `random`.
     #[must_use]
     pub(crate) fn new(
         local_addr: SocketAddr,
         announce: Vec<IpAddr>,
-        audio_slots: usize,
-        video_slots: usize,
-        share_slots: usize,
+        slots: SlotCounts,
         stats: Arc<SfuStats>,
         gates: Gates,
+        random: Random,
     ) -> Self {
         Self {
             local_addr,
             announce,
-            audio_slots,
-            video_slots,
-            share_slots,
+            slots,
+            random,
             stats,
             peers: HashMap::new(),
             rooms: HashMap::new(),
@@ -359,7 +369,7 @@ impl Router {
     }
 
     fn build_peer(
-        &self,
+        &mut self,
         key: PeerKey,
         sdp: &str,
         outbox: Outbox,
@@ -368,10 +378,10 @@ impl Router {
     ) -> Result<(Peer, String), String> {
         let configured = huddle_rtp::configure(huddle_rtp::Role::Server)
             .map_err(|e| format!("media engine: {e}"))?;
-        let ufrag = random_token(8);
+        let ufrag = self.random.hex(8);
         let setting = SettingEngineBuilder::new()
             .with_lite(true)
-            .with_ice_credentials(ufrag.clone(), random_token(24))
+            .with_ice_credentials(ufrag.clone(), self.random.hex(24))
             .build();
         let mut pc = RTCPeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
@@ -380,24 +390,26 @@ impl Router {
             .with_interceptor_registry(configured.registry)
             .build(now)
             .map_err(|e| format!("connection: {e}"))?;
-        let mut audio = Vec::with_capacity(self.audio_slots);
-        let mut video = Vec::with_capacity(self.video_slots);
-        let mut share = Vec::with_capacity(self.share_slots);
+        let mut audio = Vec::with_capacity(self.slots.audio);
+        let mut video = Vec::with_capacity(self.slots.video);
+        let mut share = Vec::with_capacity(self.slots.share);
         // Slot order matches the offer: audio, video, then share slots.
         for (kind, count) in [
-            (SlotKind::Audio, self.audio_slots),
-            (SlotKind::Video, self.video_slots),
-            (SlotKind::Share, self.share_slots),
+            (SlotKind::Audio, self.slots.audio),
+            (SlotKind::Video, self.slots.video),
+            (SlotKind::Share, self.slots.share),
         ] {
             for index in 0..count {
                 let track_id = huddle_rtp::slot_track_id(kind, index);
-                let ssrc = random_ssrc();
+                // 0 is left out: some stacks read it as "no SSRC".
+                let ssrc = self.random.next_u32().max(1);
+                let rtx_ssrc = self.random.next_u32().max(1);
                 let track = huddle_rtp::local_track(
                     "huddle-slots",
                     &track_id,
                     kind.codec_kind(),
                     ssrc,
-                    random_ssrc(),
+                    rtx_ssrc,
                 );
                 let transceiver = pc
                     .add_transceiver_from_track(
@@ -1000,27 +1012,4 @@ fn audio_level_id(
         .iter()
         .find(|h| h.uri == huddle_rtp::AUDIO_LEVEL_URI)
         .and_then(|h| u8::try_from(h.id).ok())
-}
-
-/// Random lowercase hex of `len` characters (ICE ufrag/pwd alphabet).
-fn random_token(len: usize) -> String {
-    let mut bytes = vec![0u8; len.div_ceil(2)];
-    if getrandom::fill(&mut bytes).is_err() {
-        // The OS RNG failing is not recoverable in a meaningful way; fall back to time-seeded
-        // bytes so the server keeps working (ufrags need uniqueness, not secrecy; the DTLS
-        // fingerprint protects the media).
-        let seed = Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id());
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = (seed >> (i % 16 * 8)) as u8 ^ (i as u8).wrapping_mul(151);
-        }
-    }
-    let mut out: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    out.truncate(len);
-    out
-}
-
-fn random_ssrc() -> u32 {
-    let mut b = [0u8; 4];
-    let _ = getrandom::fill(&mut b);
-    u32::from_be_bytes(b).max(1)
 }

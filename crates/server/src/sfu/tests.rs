@@ -25,6 +25,8 @@ use huddle_rtp::rtc::stun::message::{Message, Setter, TransactionId, BINDING_REQ
 use huddle_rtp::rtc::stun::textattrs::Username;
 use huddle_rtp::SlotKind;
 
+use super::random::{Random, SEED_LEN};
+use super::router::SlotCounts;
 use super::{stun, Command, Gates, Output, Publish, Router, Sfu, SfuStats};
 use crate::outbox::{self, ConnId};
 
@@ -51,11 +53,14 @@ fn router_with(gates: Gates) -> Router {
     Router::new(
         local,
         vec![local.ip()],
-        1,
-        1,
-        0,
+        SlotCounts {
+            audio: 1,
+            video: 1,
+            share: 0,
+        },
         Arc::new(SfuStats::default()),
         gates,
+        Random::from_seed([7; SEED_LEN]),
     )
 }
 
@@ -467,5 +472,19 @@ fn the_answer_has_the_documented_shape() -> TestResult {
         );
     }
     assert!(sections[3].contains("a=ssrc-group:FID "), "{}", sections[3]);
+    Ok(())
+}
+
+#[test]
+fn credentials_and_ssrcs_follow_from_the_seed() -> TestResult {
+    let now = Instant::now();
+    let answer_of = |router: &mut Router| -> Result<String, Box<dyn std::error::Error>> {
+        answer(&offer_of(router, ParticipantId(1), now)?)
+    };
+    let (first, second) = (answer_of(&mut router())?, answer_of(&mut router())?);
+    for attr in ["ice-ufrag", "ice-pwd", "ssrc-group"] {
+        assert!(sdp_attr(&first, attr).is_some(), "no {attr}: {first}");
+        assert_eq!(sdp_attr(&first, attr), sdp_attr(&second, attr), "{attr}");
+    }
     Ok(())
 }

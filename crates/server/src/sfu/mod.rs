@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use huddle_proto::{encode, IceServer, MediaEvent, ParticipantId, ServerMessage, VideoWant};
 use tokio::net::UdpSocket;
@@ -387,7 +387,7 @@ impl Sfu {
 
     /// A member's microphone, camera or screen-share state changed (or it joined): its gate
     /// says so at once; the forwarding task is then asked to re-choose slots, which it also
-    /// does on its own every [`router::TICK`] should that request be dropped.
+    /// does on its own every [`router::SWEEP_INTERVAL`] should that request be dropped.
     pub(crate) fn publishing(&self, room: u64, who: ParticipantId, change: Publish) {
         self.gates.apply((room, who), change);
         self.send(Command::Publishing { room });
@@ -435,13 +435,9 @@ async fn run(
     shutdown: CancellationToken,
 ) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
-    let mut ticker = tokio::time::interval(router::TICK);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let deadline = router
-            .poll_timeout()
-            .map(tokio::time::Instant::from_std)
-            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(1));
+        // Connection timers and the periodic sweep alike: the router has one deadline.
+        let deadline = router.poll_timeout().map(tokio::time::Instant::from_std);
         tokio::select! {
             () = shutdown.cancelled() => break,
             command = commands.recv() => match command {
@@ -465,10 +461,9 @@ async fn run(
                     Err(e) => tracing::debug!("media socket read: {e}"),
                 }
             }
-            () = tokio::time::sleep_until(deadline) => {
-                router.handle_timeout(std::time::Instant::now());
-            }
-            _ = ticker.tick() => router.tick(std::time::Instant::now()),
+            // Without a deadline (no connections) the branch is off and the sleep never polled.
+            () = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)),
+                if deadline.is_some() => router.handle_timeout(std::time::Instant::now()),
         }
         while let Some(output) = router.poll_output() {
             match output {

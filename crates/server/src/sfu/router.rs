@@ -41,7 +41,7 @@ use super::{lite, select, stun, Command, Gate, Gates, SfuStats};
 use crate::outbox::Outbox;
 
 /// How often slots are re-chosen (loudest speakers) and stale connections swept.
-pub const TICK: Duration = Duration::from_millis(250);
+pub(crate) const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
 /// A connection that has not come up by then is dropped (the app offers again).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Fewest time between keyframe requests sent to one publisher.
@@ -97,6 +97,8 @@ pub struct Router {
     gates: Gates,
     outputs: VecDeque<Output>,
     dirty: HashSet<u64>,
+    /// When slots are next re-chosen and connections swept; `None` while there are none.
+    next_sweep: Option<Instant>,
 }
 
 impl Router {
@@ -124,6 +126,7 @@ impl Router {
             gates,
             outputs: VecDeque::new(),
             dirty: HashSet::new(),
+            next_sweep: None,
         }
     }
 
@@ -138,11 +141,13 @@ impl Router {
         self.outputs.pop_front()
     }
 
-    /// The earliest timer of any connection.
+    /// When to call [`Router::handle_timeout`] next: the earliest timer of any connection,
+    /// or the next sweep; `None` while there is no connection.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         self.peers
             .values_mut()
             .filter_map(|p| p.pc.poll_timeout())
+            .chain(self.next_sweep)
             .min()
     }
 
@@ -271,7 +276,7 @@ impl Router {
         drain_writes(&mut peer.pc, &mut self.outputs);
     }
 
-    /// Runs every connection timer that is due.
+    /// Runs every connection timer that is due, and the sweep when it is.
     pub fn handle_timeout(&mut self, now: Instant) {
         let due: Vec<PeerKey> = self
             .peers
@@ -286,10 +291,16 @@ impl Router {
             }
             self.service(key, now);
         }
+        if self.next_sweep.is_some_and(|at| at <= now) {
+            self.sweep(now);
+            // Counted from now, not from when it was due: a late sweep is not run twice.
+            self.next_sweep = (!self.peers.is_empty()).then(|| now + SWEEP_INTERVAL);
+        }
     }
 
-    /// Periodic work: re-choose the loudest speakers, drop connections that never came up.
-    pub fn tick(&mut self, now: Instant) {
+    /// Periodic work: re-choose the loudest speakers, drop connections that never came up and
+    /// those of members the room let go (should the command saying so have been lost).
+    fn sweep(&mut self, now: Instant) {
         let stale: Vec<PeerKey> = self
             .peers
             .values()
@@ -353,6 +364,7 @@ impl Router {
                     members.insert(at, key.1);
                 }
                 self.peers.insert(key, peer);
+                self.next_sweep.get_or_insert(now + SWEEP_INTERVAL);
                 self.stats
                     .peers
                     .store(self.peers.len() as u64, Ordering::Relaxed);

@@ -26,7 +26,7 @@ use huddle_rtp::rtc::stun::textattrs::Username;
 use huddle_rtp::SlotKind;
 
 use super::random::{Random, SEED_LEN};
-use super::router::SlotCounts;
+use super::router::{SlotCounts, SWEEP_INTERVAL};
 use super::{stun, Command, Gates, Output, Publish, Router, Sfu, SfuStats};
 use crate::outbox::{self, ConnId};
 
@@ -398,8 +398,13 @@ fn host_controls_hold_when_the_command_queue_is_full() -> TestResult {
     sfu.left(1, who);
     assert!(!router.forwards(1, who, SlotKind::Audio));
     assert!(router.has_peer(1, who));
-    router.tick(now);
+    let sweep = router
+        .poll_timeout()
+        .ok_or("no deadline with a connection open")?;
+    assert!(sweep <= now + SWEEP_INTERVAL, "the sweep is not a deadline");
+    router.handle_timeout(now + SWEEP_INTERVAL);
     assert!(!router.has_peer(1, who));
+    assert_eq!(router.poll_timeout(), None, "a deadline with nothing to do");
     Ok(())
 }
 

@@ -78,8 +78,13 @@ impl Server {
             shutdown.clone(),
         )?;
         let state = AppState::with_media(config, sfu, shutdown);
-        let nettest_routes =
-            nettest::start(&state.config.nettest, local_addr, state.shutdown.clone()).await?;
+        let nettest_routes = nettest::start(
+            &state.config.nettest,
+            local_addr,
+            state.verifier.clone(),
+            state.shutdown.clone(),
+        )
+        .await?;
         let app = http::router(state.clone())
             .merge(nettest_routes)
             .merge(extra);

@@ -15,13 +15,14 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::http::{header, StatusCode, Uri};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -30,7 +31,11 @@ use serde::Serialize;
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
+use futures_util::StreamExt as _;
+use huddle_auth::{unix_now, TokenVerifier, VerifiedToken};
+
 use crate::error::ServerError;
+use crate::http::PeerAddr;
 
 /// Path of the configuration endpoint.
 pub const CONFIG_PATH: &str = "/v1/nettest/config";
@@ -60,6 +65,8 @@ const WS_MAX_LIFETIME: Duration = Duration::from_secs(30);
 const TABLE_CAP: usize = 4096;
 /// A run or source not heard from for this long may be forgotten.
 const TABLE_IDLE: Duration = Duration::from_secs(60);
+/// The window of a client address's transfer budget.
+const TRANSFER_WINDOW: Duration = Duration::from_secs(60);
 /// Interval between upload progress checkpoints.
 const UPLOAD_CHECKPOINT: Duration = Duration::from_millis(25);
 /// Most upload checkpoints reported.
@@ -107,6 +114,14 @@ pub struct NettestConfig {
     pub udp_burst: u32,
     /// TURN servers and their shared secret; `None` hands out no TURN servers.
     pub turn: Option<TurnConfig>,
+    /// Downloads and uploads one client address may have running at once.
+    pub transfers_per_address: u32,
+    /// Bytes one client address may transfer (downloads asked for plus uploads sent) per
+    /// minute.
+    pub transfer_bytes_per_minute: u64,
+    /// Lifetime of a network-test grant (token mode) and of the TURN credentials handed out
+    /// with it (at most the TURN setting's own lifetime).
+    pub grant_ttl: Duration,
 }
 
 impl Default for NettestConfig {
@@ -119,6 +134,11 @@ impl Default for NettestConfig {
             udp_rate_per_second: 1000,
             udp_burst: 200,
             turn: None,
+            // A test runs one download and one upload; room for a few tests a minute from
+            // one address (or several people behind one NAT), not for a bandwidth drain.
+            transfers_per_address: 4,
+            transfer_bytes_per_minute: 8 * MAX_DOWNLOAD_BYTES as u64,
+            grant_ttl: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -140,6 +160,9 @@ pub struct ClientNettestConfig {
     pub max_upload_bytes: u64,
     /// TURN servers with fresh credentials, if configured.
     pub turn: Option<TurnCredentials>,
+    /// Token mode: the grant the other endpoints need (`?grant=`), valid for the grant TTL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
 }
 
 /// Short-lived TURN REST credentials (the scheme coturn calls `use-auth-secret`).
@@ -169,18 +192,249 @@ pub struct UploadReport {
     pub capped: bool,
 }
 
+/// Who may use the HTTP endpoints.
+enum Access {
+    /// Open mode: anyone (who may join anyway).
+    Open,
+    /// Token mode: `config` needs a valid join token, and hands out a grant the other
+    /// endpoints need.
+    Token {
+        verifier: TokenVerifier,
+        /// Signs grants; random per server start, so a restart invalidates them.
+        grant_key: [u8; 32],
+    },
+}
+
+impl fmt::Debug for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Access::Open => "Open",
+            Access::Token { .. } => "Token",
+        })
+    }
+}
+
 #[derive(Debug)]
 struct NettestState {
     udp_port: u16,
     turn: Option<TurnConfig>,
     shutdown: CancellationToken,
+    access: Access,
+    grant_ttl: Duration,
+    transfers: Mutex<Transfers>,
+}
+
+/// Per-address use of the download and upload endpoints.
+#[derive(Debug)]
+struct Transfers {
+    per_address: u32,
+    bytes_per_minute: u64,
+    by_address: HashMap<IpAddr, TransferUse>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TransferUse {
+    running: u32,
+    /// Bytes counted in the minute that began at `since`.
+    bytes: u64,
+    since: Instant,
+}
+
+/// Why a transfer was not started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TransferRefusal {
+    TooMany,
+    OverBudget { retry_after: Duration },
+}
+
+impl Transfers {
+    /// Counts a transfer of up to `bytes` from `ip` starting `now`, or says why not.
+    fn begin(&mut self, ip: IpAddr, bytes: u64, now: Instant) -> Result<(), TransferRefusal> {
+        if self.by_address.len() >= TABLE_CAP {
+            self.by_address.retain(|_, u| {
+                u.running > 0 || now.saturating_duration_since(u.since) < TABLE_IDLE
+            });
+            if self.by_address.len() >= TABLE_CAP {
+                return Err(TransferRefusal::TooMany);
+            }
+        }
+        let entry = self.by_address.entry(ip).or_insert(TransferUse {
+            running: 0,
+            bytes: 0,
+            since: now,
+        });
+        if now.saturating_duration_since(entry.since) >= TRANSFER_WINDOW {
+            entry.bytes = 0;
+            entry.since = now;
+        }
+        if entry.running >= self.per_address {
+            return Err(TransferRefusal::TooMany);
+        }
+        if entry.bytes.saturating_add(bytes) > self.bytes_per_minute {
+            let retry_after =
+                TRANSFER_WINDOW.saturating_sub(now.saturating_duration_since(entry.since));
+            return Err(TransferRefusal::OverBudget { retry_after });
+        }
+        entry.running += 1;
+        entry.bytes = entry.bytes.saturating_add(bytes);
+        Ok(())
+    }
+
+    /// A transfer from `ip` ended.
+    fn end(&mut self, ip: IpAddr) {
+        if let Some(entry) = self.by_address.get_mut(&ip) {
+            entry.running = entry.running.saturating_sub(1);
+        }
+    }
+}
+
+/// Counts one running transfer until dropped (also when the client goes away mid-body).
+struct TransferSlot {
+    state: Arc<NettestState>,
+    ip: IpAddr,
+}
+
+impl Drop for TransferSlot {
+    fn drop(&mut self) {
+        self.state.transfers().end(self.ip);
+    }
+}
+
+impl NettestState {
+    fn transfers(&self) -> MutexGuard<'_, Transfers> {
+        // The table stays consistent across a panic elsewhere: each update is one statement.
+        self.transfers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts a counted transfer of up to `bytes`, or the response refusing it.
+    fn begin_transfer(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        bytes: u64,
+    ) -> Result<TransferSlot, Box<Response>> {
+        match self.transfers().begin(ip, bytes, Instant::now()) {
+            Ok(()) => Ok(TransferSlot {
+                state: Arc::clone(self),
+                ip,
+            }),
+            Err(TransferRefusal::TooMany) => Err(Box::new(refusal(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_transfers",
+                "too many network-test transfers from this address at once",
+            ))),
+            Err(TransferRefusal::OverBudget { retry_after }) => {
+                let mut response = refusal(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "transfer_budget_spent",
+                    "this address has used its network-test transfer budget for the minute",
+                );
+                if let Ok(value) =
+                    header::HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
+                {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                Err(Box::new(response))
+            }
+        }
+    }
+
+    /// Checks the grant a request carries (token mode), or the response refusing it.
+    fn check_grant(&self, uri: &Uri) -> Result<(), Box<Response>> {
+        let Access::Token { grant_key, .. } = &self.access else {
+            return Ok(());
+        };
+        let grant = query_value(uri, "grant").ok_or_else(|| {
+            Box::new(refusal(
+                StatusCode::UNAUTHORIZED,
+                "grant_required",
+                "this server needs a network-test grant: get one from the config endpoint with a join token",
+            ))
+        })?;
+        if grant_valid(grant_key, grant, unix_now()) {
+            Ok(())
+        } else {
+            Err(Box::new(refusal(
+                StatusCode::UNAUTHORIZED,
+                "grant_invalid",
+                "the network-test grant is invalid or has expired",
+            )))
+        }
+    }
+}
+
+/// A refusal as JSON `{code, message}`.
+fn refusal(status: StatusCode, code: &'static str, message: &'static str) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::json!({ "code": code, "message": message })),
+    )
+        .into_response()
+}
+
+/// The value of `name` in a request's query, if given once or more (the first).
+fn query_value<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
+    uri.query()?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then_some(value)
+    })
+}
+
+/// A grant: `<expiry unix seconds>.<hex HMAC-SHA1(key, expiry)>`.
+fn mint_grant(key: &[u8], expiry_unix: u64) -> String {
+    let mac = hmac_sha1(key, expiry_unix.to_string().as_bytes());
+    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{expiry_unix}.{hex}")
+}
+
+fn grant_valid(key: &[u8], grant: &str, now_unix: u64) -> bool {
+    let Some((expiry, mac_hex)) = grant.split_once('.') else {
+        return false;
+    };
+    let Ok(expiry_unix) = expiry.parse::<u64>() else {
+        return false;
+    };
+    if expiry_unix <= now_unix || mac_hex.len() != 40 || !mac_hex.is_ascii() {
+        return false;
+    }
+    let mut mac = [0u8; 20];
+    for (i, byte) in mac.iter_mut().enumerate() {
+        match mac_hex
+            .get(2 * i..2 * i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            Some(b) => *byte = b,
+            None => return false,
+        }
+    }
+    // ring compares the tags in constant time.
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key);
+    ring::hmac::verify(&key, expiry.as_bytes(), &mac).is_ok()
+}
+
+/// The TURN username's identity part for a token's holder: what the token names it by,
+/// reduced to characters that are safe in a TURN username, and bounded.
+fn turn_identity(verified: Option<&VerifiedToken>) -> String {
+    let who = verified.map_or("anyone", |v| {
+        v.identity.as_deref().unwrap_or(v.session.as_str())
+    });
+    let clean: String = who
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
+        .take(64)
+        .collect();
+    format!("nettest-{clean}")
 }
 
 /// Binds the UDP echo next to the HTTP listener at `http_addr`, spawns it until `shutdown`,
-/// and returns the HTTP routes. A disabled configuration returns no routes.
+/// and returns the HTTP routes. With `verifier` (token mode) the HTTP endpoints need a join
+/// token, then a grant. A disabled configuration returns no routes.
 pub async fn start(
     config: &NettestConfig,
     http_addr: SocketAddr,
+    verifier: Option<TokenVerifier>,
     shutdown: CancellationToken,
 ) -> Result<Router, ServerError> {
     if !config.enabled {
@@ -206,10 +460,30 @@ pub async fn start(
     tracing::info!(udp_port, "network-test UDP echo listening");
     let echo = UdpEcho::new(config.udp_rate_per_second, config.udp_burst);
     tokio::spawn(echo.run(socket, shutdown.clone()));
+    let access = match verifier {
+        None => Access::Open,
+        Some(verifier) => {
+            let mut grant_key = [0u8; 32];
+            getrandom::fill(&mut grant_key).map_err(|e| {
+                ServerError::Config(format!("no randomness for network-test grants: {e}"))
+            })?;
+            Access::Token {
+                verifier,
+                grant_key,
+            }
+        }
+    };
     let state = Arc::new(NettestState {
         udp_port,
         turn: config.turn.clone(),
         shutdown,
+        access,
+        grant_ttl: config.grant_ttl,
+        transfers: Mutex::new(Transfers {
+            per_address: config.transfers_per_address,
+            bytes_per_minute: config.transfer_bytes_per_minute,
+            by_address: HashMap::new(),
+        }),
     });
     Ok(Router::new()
         .route(CONFIG_PATH, get(client_config))
@@ -219,19 +493,57 @@ pub async fn start(
         .with_state(state))
 }
 
-async fn client_config(State(state): State<Arc<NettestState>>) -> Response {
+async fn client_config(State(state): State<Arc<NettestState>>, headers: HeaderMap) -> Response {
+    let now = unix_now();
+    let (verified, grant) = match &state.access {
+        Access::Open => (None, None),
+        Access::Token {
+            verifier,
+            grant_key,
+        } => {
+            let bearer = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            let Some(token) = bearer else {
+                return refusal(
+                    StatusCode::UNAUTHORIZED,
+                    "token_required",
+                    "this server runs in token mode: the network test needs a join token",
+                );
+            };
+            match verifier.verify_any_session(token.trim(), now) {
+                Ok(verified) => {
+                    let expiry = now.saturating_add(state.grant_ttl.as_secs());
+                    (Some(verified), Some(mint_grant(grant_key, expiry)))
+                }
+                Err(e) => {
+                    let body = serde_json::json!({
+                        "code": e.wire_code().as_str(),
+                        "message": e.to_string(),
+                    });
+                    return (
+                        StatusCode::UNAUTHORIZED,
+                        [(header::CACHE_CONTROL, "no-store")],
+                        Json(body),
+                    )
+                        .into_response();
+                }
+            }
+        }
+    };
     let turn = match &state.turn {
         Some(turn) if !turn.urls.is_empty() && !turn.secret.is_empty() => {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default();
-            let expiry = now.saturating_add(turn.ttl).as_secs();
-            let (username, credential) = turn_credentials(&turn.secret, expiry, "huddle-nettest");
+            // Relays for the test only, named after who asked, and short-lived.
+            let ttl = turn.ttl.min(state.grant_ttl);
+            let expiry = now.saturating_add(ttl.as_secs());
+            let identity = turn_identity(verified.as_ref());
+            let (username, credential) = turn_credentials(&turn.secret, expiry, &identity);
             Some(TurnCredentials {
                 urls: turn.urls.clone(),
                 username,
                 credential,
-                ttl_secs: turn.ttl.as_secs(),
+                ttl_secs: ttl.as_secs(),
             })
         }
         _ => None,
@@ -244,6 +556,7 @@ async fn client_config(State(state): State<Arc<NettestState>>) -> Response {
         max_download_bytes: MAX_DOWNLOAD_BYTES as u64,
         max_upload_bytes: MAX_UPLOAD_BYTES,
         turn,
+        grant,
     };
     ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
@@ -257,13 +570,15 @@ pub fn turn_credentials(secret: &[u8], expiry_unix: u64, identity: &str) -> (Str
     (username, credential)
 }
 
-async fn download(uri: Uri) -> Response {
-    let asked = uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("bytes="))
-        .map(str::parse::<u64>);
+async fn download(
+    State(state): State<Arc<NettestState>>,
+    ConnectInfo(peer): ConnectInfo<PeerAddr>,
+    uri: Uri,
+) -> Response {
+    if let Err(refused) = state.check_grant(&uri) {
+        return *refused;
+    }
+    let asked = query_value(&uri, "bytes").map(str::parse::<u64>);
     let bytes = match asked {
         Some(Ok(n)) => usize::try_from(n)
             .unwrap_or(MAX_DOWNLOAD_BYTES)
@@ -273,7 +588,20 @@ async fn download(uri: Uri) -> Response {
         }
         None => MAX_DOWNLOAD_BYTES,
     };
-    let body = Body::from(Bytes::from_static(&ZEROS[..bytes]));
+    let slot = match state.begin_transfer(peer.0.ip(), bytes as u64) {
+        Ok(slot) => slot,
+        Err(refused) => return *refused,
+    };
+    // The slot is held until the body has been sent (or the client went away).
+    let stream = futures_util::stream::once(async move {
+        let chunk = Bytes::from_static(&ZEROS[..bytes]);
+        Ok::<_, std::convert::Infallible>(chunk)
+    })
+    .chain(futures_util::stream::once(async move {
+        drop(slot);
+        Ok(Bytes::new())
+    }));
+    let body = Body::from_stream(stream);
     (
         [
             (header::CONTENT_TYPE, "application/octet-stream"),
@@ -284,7 +612,19 @@ async fn download(uri: Uri) -> Response {
         .into_response()
 }
 
-async fn upload(body: Body) -> Response {
+async fn upload(
+    State(state): State<Arc<NettestState>>,
+    ConnectInfo(peer): ConnectInfo<PeerAddr>,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    if let Err(refused) = state.check_grant(&uri) {
+        return *refused;
+    }
+    let _slot = match state.begin_transfer(peer.0.ip(), MAX_UPLOAD_BYTES) {
+        Ok(slot) => slot,
+        Err(refused) => return *refused,
+    };
     let mut body = body;
     let mut bytes: u64 = 0;
     let mut first: Option<Instant> = None;
@@ -337,7 +677,19 @@ async fn upload(body: Body) -> Response {
     .into_response()
 }
 
-async fn ws_echo(upgrade: WebSocketUpgrade, State(state): State<Arc<NettestState>>) -> Response {
+async fn ws_echo(
+    State(state): State<Arc<NettestState>>,
+    uri: Uri,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    // The grant first: a stranger learns nothing more than that one is needed.
+    if let Err(refused) = state.check_grant(&uri) {
+        return *refused;
+    }
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
     if state.shutdown.is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "server is shutting down").into_response();
     }

@@ -129,6 +129,9 @@ struct NettestArgs {
     /// Trust only this CA certificate (PEM) instead of the system's, for self-hosted servers.
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
+    /// Join token, for a server in token mode (it tests networks only for token holders).
+    #[arg(long)]
+    token: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -159,6 +162,7 @@ fn main() -> ExitCode {
 
 async fn nettest_command(args: NettestArgs) -> ExitCode {
     let mut options = NettestOptions::new(args.server);
+    options.token = args.token;
     if !(args.time_limit.is_finite() && args.time_limit > 0.0 && args.time_limit <= 600.0) {
         eprintln!("error: --time-limit must be between 0 and 600 seconds");
         return ExitCode::FAILURE;

@@ -30,6 +30,8 @@ pub use turn::{TurnCheck, TurnTransport};
 pub use udp::UdpStats;
 pub use ws::WsStats;
 
+use huddle_proto::ErrorCode;
+
 use crate::error::ClientError;
 use crate::tls::{self, Trust};
 
@@ -57,6 +59,9 @@ pub struct NettestOptions {
     pub connect_timeout: Duration,
     /// Certificates trusted for HTTPS, WSS and TURN over TLS.
     pub trust: Trust,
+    /// A join token, for a server in token mode (which runs network tests only for holders
+    /// of a valid one); ignored by a server in open mode.
+    pub token: Option<String>,
 }
 
 impl NettestOptions {
@@ -72,6 +77,7 @@ impl NettestOptions {
             transfer_window: Duration::from_millis(1500),
             connect_timeout: Duration::from_secs(3),
             trust: Trust::Platform,
+            token: None,
         }
     }
 }
@@ -186,6 +192,23 @@ struct ServerConfig {
     max_download_bytes: u64,
     max_upload_bytes: u64,
     turn: Option<TurnOffer>,
+    /// Token mode: what the other endpoints need as `?grant=`.
+    #[serde(default)]
+    grant: Option<String>,
+}
+
+impl ServerConfig {
+    /// `path` (which may carry a query already) with the grant, if the server gave one.
+    fn granted(&self, path: &str) -> String {
+        match &self.grant {
+            None => path.to_owned(),
+            Some(grant) => {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                // Digits, a dot and hex: nothing to escape.
+                format!("{path}{sep}grant={grant}")
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -294,7 +317,13 @@ async fn run_inner(
     );
     let config_url = base.http(CONFIG_PATH);
     let config_deadline = (Instant::now() + options.connect_timeout).min(deadline);
-    let config = fetch_config(&client, &config_url, config_deadline).await;
+    let config = fetch_config(
+        &client,
+        &config_url,
+        options.token.as_deref(),
+        config_deadline,
+    )
+    .await;
     emit(
         &progress,
         Progress::Finished {
@@ -341,7 +370,7 @@ async fn run_inner(
         );
         let tls = base.secure.then_some(&tls_config);
         let result = ws::run(
-            &base.ws(&config.ws_path),
+            &base.ws(&config.granted(&config.ws_path)),
             &base.host,
             base.port,
             tls,
@@ -392,10 +421,10 @@ async fn run_inner(
             stage: Stage::Download,
         },
     );
-    let download_url = base.http(&format!(
+    let download_url = base.http(&config.granted(&format!(
         "{}?bytes={}",
         config.download_path, config.max_download_bytes
-    ));
+    )));
     let download =
         throughput::download(&client, &download_url, options.transfer_window, deadline).await;
     emit(
@@ -416,7 +445,7 @@ async fn run_inner(
     } else {
         throughput::upload(
             &client,
-            &base.http(&config.upload_path),
+            &base.http(&config.granted(&config.upload_path)),
             options.transfer_window,
             config.max_upload_bytes,
             deadline,
@@ -482,13 +511,18 @@ const NO_ANSWER: &str = "no answer in time (a firewall may be dropping the traff
 async fn fetch_config(
     client: &reqwest::Client,
     url: &str,
+    token: Option<&str>,
     deadline: Instant,
 ) -> Result<ServerConfig, ClientError> {
     let unreachable = |reason: String| ClientError::Unreachable {
         url: url.to_owned(),
         reason,
     };
-    let response = tokio::time::timeout_at(deadline, client.get(url).send())
+    let mut request = client.get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = tokio::time::timeout_at(deadline, request.send())
         .await
         .map_err(|_| unreachable(NO_ANSWER.to_owned()))?
         .map_err(|e| {
@@ -503,6 +537,31 @@ async fn fetch_config(
                 unreachable(describe_reqwest(&e))
             }
         })?;
+    if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+        // Token mode: the server says why in the protocol's words (`token_required`,
+        // `token_expired`…).
+        #[derive(Deserialize)]
+        struct Refusal {
+            code: ErrorCode,
+            message: String,
+        }
+        let text = tokio::time::timeout_at(deadline, response.text())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        return Err(match serde_json::from_str::<Refusal>(&text) {
+            Ok(refusal) => ClientError::Rejected {
+                code: refusal.code,
+                message: refusal.message,
+            },
+            Err(_) => ClientError::Rejected {
+                code: ErrorCode::TokenRequired,
+                message: "the server runs network tests only for holders of a join token"
+                    .to_owned(),
+            },
+        });
+    }
     if !response.status().is_success() {
         return Err(ClientError::BadAnswer {
             url: url.to_owned(),

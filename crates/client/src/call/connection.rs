@@ -64,7 +64,9 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        tokio::spawn(receive::run_track(track, Arc::clone(&self.shared)));
+        self.shared
+            .tasks
+            .spawn(receive::run_track(track, Arc::clone(&self.shared)));
     }
 }
 
@@ -166,7 +168,7 @@ pub(crate) async fn run(
                     // Best effort, off this task: a refused or lost report only leaves the
                     // highlight stale.
                     let session = session.clone();
-                    tokio::spawn(async move {
+                    shared.tasks.spawn(async move {
                         if let Err(e) = session.request(Action::SetTalking { talking: now }).await {
                             tracing::debug!("talking state not reported: {e}");
                         }
@@ -204,7 +206,7 @@ pub(crate) async fn run(
                 let sharing = roster.borrow().myself().is_some_and(|m| m.sharing);
                 if failed && sharing {
                     let session = session.clone();
-                    tokio::spawn(async move {
+                    shared.tasks.spawn(async move {
                         if let Err(e) = session.set_sharing(false).await {
                             tracing::debug!("end of share not reported: {e}");
                         }
@@ -311,8 +313,9 @@ fn send_track(name: &str, kind: RtpCodecKind, ssrc: u32) -> Arc<TrackLocalStatic
 /// Relays keyframe requests the server forwards from people who see `track` to its feed.
 fn watch_keyframe_requests(track: &Arc<TrackLocalStaticRTP>, kind: FeedKind, shared: &Arc<Shared>) {
     let track = Arc::clone(track);
+    let tasks = shared.tasks.clone();
     let shared = Arc::clone(shared);
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         while let Some(event) = track.poll().await {
             if let TrackLocalEvent::OnRtcpPacket(packets) = event {
                 if packets

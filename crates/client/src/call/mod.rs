@@ -23,6 +23,8 @@ mod send;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use huddle_media::camera::{Camera, CameraRegistry, CaptureFormat};
 use huddle_media::{AudioFrame, FrameSource, JitterStats, MediaError, VideoFrame};
@@ -324,6 +326,8 @@ pub struct Reception {
     pub lost: u64,
 }
 
+/// Longest [`Call::leave`] waits for the call's tasks and threads to end.
+const LEAVE_WAIT: Duration = Duration::from_secs(3);
 /// How long a screen may take to give its first picture when a share starts.
 const SHARE_START_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -335,6 +339,12 @@ pub(crate) struct Shared {
     /// The shared screen.
     screen: Feed,
     closed: AtomicBool,
+    /// Cancelled on leave: wakes the tasks that wait on something else than a tick.
+    stop: CancellationToken,
+    /// Every task of the call, so that leaving can wait for them to end.
+    tasks: TaskTracker,
+    /// Every thread of the call (capture and encode, decode), likewise.
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     counters: Counters,
     slots: Mutex<SlotMap>,
     tracks: Mutex<send::Tracks>,
@@ -350,6 +360,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Keeps a thread of the call, to be joined when it ends.
+    fn keep_thread(&self, handle: std::thread::JoinHandle<()>) {
+        let mut threads = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
+        // Threads that already ended need no waiting for.
+        threads.retain(|t| !t.is_finished());
+        threads.push(handle);
+    }
+
     fn emit(&self, event: CallEvent) {
         if self.events.try_send(event).is_err() {
             self.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
@@ -447,6 +465,9 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
         camera: Feed::new(video_on),
         screen: Feed::new(false),
         closed: AtomicBool::new(false),
+        stop: CancellationToken::new(),
+        tasks: TaskTracker::new(),
+        threads: Mutex::new(Vec::new()),
         counters: Counters::default(),
         slots: Mutex::new(SlotMap::default()),
         tracks: Mutex::new(send::Tracks::default()),
@@ -471,7 +492,7 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
     if deliver_audio {
         receive::start_audio_pull(Arc::clone(&shared));
     }
-    tokio::spawn(connection::run(
+    shared.tasks.spawn(connection::run(
         session.clone(),
         media_events,
         Arc::clone(&shared),
@@ -726,7 +747,43 @@ impl Call {
     /// As [`Session::leave`].
     pub async fn leave(&self) -> Result<(), ClientError> {
         self.shared.closed.store(true, Ordering::Relaxed);
-        self.session.leave().await
+        self.shared.stop.cancel();
+        let left = self.session.leave().await;
+        self.wait_ended(LEAVE_WAIT).await;
+        left
+    }
+
+    /// Waits (at most `limit`) until every task and thread of the call has ended: then the
+    /// camera, the screen capture and the codecs are released and nothing of the call runs.
+    /// Returns whether all ended in time.
+    pub async fn wait_ended(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        self.shared.tasks.close();
+        let tasks_done = tokio::time::timeout_at(deadline, self.shared.tasks.wait())
+            .await
+            .is_ok();
+        let threads: Vec<_> = std::mem::take(
+            &mut *self
+                .shared
+                .threads
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let joined = tokio::task::spawn_blocking(move || {
+            for thread in threads {
+                if thread.join().is_err() {
+                    tracing::warn!("a call thread panicked");
+                }
+            }
+        });
+        let threads_done = matches!(tokio::time::timeout_at(deadline, joined).await, Ok(Ok(())));
+        if !(tasks_done && threads_done) {
+            tracing::warn!(
+                tasks = self.shared.tasks.len(),
+                "the call's tasks or threads did not end within {limit:?}"
+            );
+        }
+        tasks_done && threads_done
     }
 }
 

@@ -49,7 +49,10 @@ async fn video_slot(track: Arc<dyn TrackRemote>, kind: SlotKind, slot: usize, sh
             .name(format!("huddle-decode-{name}"))
             .spawn(move || decode_loop(&rx, kind, slot, &thread_shared, &thread_failed))
         {
-            Ok(_) => Some(tx),
+            Ok(handle) => {
+                shared.keep_thread(handle);
+                Some(tx)
+            }
             Err(e) => {
                 tracing::warn!("decoder thread: {e}");
                 None
@@ -214,7 +217,8 @@ async fn next_packet(track: &dyn TrackRemote, shared: &Shared) -> Option<rtp::Pa
 
 /// Headless receivers: pulls 10 ms from every audio slot every 10 ms and delivers it.
 pub(crate) fn start_audio_pull(shared: Arc<Shared>) {
-    tokio::spawn(async move {
+    let tasks = shared.tasks.clone();
+    tasks.spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(10));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         while !shared.closed.load(Ordering::Relaxed) {

@@ -90,7 +90,8 @@ pub(crate) fn start_audio(input: AudioInput, shared: Arc<Shared>) {
     match input {
         AudioInput::None => {}
         AudioInput::Synthetic { seed } => {
-            tokio::spawn(async move {
+            let tasks = shared.tasks.clone();
+            tasks.spawn(async move {
                 let mut speech = SpeechSource::new(seed);
                 let Some(mut sender) = AudioSender::new() else {
                     return;
@@ -105,11 +106,16 @@ pub(crate) fn start_audio(input: AudioInput, shared: Arc<Shared>) {
             });
         }
         AudioInput::Frames(mut frames) => {
-            tokio::spawn(async move {
+            let tasks = shared.tasks.clone();
+            tasks.spawn(async move {
                 let Some(mut sender) = AudioSender::new() else {
                     return;
                 };
-                while let Some(frame) = frames.recv().await {
+                // The frames' sender (the app's microphone) may outlive the call.
+                while let Some(frame) = tokio::select! {
+                    () = shared.stop.cancelled() => None,
+                    frame = frames.recv() => frame,
+                } {
                     if shared.closed.load(Ordering::Relaxed) {
                         break;
                     }
@@ -256,11 +262,15 @@ fn start_feed(kind: FeedKind, open: Opener, id: Option<String>, fps: u32, shared
     let spawned = std::thread::Builder::new()
         .name(format!("huddle-{}-send", kind.name()))
         .spawn(move || capture_loop(kind, &open, id, fps, &tx, &capture_shared));
-    if let Err(e) = spawned {
-        tracing::warn!("{} capture thread: {e}", kind.name());
-        return;
+    match spawned {
+        Ok(handle) => shared.keep_thread(handle),
+        Err(e) => {
+            tracing::warn!("{} capture thread: {e}", kind.name());
+            return;
+        }
     }
-    tokio::spawn(packetize_loop(kind, rx, shared));
+    let tasks = shared.tasks.clone();
+    tasks.spawn(packetize_loop(kind, rx, shared));
 }
 
 /// The encoder rates of the camera and the screen for a bandwidth estimate.

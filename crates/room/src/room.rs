@@ -1055,6 +1055,10 @@ impl Room {
         })
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "called only right after the member was inserted or found"
+    )]
     fn welcome(&self, id: ParticipantId, resumed: bool, chat: usize) -> Welcome {
         let (role, resume_key) = self
             .members

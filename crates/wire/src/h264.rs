@@ -12,18 +12,16 @@ pub fn is_keyframe(payload: &[u8]) -> bool {
     match first & 0x1F {
         // STAP-A: 2-byte sizes followed by NAL units.
         24 => {
-            let mut rest = &payload[1..];
-            while rest.len() > 2 {
-                let size = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
-                let Some(nal) = rest.get(2..2 + size) else {
+            let mut rest = payload.get(1..).unwrap_or_default();
+            while let [hi, lo, after @ ..] = rest {
+                let size = usize::from(u16::from_be_bytes([*hi, *lo]));
+                let Some(nal) = after.get(..size) else {
                     return false;
                 };
-                if let Some(&header) = nal.first() {
-                    if matches!(header & 0x1F, SPS | IDR) {
-                        return true;
-                    }
+                if nal.first().is_some_and(|h| matches!(h & 0x1F, SPS | IDR)) {
+                    return true;
                 }
-                rest = &rest[2 + size..];
+                rest = after.get(size..).unwrap_or_default();
             }
             false
         }
@@ -39,9 +37,9 @@ pub fn is_keyframe(payload: &[u8]) -> bool {
 #[must_use]
 pub fn is_keyframe_annexb(data: &[u8]) -> bool {
     let mut i = 0;
-    while i + 3 < data.len() {
-        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
-            if matches!(data[i + 3] & 0x1F, 5 | 7) {
+    while let Some(window) = data.get(i..i + 4) {
+        if let [0, 0, 1, nal] = *window {
+            if matches!(nal & 0x1F, 5 | 7) {
                 return true;
             }
             i += 3;

@@ -6,6 +6,9 @@
 //! No dependencies and no state, so that each can be fuzzed on its own in a small build
 //! (`crates/server/fuzz`), and none of them can panic on any input.
 
+// Every byte read here comes from strangers: no indexing that could panic.
+#![deny(clippy::indexing_slicing)]
+
 pub mod h264;
 pub mod probe;
 pub mod stun;

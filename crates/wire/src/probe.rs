@@ -26,13 +26,16 @@ pub struct Probe {
 /// Parses a probe; anything else (wrong size, magic or kind) is `None`.
 pub fn parse_probe(packet: &[u8]) -> Option<Probe> {
     // A probe must be at least as large as its reply, so the echo never amplifies.
-    if packet.len() < PROBE_LEN || packet[..4] != PROBE_MAGIC || packet[4] != KIND_PROBE {
+    if packet.len() < PROBE_LEN
+        || packet.get(..4) != Some(&PROBE_MAGIC[..])
+        || packet.get(4) != Some(&KIND_PROBE)
+    {
         return None;
     }
     Some(Probe {
-        run: u64::from_be_bytes(packet[8..16].try_into().ok()?),
-        seq: u32::from_be_bytes(packet[16..20].try_into().ok()?),
-        sent: u64::from_be_bytes(packet[20..28].try_into().ok()?),
+        run: u64::from_be_bytes(packet.get(8..16)?.try_into().ok()?),
+        seq: u32::from_be_bytes(packet.get(16..20)?.try_into().ok()?),
+        sent: u64::from_be_bytes(packet.get(20..28)?.try_into().ok()?),
     })
 }
 
@@ -40,12 +43,19 @@ pub fn parse_probe(packet: &[u8]) -> Option<Probe> {
 /// this run the server has received from this source so far.
 pub fn encode_reply(probe: &Probe, received: u32) -> [u8; PROBE_LEN] {
     let mut out = [0u8; PROBE_LEN];
-    out[..4].copy_from_slice(&PROBE_MAGIC);
-    out[4] = KIND_REPLY;
-    out[8..16].copy_from_slice(&probe.run.to_be_bytes());
-    out[16..20].copy_from_slice(&probe.seq.to_be_bytes());
-    out[20..28].copy_from_slice(&probe.sent.to_be_bytes());
-    out[28..32].copy_from_slice(&received.to_be_bytes());
+    let fields: [(usize, &[u8]); 6] = [
+        (0, &PROBE_MAGIC),
+        (4, &[KIND_REPLY]),
+        (8, &probe.run.to_be_bytes()),
+        (16, &probe.seq.to_be_bytes()),
+        (20, &probe.sent.to_be_bytes()),
+        (28, &received.to_be_bytes()),
+    ];
+    for (at, bytes) in fields {
+        for (slot, byte) in out.iter_mut().skip(at).zip(bytes) {
+            *slot = *byte;
+        }
+    }
     out
 }
 

@@ -19,11 +19,14 @@ const TXID: usize = 12;
 
 /// The message type and attributes of a STUN message, or `None` when `packet` is not STUN.
 fn parse(packet: &[u8]) -> Option<(u16, &[u8])> {
-    if packet.len() < HEADER || packet[4..8] != MAGIC_COOKIE {
+    let [k0, k1, l0, l1, c0, c1, c2, c3, ..] = *packet.get(..HEADER)? else {
+        return None;
+    };
+    if [c0, c1, c2, c3] != MAGIC_COOKIE {
         return None;
     }
-    let kind = u16::from_be_bytes([packet[0], packet[1]]);
-    let body_len = usize::from(u16::from_be_bytes([packet[2], packet[3]]));
+    let kind = u16::from_be_bytes([k0, k1]);
+    let body_len = usize::from(u16::from_be_bytes([l0, l1]));
     let body = packet.get(HEADER..HEADER + body_len)?;
     Some((kind, body))
 }
@@ -32,11 +35,11 @@ fn parse(packet: &[u8]) -> Option<(u16, &[u8])> {
 fn attributes(body: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
     let mut rest = body;
     std::iter::from_fn(move || {
-        if rest.len() < 4 {
+        let [k0, k1, l0, l1, ..] = *rest else {
             return None;
-        }
-        let kind = u16::from_be_bytes([rest[0], rest[1]]);
-        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
+        };
+        let kind = u16::from_be_bytes([k0, k1]);
+        let len = usize::from(u16::from_be_bytes([l0, l1]));
         let value = rest.get(4..4 + len)?;
         // Attributes are padded to 4 bytes.
         let padded = 4 + len.div_ceil(4) * 4;

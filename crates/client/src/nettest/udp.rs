@@ -78,10 +78,8 @@ pub fn summarize(sent: u32, samples: &[Sample]) -> Option<UdpStats> {
     let pick = |q: f64| rtts[((rtts.len() - 1) as f64 * q).round() as usize];
     let received = by_seq.len() as u32;
     // The reply with the highest count says how many probes up to its own had arrived.
-    let last = by_seq
-        .iter()
-        .max_by_key(|s| (s.server_count, s.seq))
-        .expect("samples is not empty");
+    // `samples` is not empty (checked above), so neither is `by_seq`.
+    let last = by_seq.iter().max_by_key(|s| (s.server_count, s.seq))?;
     let reached = f64::from(last.server_count.max(1));
     let up_window = f64::from(last.seq) + 1.0;
     let replies_in_window = by_seq.iter().filter(|s| s.seq <= last.seq).count() as f64;

@@ -35,6 +35,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DISCONNECTED_GRACE: Duration = Duration::from_secs(8);
 /// Pause before building again after a failure.
 const RETRY_DELAY: Duration = Duration::from_millis(500);
+/// Time between ICE connectivity checks (the library default is 200 ms).
+const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(50);
+/// Checks per candidate pair before it fails: 1.4 s at [`ICE_CHECK_INTERVAL`], as by default.
+const ICE_CHECKS_PER_CANDIDATE: u16 = 28;
 
 /// What the server said media looks like.
 #[derive(Clone)]
@@ -373,9 +377,14 @@ impl Conn {
             .build();
         // No mDNS: the server's candidates are addresses, and opening the multicast socket
         // fails outright on hosts without a multicast route.
+        // Checks every 50 ms instead of 200 (28 tries instead of 7: the same 1.4 s per
+        // candidate): the agent nominates on the check after the first answered one, so the
+        // interval is what a join waits between "reachable" and "connected". The server
+        // answers each check at once (it is ICE-lite), so the extra checks cost it nothing.
         let setting = SettingEngineBuilder::new()
             .with_include_loopback_candidate(true)
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_CHECKS_PER_CANDIDATE))
             .build();
         let (state_tx, state_rx) = watch::channel(RTCPeerConnectionState::New);
         let (gathered_tx, mut gathered_rx) = watch::channel(false);

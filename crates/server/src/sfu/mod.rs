@@ -10,6 +10,7 @@
 //! source without renegotiation. Keyframe requests from subscribers are relayed to publishers;
 //! NACKs are answered hop by hop from each connection's own send history.
 
+mod fanout;
 mod lite;
 mod peer;
 mod random;
@@ -418,11 +419,13 @@ fn default_announce(bind_ip: IpAddr) -> Vec<IpAddr> {
 }
 
 /// Pushes a media event onto a member's signaling link.
-fn signal(outbox: &Outbox, media: MediaEvent) {
+fn signal(who: ParticipantId, outbox: &Outbox, media: MediaEvent) {
     match encode(&ServerMessage::Media { media }) {
         Ok(text) => {
             // A full queue means the member is cut anyway; its room handles that.
-            let _ = outbox.push(Outgoing::Frame(text.into()));
+            if let Err(e) = outbox.push(Outgoing::Frame(text.into())) {
+                tracing::debug!(participant = %who, "media event not queued: {e:?}");
+            }
         }
         Err(e) => tracing::warn!("media event not encoded: {e}"),
     }
@@ -472,7 +475,7 @@ async fn run(
                         tracing::trace!(%to, "media send failed: {e}");
                     }
                 }
-                Output::Signal { outbox, media, .. } => signal(&outbox, media),
+                Output::Signal { who, outbox, media } => signal(who.1, &outbox, media),
             }
         }
     }

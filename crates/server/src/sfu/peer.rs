@@ -199,14 +199,13 @@ impl Peer {
         }
     }
 
-    /// The slot of `kind` carrying `source`.
-    pub fn slot_for(&mut self, kind: SlotKind, source: ParticipantId) -> Option<&mut Slot> {
-        let slots = match kind {
+    /// The slots of `kind`, to change.
+    pub fn slots_mut(&mut self, kind: SlotKind) -> &mut [Slot] {
+        match kind {
             SlotKind::Audio => &mut self.audio,
             SlotKind::Video => &mut self.video,
             SlotKind::Share => &mut self.share,
-        };
-        slots.iter_mut().find(|s| s.source == Some(source))
+        }
     }
 
     /// Current sources of every slot.

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use huddle_proto::{MediaEvent, ParticipantId, VideoWant};
-use huddle_rtp::rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use huddle_rtp::rtc::peer_connection::configuration::setting_engine::{
+    SettingEngine, SettingEngineBuilder,
+};
 use huddle_rtp::rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use huddle_rtp::rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
 use huddle_rtp::rtc::peer_connection::message::RTCMessage;
@@ -35,6 +37,7 @@ use huddle_rtp::rtc::shared::{TaggedBytesMut, TransportContext, TransportProtoco
 
 use huddle_rtp::SlotKind;
 
+use super::fanout::{Fanout, Receiver};
 use super::peer::{Assignment, Inbound, Loudness, Peer, PeerKey, Rewriter, Slot};
 use super::random::Random;
 use super::{lite, select, stun, Command, Gate, Gates, SfuStats};
@@ -95,6 +98,8 @@ pub struct Router {
     by_ufrag: HashMap<String, PeerKey>,
     by_addr: HashMap<SocketAddr, PeerKey>,
     gates: Gates,
+    /// Who receives each published stream (the forwarding step's lists).
+    fanout: Fanout,
     outputs: VecDeque<Output>,
     dirty: HashSet<u64>,
     /// When slots are next re-chosen and connections swept; `None` while there are none.
@@ -124,6 +129,7 @@ impl Router {
             by_ufrag: HashMap::new(),
             by_addr: HashMap::new(),
             gates,
+            fanout: Fanout::default(),
             outputs: VecDeque::new(),
             dirty: HashSet::new(),
             next_sweep: None,
@@ -395,13 +401,8 @@ impl Router {
             .with_lite(true)
             .with_ice_credentials(ufrag.clone(), self.random.hex(24))
             .build();
-        let mut pc = RTCPeerConnectionBuilder::new()
-            .with_configuration(RTCConfigurationBuilder::new().build())
-            .with_setting_engine(setting)
-            .with_media_engine(configured.engine)
-            .with_interceptor_registry(configured.registry)
-            .build(now)
-            .map_err(|e| format!("connection: {e}"))?;
+        let mut pc =
+            connection(configured, setting, now).map_err(|e| format!("connection: {e}"))?;
         let mut audio = Vec::with_capacity(self.slots.audio);
         let mut video = Vec::with_capacity(self.slots.video);
         let mut share = Vec::with_capacity(self.slots.share);
@@ -526,6 +527,37 @@ impl Router {
         self.by_ufrag.remove(&peer.ufrag);
         for addr in &peer.addrs {
             self.by_addr.remove(addr);
+        }
+        for kind in [SlotKind::Audio, SlotKind::Video, SlotKind::Share] {
+            // What it received: off the lists of those it received.
+            for (index, slot) in peer.slots(kind).iter().enumerate() {
+                let receiver = Receiver {
+                    who: key.1,
+                    slot: index,
+                };
+                self.fanout
+                    .move_slot(key.0, kind, receiver, slot.source, None);
+            }
+            // What it published: every slot that carried it is empty from now on (the
+            // reselect that follows may fill it with someone else and tells its subscriber).
+            for receiver in self.fanout.take(key, kind) {
+                let subscriber = (key.0, receiver.who);
+                let Some(slot) = self
+                    .peers
+                    .get_mut(&subscriber)
+                    .and_then(|p| p.slots_mut(kind).get_mut(receiver.slot))
+                else {
+                    continue;
+                };
+                point_slot(
+                    &mut self.fanout,
+                    subscriber,
+                    kind,
+                    receiver.slot,
+                    slot,
+                    None,
+                );
+            }
         }
         if let Some(members) = self.rooms.get_mut(&key.0) {
             members.retain(|id| *id != key.1);
@@ -718,21 +750,19 @@ impl Router {
         } else {
             (huddle_rtp::AUDIO_CLOCK, huddle_rtp::OPUS_PT)
         };
-        // Borrowed, not copied: this runs for every packet, and the room list, the peers and
-        // the counters are separate fields.
-        let members: &[ParticipantId] = self.rooms.get(&key.0).map_or(&[], Vec::as_slice);
+        // Only those whose slot carries this stream, not every member: this runs for every
+        // packet. Borrowed, not copied: the lists, the peers and the outputs are separate
+        // fields.
+        let receivers = self.fanout.of(key, inbound.kind);
         let mut wants_keyframe = false;
-        for &member in members {
-            if member == key.1 {
-                continue;
-            }
+        for &Receiver { who: member, slot } in receivers {
             let Some(sub) = self.peers.get_mut(&(key.0, member)) else {
                 continue;
             };
             if !sub.connected || sub.gate.is_closed() {
                 continue;
             }
-            let Some(slot) = sub.slot_for(inbound.kind, key.1) else {
+            let Some(slot) = sub.slots_mut(inbound.kind).get_mut(slot) else {
                 continue;
             };
             if slot.awaiting_keyframe {
@@ -893,25 +923,20 @@ impl Router {
             let next_audio = select::assign(current_audio, &voices);
             let connected = peer.connected;
             for (kind, slots, nexts) in [
+                (SlotKind::Audio, &mut peer.audio, &next_audio),
                 (SlotKind::Video, &mut peer.video, &next_video),
                 (SlotKind::Share, &mut peer.share, &next_share),
             ] {
-                for (slot, next) in slots.iter_mut().zip(nexts) {
-                    if slot.source != *next {
-                        slot.source = *next;
-                        slot.rewrite.switch();
-                        slot.awaiting_keyframe = true;
-                        // A subscriber still connecting asks when it is up.
-                        if let (Some(source), true) = (next, connected) {
-                            need_keyframe.push((*source, kind));
-                        }
+                for (index, (slot, next)) in slots.iter_mut().zip(nexts).enumerate() {
+                    if slot.source == *next {
+                        continue;
                     }
-                }
-            }
-            for (slot, next) in peer.audio.iter_mut().zip(&next_audio) {
-                if slot.source != *next {
-                    slot.source = *next;
-                    slot.rewrite.switch();
+                    point_slot(&mut self.fanout, (room, *id), kind, index, slot, *next);
+                    // Video starts on a keyframe; a subscriber still connecting asks when it
+                    // is up.
+                    if let Some(source) = next.filter(|_| connected && kind != SlotKind::Audio) {
+                        need_keyframe.push((source, kind));
+                    }
                 }
             }
             let assignment = Assignment {
@@ -959,11 +984,87 @@ impl Router {
             .is_some_and(|p| p.gate.allows(kind))
     }
 
+    /// Whether `who`'s connection is up (for tests).
+    #[cfg(test)]
+    pub fn connected(&self, room: u64, who: ParticipantId) -> bool {
+        self.peers.get(&(room, who)).is_some_and(|p| p.connected)
+    }
+
+    /// Who fills each of `who`'s slots now (for tests).
+    #[cfg(test)]
+    pub fn sources(&self, room: u64, who: ParticipantId) -> Option<Assignment> {
+        self.peers.get(&(room, who)).map(Peer::sources)
+    }
+
+    /// Who receives `publisher`'s stream of `kind` (for tests).
+    #[cfg(test)]
+    pub fn receivers(&self, room: u64, publisher: ParticipantId, kind: SlotKind) -> Vec<Receiver> {
+        self.fanout.of((room, publisher), kind).to_vec()
+    }
+
+    /// Whether the fan-out lists say exactly what the slots say (for tests): every slot with a
+    /// source is on that source's list once, and every list entry is such a slot.
+    #[cfg(test)]
+    pub fn fanout_matches_slots(&self) -> Result<(), String> {
+        let mut listed = 0;
+        for (publisher, kind, receivers) in self.fanout.iter() {
+            for r in receivers {
+                listed += 1;
+                let source = self
+                    .peers
+                    .get(&(publisher.0, r.who))
+                    .and_then(|p| p.slots(kind).get(r.slot))
+                    .and_then(|s| s.source);
+                if source != Some(publisher.1) {
+                    return Err(format!(
+                        "{publisher:?} {kind:?} lists {r:?}, whose slot carries {source:?}"
+                    ));
+                }
+            }
+        }
+        let filled: usize = self
+            .peers
+            .values()
+            .map(|p| {
+                [SlotKind::Audio, SlotKind::Video, SlotKind::Share]
+                    .into_iter()
+                    .map(|kind| p.slots(kind).iter().filter(|s| s.source.is_some()).count())
+                    .sum::<usize>()
+            })
+            .sum();
+        if filled == listed {
+            Ok(())
+        } else {
+            Err(format!("{filled} slots filled, {listed} listed"))
+        }
+    }
+
     /// The videos `who` asked for.
     #[must_use]
     pub fn wants(&self, room: u64, who: ParticipantId) -> Option<Vec<VideoWant>> {
         self.peers.get(&(room, who)).and_then(|p| p.wants.clone())
     }
+}
+
+/// Points slot `index` of `subscriber`'s slots of `kind` at `next`, keeping the fan-out
+/// lists in step: the sequence numbering continues across the change, and a video slot waits
+/// for a keyframe of its new source.
+fn point_slot(
+    fanout: &mut Fanout,
+    subscriber: PeerKey,
+    kind: SlotKind,
+    index: usize,
+    slot: &mut Slot,
+    next: Option<ParticipantId>,
+) {
+    let receiver = Receiver {
+        who: subscriber.1,
+        slot: index,
+    };
+    fanout.move_slot(subscriber.0, kind, receiver, slot.source, next);
+    slot.source = next;
+    slot.rewrite.switch();
+    slot.awaiting_keyframe = kind != SlotKind::Audio;
 }
 
 /// The answer without the component-2 (RTCP) candidates the connection lists beside each
@@ -998,8 +1099,22 @@ fn drain_writes(pc: &mut RTCPeerConnection, outputs: &mut VecDeque<Output>) {
     }
 }
 
+/// A connection with Huddle's codecs and interceptors (`configured`) and `setting`.
+pub(super) fn connection(
+    configured: huddle_rtp::Configured,
+    setting: SettingEngine,
+    now: Instant,
+) -> Result<RTCPeerConnection, huddle_rtp::rtc::shared::error::Error> {
+    RTCPeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_setting_engine(setting)
+        .with_media_engine(configured.engine)
+        .with_interceptor_registry(configured.registry)
+        .build(now)
+}
+
 /// A datagram from `from` as the connection reads it.
-fn input(
+pub(super) fn input(
     local_addr: SocketAddr,
     from: SocketAddr,
     message: BytesMut,

@@ -14,10 +14,14 @@ use huddle_rtp::rtc::ice::attributes::control::AttrControlling;
 use huddle_rtp::rtc::ice::attributes::priority::PriorityAttr;
 use huddle_rtp::rtc::ice::attributes::use_candidate::UseCandidateAttr;
 use huddle_rtp::rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
-use huddle_rtp::rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use huddle_rtp::rtc::peer_connection::RTCPeerConnectionBuilder;
+use huddle_rtp::rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, RTCIceCandidate,
+};
+use huddle_rtp::rtc::peer_connection::RTCPeerConnection;
 use huddle_rtp::rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use huddle_rtp::rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use huddle_rtp::rtc::rtp_transceiver::{
+    RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
+};
 use huddle_rtp::rtc::stun::attributes::ATTR_USERNAME;
 use huddle_rtp::rtc::stun::fingerprint::FINGERPRINT;
 use huddle_rtp::rtc::stun::integrity::MessageIntegrity;
@@ -26,9 +30,11 @@ use huddle_rtp::rtc::stun::textattrs::Username;
 use huddle_rtp::SlotKind;
 
 use super::random::{Random, SEED_LEN};
-use super::router::{SlotCounts, SWEEP_INTERVAL};
+use super::router::{connection, SlotCounts, SWEEP_INTERVAL};
 use super::{stun, Command, Gates, Output, Publish, Router, Sfu, SfuStats};
 use crate::outbox::{self, ConnId};
+
+mod call;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -41,23 +47,26 @@ fn addr(text: &str) -> SocketAddr {
     text.parse().expect("a literal socket address")
 }
 
-/// A router with one audio and one video slot per member, and member 1 of room 1 in the
-/// session with microphone and camera on.
+/// One audio and one video slot per member, no screen share.
+pub(super) const SLOTS: SlotCounts = SlotCounts {
+    audio: 1,
+    video: 1,
+    share: 0,
+};
+
+/// A router with [`SLOTS`], and member 1 of room 1 in the session with microphone and camera
+/// on.
 fn router() -> Router {
     router_with(Gates::default())
 }
 
-fn router_with(gates: Gates) -> Router {
+pub(super) fn router_with(gates: Gates) -> Router {
     gates.apply((1, ParticipantId(1)), Publish::of_on());
     let local = addr(SERVER);
     Router::new(
         local,
         vec![local.ip()],
-        SlotCounts {
-            audio: 1,
-            video: 1,
-            share: 0,
-        },
+        SLOTS,
         Arc::new(SfuStats::default()),
         gates,
         Random::from_seed([7; SEED_LEN]),
@@ -74,50 +83,110 @@ impl Publish {
     }
 }
 
+/// A member's app as far as the router can tell: a client-side connection of the app's shape
+/// (microphone and camera sent, receive-only slots after them) with known ICE credentials.
+pub(super) struct Client {
+    pub pc: RTCPeerConnection,
+    /// Sender of the microphone (SSRC [`Client::AUDIO_SSRC`]).
+    pub audio: RTCRtpSenderId,
+    /// Sender of the camera (SSRC [`Client::VIDEO_SSRC`]).
+    pub video: RTCRtpSenderId,
+    /// Its offer, already its local description.
+    pub offer: String,
+}
+
+impl Client {
+    pub const AUDIO_SSRC: u32 = 11;
+    pub const VIDEO_SSRC: u32 = 22;
+
+    /// A client at `addr` (its one host candidate) offering `slots` receive-only slots.
+    pub fn new(
+        now: Instant,
+        addr: SocketAddr,
+        slots: SlotCounts,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let configured = huddle_rtp::configure(huddle_rtp::Role::Client)?;
+        let setting = SettingEngineBuilder::new()
+            .with_ice_credentials(CLIENT_UFRAG.to_owned(), CLIENT_PWD.to_owned())
+            .build();
+        let mut pc = connection(configured, setting, now)?;
+        let init = |direction| {
+            Some(RTCRtpTransceiverInit {
+                direction,
+                streams: vec![],
+                send_encodings: vec![],
+            })
+        };
+        let mut senders = Vec::new();
+        for (track_id, kind, ssrc) in [
+            (
+                huddle_rtp::AUDIO_TRACK,
+                RtpCodecKind::Audio,
+                Self::AUDIO_SSRC,
+            ),
+            (
+                huddle_rtp::CAMERA_TRACK,
+                RtpCodecKind::Video,
+                Self::VIDEO_SSRC,
+            ),
+        ] {
+            let track =
+                huddle_rtp::local_track(huddle_rtp::PUBLISH_STREAM, track_id, kind, ssrc, ssrc + 1);
+            let transceiver =
+                pc.add_transceiver_from_track(track, init(RTCRtpTransceiverDirection::Sendonly))?;
+            let sender = pc
+                .rtp_transceiver(transceiver)
+                .and_then(|t| t.sender())
+                .ok_or("a send-only transceiver without a sender")?;
+            senders.push(sender);
+        }
+        let receive = [
+            (RtpCodecKind::Audio, slots.audio),
+            (RtpCodecKind::Video, slots.video + slots.share),
+        ];
+        for (kind, count) in receive {
+            for _ in 0..count {
+                pc.add_transceiver_from_kind(kind, init(RTCRtpTransceiverDirection::Recvonly))?;
+            }
+        }
+        let candidate = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: addr.ip().to_string(),
+                port: addr.port(),
+                component: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .new_candidate_host()?;
+        pc.add_local_candidate(RTCIceCandidate::from(&candidate).to_json()?)?;
+        let offer = pc.create_offer(None)?;
+        pc.set_local_description(now, offer)?;
+        let offer = pc.local_description().ok_or("no local description")?.sdp;
+        Ok(Self {
+            pc,
+            audio: senders[0],
+            video: senders[1],
+            offer,
+        })
+    }
+}
+
 /// An offer as the app makes it (microphone, camera, one audio and one video slot), with
 /// known ICE credentials.
 fn client_offer(now: Instant) -> Result<String, Box<dyn std::error::Error>> {
-    let configured = huddle_rtp::configure(huddle_rtp::Role::Client)?;
-    let setting = SettingEngineBuilder::new()
-        .with_ice_credentials(CLIENT_UFRAG.to_owned(), CLIENT_PWD.to_owned())
-        .build();
-    let mut pc = RTCPeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
-        .with_setting_engine(setting)
-        .with_media_engine(configured.engine)
-        .with_interceptor_registry(configured.registry)
-        .build(now)?;
-    let init = |direction| {
-        Some(RTCRtpTransceiverInit {
-            direction,
-            streams: vec![],
-            send_encodings: vec![],
-        })
-    };
-    for (track_id, kind, ssrc) in [
-        (huddle_rtp::AUDIO_TRACK, RtpCodecKind::Audio, 11),
-        (huddle_rtp::CAMERA_TRACK, RtpCodecKind::Video, 22),
-    ] {
-        let track =
-            huddle_rtp::local_track(huddle_rtp::PUBLISH_STREAM, track_id, kind, ssrc, ssrc + 1);
-        pc.add_transceiver_from_track(track, init(RTCRtpTransceiverDirection::Sendonly))?;
-    }
-    for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
-        pc.add_transceiver_from_kind(kind, init(RTCRtpTransceiverDirection::Recvonly))?;
-    }
-    let offer = pc.create_offer(None)?;
-    pc.set_local_description(now, offer)?;
-    let sdp = pc.local_description().ok_or("no local description")?.sdp;
-    Ok(sdp)
+    Ok(Client::new(now, addr(CLIENT), SLOTS)?.offer)
 }
 
-/// Everything the router asked for since the last call: datagrams and signaling events.
-fn outputs(
-    router: &mut Router,
-) -> (
+/// Datagrams to send (where, what) and media events (for whom, what).
+type Outputs = (
     Vec<(SocketAddr, BytesMut)>,
     Vec<(ParticipantId, MediaEvent)>,
-) {
+);
+
+/// Everything the router asked for since the last call.
+fn outputs(router: &mut Router) -> Outputs {
     let mut datagrams = Vec::new();
     let mut signals = Vec::new();
     while let Some(output) = router.poll_output() {

@@ -2,7 +2,11 @@
 //! UDP socket, and RTP is forwarded between them without decoding.
 //!
 //! One task owns the socket and every connection (each a sans-IO `rtc` peer connection), so
-//! forwarding a packet is a function call, not a hop between tasks. Packets are routed to a
+//! forwarding a packet is a function call, not a hop between tasks. The connections and the
+//! forwarding are a [`Router`], a state machine that touches no socket, queue, clock or OS
+//! random source: the task ([`Sfu::start`]) feeds it commands, datagrams and the current time,
+//! sends the datagrams and pushes the signaling events it returns (`poll_output`), and sleeps
+//! until its `poll_timeout`, which also holds the periodic slot re-choice. Packets are routed to a
 //! connection by source address, or, for the first packets of a connection, by the ICE ufrag in
 //! the STUN binding request. Each subscriber receives others through a fixed number of audio and
 //! video *slots* negotiated once; the unit decides who fills them (the loudest speakers, the

@@ -1,7 +1,8 @@
 //! The forwarding unit driven without sockets: datagrams in, datagrams out, on a clock the
-//! test moves. A member is a sans-IO `rtc` connection of the client's shape whose offer the
-//! router answers; the STUN a client sends is written here by hand, so that each way a client
-//! may check and nominate can be tried.
+//! test moves, with a fixed seed. A member is a sans-IO `rtc` connection of the client's shape
+//! ([`Client`]) whose offer the router answers. Here the STUN a client sends is written by
+//! hand, so that each way a client may check and nominate can be tried; [`call`] lets the
+//! client connections themselves talk to the router, for whole calls.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -9,12 +9,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use huddle_media::{
-    CameraCapture, CameraRegistry, CaptureFormat, MediaError, MicCapture, SpeakerPlayout,
-    SyntheticFault, VideoFrame,
+    CameraCapture, CameraRegistry, CaptureFormat, DeviceKind, MediaError, MicCapture,
+    SpeakerPlayout, SyntheticFault, VideoFrame,
 };
 use serde::Serialize;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorView};
 
 /// The preview's size and rate: enough to judge framing and light, light on the IPC bridge.
 pub const PREVIEW_FORMAT: CaptureFormat = CaptureFormat::new(640, 360, 15);
@@ -35,6 +35,10 @@ pub struct Devices {
     pub cameras: Vec<Device>,
     pub microphones: Vec<Device>,
     pub speakers: Vec<Device>,
+    /// Why there is no camera to pick, in words; absent while there is one.
+    pub camera_problem: Option<ErrorView>,
+    pub microphone_problem: Option<ErrorView>,
+    pub speaker_problem: Option<ErrorView>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -62,7 +66,7 @@ impl Stream {
         let thread = std::thread::Builder::new()
             .name(name.into())
             .spawn(move || body(flag))
-            .map_err(|e| AppError::Device(format!("cannot start a thread: {e}")))?;
+            .map_err(AppError::Thread)?;
         Ok(Stream {
             stop,
             thread: Some(thread),
@@ -104,6 +108,12 @@ impl Default for DeviceCheck {
     }
 }
 
+/// "No microphone was found…" for an empty list.
+fn none_found(kind: DeviceKind, list: &[Device]) -> Option<ErrorView> {
+    list.is_empty()
+        .then(|| AppError::from(MediaError::DeviceNotFound { kind, id: None }).view())
+}
+
 fn to_devices(list: Vec<huddle_media::DeviceInfo>) -> Vec<Device> {
     list.into_iter()
         .map(|d| Device {
@@ -127,10 +137,16 @@ impl DeviceCheck {
 
     pub fn list(&self) -> Devices {
         let list = huddle_media::devices::enumerate(&self.cameras);
+        let cameras = to_devices(list.cameras);
+        let microphones = to_devices(list.microphones);
+        let speakers = to_devices(list.speakers);
         Devices {
-            cameras: to_devices(list.cameras),
-            microphones: to_devices(list.microphones),
-            speakers: to_devices(list.speakers),
+            camera_problem: none_found(DeviceKind::Camera, &cameras),
+            microphone_problem: none_found(DeviceKind::Microphone, &microphones),
+            speaker_problem: none_found(DeviceKind::Speaker, &speakers),
+            cameras,
+            microphones,
+            speakers,
         }
     }
 
@@ -226,14 +242,14 @@ impl DeviceCheck {
         let wanted = id.map(str::to_owned);
         let reuse = matches!(slot.as_ref(), Some((open, _)) if *open == wanted);
         if !reuse {
+            // The speaker open before closes first: a device may not open twice.
             slot.take();
             let (speaker, _info) = SpeakerPlayout::start(id)?;
             *slot = Some((wanted, speaker));
         }
-        let (_, speaker) = slot
-            .as_ref()
-            .ok_or_else(|| AppError::Device("speaker did not open".into()))?;
-        speaker.play_test_sound()?;
+        if let Some((_, speaker)) = slot.as_ref() {
+            speaker.play_test_sound()?;
+        }
         Ok(())
     }
 
@@ -313,7 +329,13 @@ mod tests {
         let check = DeviceCheck::default();
         let err = check.start_preview(Some("synthetic:does-not-exist"), |_| {});
         assert!(
-            matches!(err, Err(AppError::Device(ref m)) if m.contains("camera")),
+            matches!(
+                err,
+                Err(AppError::Media(MediaError::DeviceNotFound {
+                    kind: DeviceKind::Camera,
+                    ..
+                }))
+            ),
             "{err:?}"
         );
     }

@@ -14,7 +14,7 @@ use huddle_server::{Server, ServerConfig, ServerHandle};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorView, NetworkRefusal};
 
 /// The port the embedded server asks for first, so the address to share stays the same
 /// from one launch to the next; a free port is used when another program holds it.
@@ -44,7 +44,7 @@ pub struct HostStatus {
     /// `http://127.0.0.1:7880`, the base of the server's HTTP endpoints.
     pub http_url: Option<String>,
     /// Why the last start failed (say, no private network address), until one succeeds.
-    pub problem: Option<String>,
+    pub problem: Option<ErrorView>,
 }
 
 /// Owns the embedded server, if one is running.
@@ -57,7 +57,7 @@ pub struct Host {
 struct Inner {
     handle: Option<ServerHandle>,
     reach: Reach,
-    problem: Option<String>,
+    problem: Option<ErrorView>,
 }
 
 impl Host {
@@ -92,7 +92,7 @@ impl Host {
         let ip = match ip {
             Ok(ip) => ip,
             Err(err) => {
-                inner.problem = Some(err.to_string());
+                inner.problem = Some(err.view());
                 return Err(err);
             }
         };
@@ -109,7 +109,7 @@ impl Host {
                 Ok(status_of(&inner))
             }
             Err(err) => {
-                inner.problem = Some(err.to_string());
+                inner.problem = Some(err.view());
                 Err(err)
             }
         }
@@ -135,7 +135,7 @@ impl Host {
                 tracing::warn!(error = %err, "embedded server did not start for this computer either");
             }
             // Say why the network was not served, though this computer is.
-            self.inner.lock().await.problem = Some(err.to_string());
+            self.inner.lock().await.problem = Some(err.view());
         }
         self.status().await
     }
@@ -159,11 +159,11 @@ pub const ADDRESS_VAR: &str = "HUDDLE_HOST_ADDRESS";
 /// the interface the default route leaves by.
 fn network_interface_address() -> Result<Option<IpAddr>, AppError> {
     match std::env::var(ADDRESS_VAR) {
-        Ok(text) => text.trim().parse().map(Some).map_err(|_| {
-            AppError::Host(format!(
-                "{ADDRESS_VAR} is set to {text:?}, which is not an IP address"
-            ))
-        }),
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::HostNetwork(NetworkRefusal::BadAddressSetting(text))),
         Err(_) => Ok(default_route_ip()),
     }
 }
@@ -174,19 +174,12 @@ fn network_interface_address() -> Result<Option<IpAddr>, AppError> {
 fn network_address(detected: Option<IpAddr>) -> Result<IpAddr, AppError> {
     let ip = match detected {
         Some(ip) if !ip.is_loopback() && !ip.is_unspecified() => ip,
-        _ => {
-            return Err(AppError::Host(
-                "this computer is not connected to a network others could join from".to_owned(),
-            ))
-        }
+        _ => return Err(AppError::HostNetwork(NetworkRefusal::NoNetwork)),
     };
     if is_local_or_private(ip) || is_shared_address_space(ip) {
         Ok(ip)
     } else {
-        Err(AppError::Host(format!(
-            "this computer's network address {ip} is public, and the built-in server has no \
-             encryption; to host for the internet, run huddle-server with TLS"
-        )))
+        Err(AppError::HostNetwork(NetworkRefusal::PublicAddress(ip)))
     }
 }
 
@@ -203,7 +196,7 @@ async fn serve(ip: IpAddr) -> Result<ServerHandle, AppError> {
             tracing::info!(error = %first, port = PREFERRED_PORT, "preferred port unavailable; using a free one");
             Server::start(config(ip, 0))
                 .await
-                .map_err(|e| AppError::Host(e.to_string()))
+                .map_err(|e| AppError::HostFailed(e.to_string()))
         }
     }
 }
@@ -395,8 +388,12 @@ mod tests {
         let status = host.launch_on(Reach::Network, || Ok(None)).await;
         assert!(status.running);
         assert_eq!(status.reach, Reach::ThisComputer);
-        let problem = status.problem.unwrap_or_default();
-        assert!(problem.contains("not connected to a network"), "{problem}");
+        let problem = status.problem.ok_or("the status keeps the reason")?;
+        assert_eq!(problem.kind, crate::error::ErrorKind::HostingRefused);
+        assert!(
+            problem.message.contains("isn't connected to one"),
+            "{problem:?}"
+        );
 
         // A start that succeeds clears the problem.
         host.stop().await;

@@ -401,8 +401,9 @@ describe("the app as participant, with a host that ends the session", () => {
          .then(() => "accepted", (e) => JSON.stringify(e));`,
     );
     const err = JSON.parse(refusal);
-    assert.equal(err.code, "refused");
+    assert.equal(err.kind, "refused");
     assert.match(err.message, /permission|admin/i);
+    assert.match(err.detail, /permission_denied|PermissionDenied/);
   });
 
   test("the host ending the session shows why", async () => {

@@ -115,6 +115,33 @@ export function privateHome() {
   };
 }
 
+/** The app under test: `HUDDLE_APP`, else the debug build. */
+export const appBinary = process.env.HUDDLE_APP ?? path.join(repoRoot, "target", "debug", "huddle");
+
+/**
+ * Starts tauri-driver (its environment, which the app inherits, extended by `env`) and the
+ * app in it. Returns both, and `close()`, which ends the two.
+ */
+export async function launchApp(env = privateHome()) {
+  if (!existsSync(appBinary)) throw new Error(`${appBinary} is missing: build it with 'npx tauri build --debug'`);
+  const driver = await startDriver(env);
+  let app;
+  try {
+    app = await openApp(driver, appBinary);
+  } catch (err) {
+    await driver.stop();
+    throw err;
+  }
+  return {
+    driver,
+    app,
+    async close() {
+      await app.close();
+      await driver.stop();
+    },
+  };
+}
+
 /** One WebDriver session: the Huddle app started by the driver. */
 export async function openApp(driver, application) {
   const caps = {

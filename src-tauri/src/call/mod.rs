@@ -20,7 +20,6 @@ use huddle_client::call::{
     ScreenInput, VideoInput,
 };
 use huddle_client::session::{self, JoinOptions, Notice, Session, SessionEvent};
-use huddle_client::ClientError;
 use huddle_media::{AudioFrame, CameraRegistry, CaptureFormat};
 use huddle_proto::{ParticipantId, VideoWant};
 use tokio::sync::{mpsc, watch, Mutex};
@@ -208,9 +207,7 @@ impl Call {
         sink: impl EventSink,
     ) -> Result<JoinedView, AppError> {
         let server = if request.server.trim().is_empty() {
-            embedded.ok_or_else(|| {
-                AppError::Call("not hosting on this computer; enter a server to join".into())
-            })?
+            embedded.ok_or(AppError::NotHosting)?
         } else {
             request.server.trim().to_owned()
         };
@@ -241,7 +238,7 @@ impl Call {
         } else {
             None
         };
-        let (call, events) = client_call::join(options).await.map_err(join_error)?;
+        let (call, events) = client_call::join(options).await?;
         let session = call.session();
         let state = session.state();
         let joined = JoinedView {
@@ -299,7 +296,7 @@ impl Call {
         match active {
             Some(a) => {
                 self.log_video(&a.call);
-                a.call.leave().await.map_err(request_error)
+                a.call.leave().await.map_err(AppError::from)
             }
             None => Ok(()),
         }
@@ -308,7 +305,7 @@ impl Call {
     /// Ends the session for everyone (host only; the server checks).
     pub async fn end_for_all(&self) -> Result<(), AppError> {
         let session = self.session().await?;
-        session.end().await.map_err(request_error)?;
+        session.end().await.map_err(AppError::from)?;
         self.active.lock().await.take();
         self.tiles.clear_participants();
         Ok(())
@@ -331,10 +328,7 @@ impl Call {
             return Ok(());
         }
         let call = active.call.clone();
-        let audio = active
-            .audio
-            .as_mut()
-            .ok_or_else(|| AppError::Call("this call was joined without audio devices".into()))?;
+        let audio = active.audio.as_mut().ok_or(AppError::NoCallAudio)?;
         // Opening audio devices blocks for tens of milliseconds.
         tokio::task::block_in_place(|| audio.switch(&call, microphone, speaker))
     }
@@ -342,11 +336,7 @@ impl Call {
     /// Starts sharing a screen (`None`: the primary one), or stops.
     pub async fn set_sharing(&self, on: bool, screen: Option<String>) -> Result<(), AppError> {
         let call = self.media().await?;
-        call.set_sharing(on, screen).await.map_err(|e| match e {
-            // The screen's own problem, in words ("cannot share the screen: …").
-            ClientError::Media(why) => AppError::Call(why),
-            other => request_error(other),
-        })
+        Ok(call.set_sharing(on, screen).await?)
     }
 
     /// Tells the server which videos the window shows and how big, most important first.
@@ -363,7 +353,7 @@ impl Call {
             })
             .collect();
         tracing::debug!(?wants, "tile sizes");
-        call.subscribe(wants).await.map_err(request_error)
+        call.subscribe(wants).await.map_err(AppError::from)
     }
 
     /// Logs what the call's video did, for bug reports and benchmarks.
@@ -389,24 +379,6 @@ impl Call {
         {
             tracing::warn!("leaving the call took too long; closing anyway");
         }
-    }
-}
-
-fn join_error(e: ClientError) -> AppError {
-    match e {
-        ClientError::JoinRefused { message, .. } => AppError::JoinRefused(message),
-        other => AppError::Call(other.to_string()),
-    }
-}
-
-/// A request's failure as the person should read it: a refusal is the server's own words
-/// (it names the missing permission).
-pub fn request_error(e: ClientError) -> AppError {
-    match e {
-        ClientError::Rejected { message, .. } => AppError::Refused(message),
-        ClientError::Reconnecting => AppError::Reconnecting,
-        ClientError::SessionClosed(_) => AppError::NotInCall,
-        other => AppError::Call(other.to_string()),
     }
 }
 
@@ -671,9 +643,10 @@ mod tests {
             .await?
             .mute(huddle_proto::ParticipantId(joined.state.me))
             .await
-            .map_err(request_error);
+            .map_err(AppError::from);
+        let view = refused.as_ref().map_err(AppError::view);
         assert!(
-            matches!(refused, Err(AppError::Refused(ref m)) if !m.is_empty()),
+            matches!(view, Err(ref v) if v.kind == crate::error::ErrorKind::Refused && v.message.len() > 1),
             "{refused:?}"
         );
 
@@ -681,7 +654,7 @@ mod tests {
             .await?
             .mute(huddle_proto::ParticipantId(bo))
             .await
-            .map_err(request_error)?;
+            .map_err(AppError::from)?;
         next(
             &guest_rx,
             |e| matches!(e, CallEvent::Notice { notice: view::NoticeView::YouWereMuted { by } } if by == "Ann"),
@@ -713,10 +686,7 @@ mod tests {
         let err = call
             .join(request("Ann"), None, LocalMedia::default(), Queue(tx))
             .await;
-        assert!(
-            matches!(err, Err(AppError::Call(ref m)) if m.contains("enter a server")),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(AppError::NotHosting)), "{err:?}");
         assert!(matches!(call.leave().await, Ok(())));
     }
 }

@@ -8,7 +8,7 @@ use tauri::State;
 use crate::call::view::{
     CallEvent, DeviceKind, JoinRequest, JoinedView, ReactionView, ScreenView, TileSize,
 };
-use crate::call::{request_error, Call, LocalMedia};
+use crate::call::{Call, LocalMedia};
 use crate::devices::DeviceCheck;
 use crate::error::AppError;
 use crate::host::Host;
@@ -46,13 +46,13 @@ pub async fn call_end_for_all(call: State<'_, Call>) -> Result<(), AppError> {
 #[tauri::command]
 pub async fn call_set_audio(muted: bool, call: State<'_, Call>) -> Result<(), AppError> {
     let media = call.media().await?;
-    media.set_audio_muted(muted).await.map_err(request_error)
+    media.set_audio_muted(muted).await.map_err(AppError::from)
 }
 
 #[tauri::command]
 pub async fn call_set_video(on: bool, call: State<'_, Call>) -> Result<(), AppError> {
     let media = call.media().await?;
-    media.set_video(on).await.map_err(request_error)
+    media.set_video(on).await.map_err(AppError::from)
 }
 
 /// Starts sharing a screen (`screenId` absent: the primary one) or stops sharing.
@@ -71,8 +71,7 @@ pub async fn call_share(
 pub async fn screens_list() -> Result<Vec<ScreenView>, AppError> {
     let screens = tokio::task::spawn_blocking(huddle_media::list_screens)
         .await
-        .map_err(|e| AppError::Call(format!("listing screens: {e}")))?
-        .map_err(|e| AppError::Call(e.to_string()))?;
+        .map_err(|e| AppError::Internal(format!("listing screens: {e}")))??;
     Ok(screens
         .into_iter()
         .map(|s| ScreenView {
@@ -112,7 +111,7 @@ pub async fn call_chat(
         Some(id) => session.chat_to(ParticipantId(id), text).await,
         None => session.chat(text).await,
     }
-    .map_err(request_error)
+    .map_err(AppError::from)
 }
 
 /// Raises or lowers my own hand.
@@ -124,13 +123,13 @@ pub async fn call_set_hand(raised: bool, call: State<'_, Call>) -> Result<(), Ap
     } else {
         session.lower_hand(None).await
     }
-    .map_err(request_error)
+    .map_err(AppError::from)
 }
 
 #[tauri::command]
 pub async fn call_react(reaction: ReactionView, call: State<'_, Call>) -> Result<(), AppError> {
     let session = call.session().await?;
-    session.react(reaction.into()).await.map_err(request_error)
+    session.react(reaction.into()).await.map_err(AppError::from)
 }
 
 /// The size each participant's video is drawn at, in device pixels.
@@ -138,7 +137,7 @@ pub async fn call_react(reaction: ReactionView, call: State<'_, Call>) -> Result
 pub async fn call_tile_sizes(sizes: Vec<TileSize>, call: State<'_, Call>) -> Result<(), AppError> {
     // A window has a few dozen tiles at most; anything larger is not a real layout.
     if sizes.len() > 1024 {
-        return Err(AppError::Call("too many tiles".into()));
+        return Err(AppError::Internal("too many tiles".into()));
     }
     call.set_tile_sizes(sizes).await
 }

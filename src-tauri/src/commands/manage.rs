@@ -4,7 +4,7 @@
 use huddle_proto::{Action, ParticipantId};
 use tauri::State;
 
-use crate::call::{request_error, Call};
+use crate::call::Call;
 use crate::error::AppError;
 
 async fn request(call: &Call, action: Action) -> Result<(), AppError> {
@@ -12,7 +12,7 @@ async fn request(call: &Call, action: Action) -> Result<(), AppError> {
         .await?
         .request(action)
         .await
-        .map_err(request_error)
+        .map_err(AppError::from)
 }
 
 fn who(participant: u64) -> ParticipantId {

@@ -33,9 +33,7 @@ pub async fn network_test(
     tests: State<'_, NetworkTest>,
 ) -> Result<Report, AppError> {
     let base = if server.trim().is_empty() {
-        host.status().await.http_url.ok_or_else(|| {
-            AppError::NetworkTest("not hosting on this computer; enter a server to test".into())
-        })?
+        host.status().await.http_url.ok_or(AppError::NotHosting)?
     } else {
         server_base(&server)
     };
@@ -52,7 +50,7 @@ pub async fn network_test(
     });
     let result = nettest::run(&NettestOptions::new(base), Some(tx), cancel).await;
     let _ = forward.await;
-    result.map_err(|e| AppError::NetworkTest(e.to_string()))
+    Ok(result?)
 }
 
 #[tauri::command]

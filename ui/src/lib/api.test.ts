@@ -1,13 +1,49 @@
 import { describe, expect, it, vi } from "vitest";
-import { asAppError, inDesktopApp, watchDevices, type Devices } from "./api";
+import { afterListChange, asAppError, inDesktopApp, watchDevices, type AppError, type Devices } from "./api";
+
+const soundDown: AppError = {
+  kind: "sound_system_down",
+  message:
+    "No microphone is available: the sound system isn't running. Check that audio is on, or pick another microphone.",
+  detail: "no microphone can be used: the sound system is not running (Connection refused (111))",
+};
+const noneFound: AppError = {
+  kind: "device_not_found",
+  message: "No microphone was found. Connect a microphone, then try again.",
+  detail: null,
+};
 
 describe("asAppError", () => {
-  it("keeps code and message from a command error", () => {
-    expect(asAppError({ code: "io", message: "disk full" })).toEqual({ code: "io", message: "disk full" });
+  it("keeps a command's error as it is: words, kind and detail", () => {
+    expect(asAppError(soundDown)).toEqual(soundDown);
+    expect(asAppError({ kind: "not_in_call", message: "You're not in a call." })).toEqual({
+      kind: "not_in_call",
+      message: "You're not in a call.",
+      detail: null,
+    });
   });
-  it("wraps strings and unknown shapes", () => {
-    expect(asAppError("boom")).toEqual({ code: "unknown", message: "boom" });
-    expect(asAppError({ message: 42 })).toEqual({ code: "unknown", message: "42" });
+  it("turns anything else into an internal error with the text as its detail", () => {
+    for (const thrown of ["boom", new Error("boom"), { message: 42 }, { kind: 1, message: "x" }]) {
+      const e = asAppError(thrown);
+      expect(e.kind).toBe("internal");
+      expect(e.message).toMatch(/^Something went wrong inside Huddle\./);
+      expect(e.detail).not.toBeNull();
+    }
+    expect(asAppError("boom").detail).toBe("boom");
+    expect(asAppError(new Error("bad json")).detail).toBe("bad json");
+    expect(asAppError(undefined).detail).toBeNull();
+  });
+});
+
+describe("afterListChange", () => {
+  it("lets a 'none found' error follow the list", () => {
+    expect(afterListChange(noneFound, null)).toBeNull();
+    expect(afterListChange(null, noneFound)).toEqual(noneFound);
+    expect(afterListChange(noneFound, noneFound)).toEqual(noneFound);
+  });
+  it("keeps any other failure until the device is tried again", () => {
+    expect(afterListChange(soundDown, null)).toEqual(soundDown);
+    expect(afterListChange(soundDown, noneFound)).toEqual(soundDown);
   });
 });
 
@@ -17,7 +53,14 @@ describe("inDesktopApp", () => {
 
 describe("watchDevices", () => {
   const cam = (id: string) => ({ id, label: id, isDefault: false });
-  const lists = (cameras: string[]): Devices => ({ cameras: cameras.map(cam), microphones: [], speakers: [] });
+  const lists = (cameras: string[]): Devices => ({
+    cameras: cameras.map(cam),
+    microphones: [],
+    speakers: [],
+    cameraProblem: null,
+    microphoneProblem: null,
+    speakerProblem: null,
+  });
 
   it("reports the first list, then only changes, until stopped", async () => {
     vi.useFakeTimers();

@@ -1,11 +1,10 @@
 // Typed wrappers around the app's Tauri commands. Every command returns either its value
-// or an AppError { code, message } whose message is written for a person.
+// or an AppError { kind, message, detail }: the message is written for a person, the detail
+// is the technical account for the "Details" disclosure, and only the kind is for logic.
 import { invoke } from "@tauri-apps/api/core";
+import type { ErrorView } from "./generated/error";
 
-export interface AppError {
-  code: string;
-  message: string;
-}
+export type AppError = ErrorView;
 
 export interface AppInfo {
   version: string;
@@ -45,13 +44,37 @@ export const defaultSettings: Settings = {
   hostOnNetwork: false,
 };
 
-/** Turns whatever a command threw into an AppError. */
+/**
+ * Turns whatever a command threw into an AppError. The app's commands throw one already;
+ * anything else (a failure inside the page) is an internal error, its text kept as detail.
+ */
 export function asAppError(err: unknown): AppError {
-  if (typeof err === "object" && err !== null && "message" in err) {
-    const e = err as { code?: unknown; message: unknown };
-    return { code: typeof e.code === "string" ? e.code : "unknown", message: String(e.message) };
+  if (typeof err === "object" && err !== null && "kind" in err && "message" in err) {
+    const e = err as { kind: unknown; message: unknown; detail?: unknown };
+    if (typeof e.kind === "string" && typeof e.message === "string") {
+      return {
+        kind: e.kind as AppError["kind"],
+        message: e.message,
+        detail: typeof e.detail === "string" ? e.detail : null,
+      };
+    }
   }
-  return { code: "unknown", message: String(err) };
+  const detail = err instanceof Error ? err.message : typeof err === "string" ? err : JSON.stringify(err);
+  return {
+    kind: "internal",
+    message: "Something went wrong inside Huddle. Try again; if it keeps happening, the log has the details.",
+    detail: detail ?? null,
+  };
+}
+
+/**
+ * What a device's error becomes when the device list changes: "none found" follows the list
+ * (it goes once a device appears, and comes when the last one goes); any other failure stays
+ * until that device is tried again.
+ */
+export function afterListChange(shown: AppError | null, listProblem: AppError | null): AppError | null {
+  if (shown === null || shown.kind === "device_not_found") return listProblem;
+  return shown;
 }
 
 /** True inside the desktop app; false in a plain browser or a unit test. */
@@ -69,6 +92,10 @@ export interface Devices {
   cameras: Device[];
   microphones: Device[];
   speakers: Device[];
+  /** Why a list is empty ("No microphone was found…"); null while it has a device. */
+  cameraProblem: AppError | null;
+  microphoneProblem: AppError | null;
+  speakerProblem: AppError | null;
 }
 
 /** Who can join the server the app hosts. */
@@ -82,7 +109,7 @@ export interface HostStatus {
   address: string | null;
   httpUrl: string | null;
   /** Why the last start failed, until one succeeds. */
-  problem: string | null;
+  problem: AppError | null;
 }
 
 export const api = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyProgress, formatKbps, formatMs, formatPct, initialStages, pathState } from "./nettest";
+import { applyProgress, formatKbps, formatMs, formatPct, initialStages, pathState, progressLine } from "./nettest";
 
 describe("progress", () => {
   it("marks stages running, then ok or failed", () => {
@@ -9,6 +9,16 @@ describe("progress", () => {
     s = applyProgress(s, { event: "finished", stage: "udp", ok: false });
     expect(s.udp).toBe("failed");
     expect(s.download).toBe("waiting");
+  });
+  it("sums up in one line what runs and how much is done", () => {
+    let s = initialStages();
+    expect(progressLine(s)).toBe("Starting… (0 of 6 done)");
+    s = applyProgress(s, { event: "started", stage: "config" });
+    expect(progressLine(s)).toBe("Reaching the server… (0 of 6 done)");
+    s = applyProgress(s, { event: "finished", stage: "config", ok: true });
+    s = applyProgress(s, { event: "started", stage: "udp" });
+    s = applyProgress(s, { event: "started", stage: "web_socket" });
+    expect(progressLine(s)).toBe("Round trip, jitter and loss (UDP), Round trip (TCP)… (1 of 6 done)");
   });
 });
 

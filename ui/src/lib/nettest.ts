@@ -103,3 +103,17 @@ export function pathState(ok: boolean | null): string {
   if (ok === null) return "not offered";
   return ok ? "works" : "blocked";
 }
+
+/**
+ * One line for the test while it runs (it takes the place of the result, so the screen
+ * does not grow): the stages under way and how many have finished.
+ */
+export function progressLine(states: Record<Stage, StageState>): string {
+  const all = Object.keys(stageLabels) as Stage[];
+  const running = all.filter((s) => states[s] === "running").map((s) => stageLabels[s]);
+  const done = all.filter((s) => states[s] === "ok" || states[s] === "failed").length;
+  const now = running.length > 0 ? running.join(", ") : "Starting";
+  return `${now}… (${done} of ${all.length} done)`;
+}
+
+export const gradeLabels: Record<Grade, string> = { good: "Good", fair: "Fair", poor: "Poor" };

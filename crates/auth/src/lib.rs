@@ -3,7 +3,9 @@
 //!
 //! Verification is done in explicit steps so that each way a token can be wrong gets its own
 //! error code on the wire: the header is read first (to single out `alg: none` and foreign
-//! algorithms before any key is used), then the HMAC is checked, then each claim.
+//! algorithms before any key is used), then the HMAC is checked, then each claim. A header or
+//! payload that names one key twice is refused outright: JSON parsers disagree on which of the
+//! two wins, so such a token could mean one thing to its issuer and another here.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -15,7 +17,7 @@ use serde_json::{Map, Value};
 /// is refused before any decoding work is spent on it.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 
-/// Clock skew tolerated on `exp` and `iat`, in seconds.
+/// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub const LEEWAY_SECS: u64 = 30;
 
 /// What a valid token grants.
@@ -55,9 +57,12 @@ pub enum TokenError {
     /// `exp` is in the past.
     #[error("the token has expired")]
     Expired,
-    /// `iat` lies in the future.
+    /// `iat` or `nbf` lies in the future.
     #[error("the token is not valid yet")]
     NotYetValid,
+    /// The payload names a claim twice.
+    #[error("the token claim `{0}` appears more than once")]
+    DuplicateClaim(String),
     /// `tpc` names another session.
     #[error("the token is for another session")]
     WrongSession,
@@ -83,7 +88,9 @@ impl TokenError {
             TokenError::BadSignature => ErrorCode::TokenBadSignature,
             TokenError::Expired => ErrorCode::TokenExpired,
             TokenError::MissingClaim(_) => ErrorCode::TokenMissingClaim,
-            TokenError::NotYetValid | TokenError::InvalidClaim(_) => ErrorCode::TokenInvalid,
+            TokenError::NotYetValid
+            | TokenError::InvalidClaim(_)
+            | TokenError::DuplicateClaim(_) => ErrorCode::TokenInvalid,
             TokenError::WrongSession => ErrorCode::TokenWrongSession,
             TokenError::UnknownRole(_) => ErrorCode::TokenUnknownRole,
         }
@@ -102,6 +109,7 @@ impl TokenError {
             TokenError::WrongSession => "wrong_session",
             TokenError::MissingClaim(_) => "missing_claim",
             TokenError::InvalidClaim(_) => "invalid_claim",
+            TokenError::DuplicateClaim(_) => "duplicate_claim",
             TokenError::UnknownRole(_) => "unknown_role",
         }
     }
@@ -160,7 +168,10 @@ impl TokenVerifier {
             return Err(TokenError::Malformed);
         };
 
-        let header = decode_json_object(header_b64)?;
+        let header = decode_json_object(header_b64).and_then(|(header, duplicate)| {
+            // Two `alg`s could steer the algorithm check; no header needs a key twice.
+            duplicate.map_or(Ok(header), |_| Err(TokenError::Malformed))
+        })?;
         let alg = match header.get("alg") {
             Some(Value::String(alg)) => alg.as_str(),
             _ => return Err(TokenError::Malformed),
@@ -185,9 +196,16 @@ impl TokenVerifier {
             return Err(TokenError::BadSignature);
         }
 
-        let claims = decode_json_object(payload_b64)?;
+        let (claims, duplicate) = decode_json_object(payload_b64)?;
+        if let Some(name) = duplicate {
+            return Err(TokenError::DuplicateClaim(truncate(&name, 32)));
+        }
         let exp = unsigned_claim(&claims, "exp")?;
         let iat = unsigned_claim(&claims, "iat")?;
+        let nbf = match claims.get("nbf") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(unsigned_claim(&claims, "nbf")?),
+        };
         let tpc = match claims.get("tpc") {
             None | Some(Value::Null) => return Err(TokenError::MissingClaim("tpc")),
             Some(Value::String(tpc)) if !tpc.is_empty() => tpc,
@@ -205,6 +223,9 @@ impl TokenVerifier {
             return Err(TokenError::Expired);
         }
         if iat > now_unix.saturating_add(LEEWAY_SECS) {
+            return Err(TokenError::NotYetValid);
+        }
+        if nbf.is_some_and(|nbf| nbf > now_unix.saturating_add(LEEWAY_SECS)) {
             return Err(TokenError::NotYetValid);
         }
         Ok(VerifiedToken {
@@ -262,6 +283,7 @@ pub fn mint_token(secret: &[u8], request: &MintRequest) -> Result<String, MintEr
         role_type: request.role.role_type(),
         iat: request.now_unix,
         exp: request.now_unix.saturating_add(request.ttl.as_secs()),
+        nbf: None,
         user_identity: request.identity.clone(),
         session_key: request.session_key.clone(),
     };
@@ -283,14 +305,61 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-fn decode_json_object(part: &str) -> Result<Map<String, Value>, TokenError> {
+/// Decodes one base64url JSON object, with the first of its keys that appears twice, if any.
+fn decode_json_object(part: &str) -> Result<(Map<String, Value>, Option<String>), TokenError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part.trim_end_matches('='))
         .map_err(|_| TokenError::Malformed)?;
     match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
+        // Valid JSON is valid UTF-8, so the text is there to scan.
+        Ok(Value::Object(map)) => {
+            let text = std::str::from_utf8(&bytes).map_err(|_| TokenError::Malformed)?;
+            Ok((map, repeated_key(text)))
+        }
         _ => Err(TokenError::Malformed),
     }
+}
+
+/// The first key that appears twice at the top level of `json`, a valid JSON object, as
+/// decoded (so `"role_type"` and `"role\u005ftype"` are the same key). `serde_json` keeps the
+/// last of two and says nothing, hence this scan of the text.
+fn repeated_key(json: &str) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut depth = 0usize;
+    let mut chars = json.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        match c {
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth = depth.saturating_sub(1),
+            '"' => {
+                let mut escaped = false;
+                let mut end = None;
+                for (i, c) in chars.by_ref() {
+                    match (escaped, c) {
+                        (true, _) => escaped = false,
+                        (false, '\\') => escaped = true,
+                        (false, '"') => {
+                            end = Some(i);
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                let end = end?;
+                while chars.next_if(|(_, c)| c.is_ascii_whitespace()).is_some() {}
+                // In the top-level object a string is a key exactly when a colon follows.
+                let is_key = depth == 1 && chars.peek().is_some_and(|(_, c)| *c == ':');
+                if is_key {
+                    let key: String = serde_json::from_str(json.get(start..=end)?).ok()?;
+                    if !seen.insert(key.clone()) {
+                        return Some(key);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn unsigned_claim(claims: &Map<String, Value>, name: &'static str) -> Result<u64, TokenError> {
@@ -366,6 +435,131 @@ mod tests {
             Err(TokenError::BadSignature)
         );
         Ok(())
+    }
+
+    /// A token with this header and payload text, exactly as written, signed with HS256.
+    fn signed(header: &str, payload: &str) -> Result<String, jsonwebtoken::errors::Error> {
+        let signing = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let key = EncodingKey::from_secret(SECRET);
+        let signature = jsonwebtoken::crypto::sign(signing.as_bytes(), &key, Algorithm::HS256)?;
+        Ok(format!("{signing}.{signature}"))
+    }
+
+    const HS256: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+
+    #[test]
+    fn not_before_is_honoured_with_the_leeway() -> Result<(), Box<dyn std::error::Error>> {
+        let now = 1_700_000_000;
+        let verifier = TokenVerifier::new(SECRET);
+        let with_nbf = |nbf: &str| {
+            signed(
+                HS256,
+                &format!(
+                    r#"{{"tpc":"a","role_type":0,"iat":{now},"exp":{},"nbf":{nbf}}}"#,
+                    now + 600
+                ),
+            )
+        };
+        let later = with_nbf(&(now + 120).to_string())?;
+        assert_eq!(
+            verifier.verify(&later, "a", now),
+            Err(TokenError::NotYetValid)
+        );
+        assert_eq!(TokenError::NotYetValid.wire_code(), ErrorCode::TokenInvalid);
+        // Valid from its `nbf`, and up to the leeway before it.
+        assert!(verifier.verify(&later, "a", now + 120).is_ok());
+        assert!(verifier
+            .verify(&later, "a", now + 120 - LEEWAY_SECS)
+            .is_ok());
+        assert_eq!(
+            verifier.verify(&later, "a", now + 120 - LEEWAY_SECS - 1),
+            Err(TokenError::NotYetValid)
+        );
+        assert!(verifier
+            .verify(&with_nbf(&now.to_string())?, "a", now)
+            .is_ok());
+        assert!(verifier.verify(&with_nbf("null")?, "a", now).is_ok());
+        for bad in ["\"soon\"", "-5", "1.5"] {
+            assert_eq!(
+                verifier.verify(&with_nbf(bad)?, "a", now),
+                Err(TokenError::InvalidClaim("nbf")),
+                "{bad}"
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn repeated_claims_are_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let now = 1_700_000_000;
+        let exp = now + 600;
+        let verifier = TokenVerifier::new(SECRET);
+        for (payload, claim) in [
+            // A participant token that a last-wins parser reads as a host token.
+            (
+                format!(r#"{{"tpc":"a","role_type":0,"iat":{now},"exp":{exp},"role_type":1}}"#),
+                "role_type",
+            ),
+            // The same key spelled with an escape.
+            (
+                format!(
+                    r#"{{"tpc":"a","role_type":0,"iat":{now},"exp":{exp},"role\u005ftype":1}}"#
+                ),
+                "role_type",
+            ),
+            (
+                format!(r#"{{ "tpc" : "a", "tpc" : "b", "role_type":0,"iat":{now},"exp":{exp}}}"#),
+                "tpc",
+            ),
+            (
+                format!(r#"{{"tpc":"a","role_type":0,"iat":{now},"exp":{exp},"x":1,"x":2}}"#),
+                "x",
+            ),
+        ] {
+            let token = signed(HS256, &payload)?;
+            let refused = verifier.verify(&token, "a", now);
+            assert_eq!(
+                refused,
+                Err(TokenError::DuplicateClaim(claim.to_owned())),
+                "{payload}"
+            );
+            assert_eq!(
+                refused.err().map(|e| e.wire_code()),
+                Some(ErrorCode::TokenInvalid)
+            );
+        }
+        // Keys repeated inside a nested value, or a key's name used as a value, are no repeat.
+        let nested = format!(
+            r#"{{"tpc":"role_type","ext":{{"k":1,"k":2}},"list":[{{"tpc":1}}],"role_type":0,"iat":{now},"exp":{exp}}}"#
+        );
+        assert!(verifier
+            .verify(&signed(HS256, &nested)?, "role_type", now)
+            .is_ok());
+        // A header naming `alg` twice is not a JWT.
+        let two_algs = signed(
+            r#"{"alg":"none","alg":"HS256"}"#,
+            &format!(r#"{{"tpc":"a","role_type":0,"iat":{now},"exp":{exp}}}"#),
+        )?;
+        assert_eq!(
+            verifier.verify(&two_algs, "a", now),
+            Err(TokenError::Malformed)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn repeated_key_scan() {
+        assert_eq!(repeated_key(r#"{}"#), None);
+        assert_eq!(repeated_key(r#"{"a":"\"a\":","b":{"a":1}}"#), None);
+        assert_eq!(repeated_key(r#"{"a\\":1,"a\\":2}"#), Some("a\\".to_owned()));
+        assert_eq!(
+            repeated_key("{\"é\":1,\n\t\"\\u00e9\" :2}"),
+            Some("é".to_owned())
+        );
     }
 
     #[test]

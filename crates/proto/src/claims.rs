@@ -16,10 +16,14 @@ pub struct Claims {
     pub iat: u64,
     /// Expires at, seconds since the Unix epoch.
     pub exp: u64,
+    /// Not valid before, seconds since the Unix epoch; checked with the same leeway as `exp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     /// An identifier of the user in the issuer's own system, passed through to the room.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_identity: Option<String>,
-    /// An issuer-chosen key of this session instance, passed through to the room.
+    /// An issuer-chosen key of this session instance: the instance a token with a key creates
+    /// admits only tokens with the same key, and a key whose instance ended admits no more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_key: Option<String>,
 }

@@ -62,6 +62,48 @@ pub struct RateLimit {
     pub flood_tolerance: u32,
 }
 
+/// Bounds on what clients may hold before they are members: sockets, handshakes, request
+/// headers, first frames and (in open mode) rooms. A connection that would pass a bound on
+/// sockets first displaces the oldest connection that has not joined yet, if there is one,
+/// so a flood of idle sockets cannot lock members out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Longest a client may take to send a request's headers, counted from the connection
+    /// (after TLS) or from the end of the previous response; an idle keep-alive connection
+    /// is closed after it too.
+    pub header_read_timeout: Duration,
+    /// Most open connections, at every stage (TLS handshake, HTTP, WebSocket).
+    pub max_connections: usize,
+    /// Most open connections from one IP address.
+    pub max_connections_per_ip: usize,
+    /// Most connections not yet upgraded to a WebSocket (in their TLS handshake or an HTTP
+    /// request).
+    pub max_pending_upgrades: usize,
+    /// Most TLS handshakes in progress.
+    pub max_tls_handshakes: usize,
+    /// Most rooms at once in open mode, where anyone may create one.
+    pub max_open_rooms: usize,
+    /// Largest text frame accepted before `join`, in bytes.
+    pub max_prejoin_frame_bytes: usize,
+    /// Whether WebSocket ping and pong frames count against the rate limit.
+    pub rate_limit_control_frames: bool,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 20_000,
+            max_connections_per_ip: 1_000,
+            max_pending_upgrades: 1_024,
+            max_tls_handshakes: 256,
+            max_open_rooms: 1_000,
+            max_prejoin_frame_bytes: 16 * 1024,
+            rate_limit_control_frames: true,
+        }
+    }
+}
+
 /// Everything the server needs to run.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -96,6 +138,8 @@ pub struct ServerConfig {
     pub nettest: crate::nettest::NettestConfig,
     /// Media forwarding (UDP port, announced addresses, slots).
     pub media: crate::sfu::MediaConfig,
+    /// Bounds on connections that are not members yet.
+    pub limits: ConnectionLimits,
 }
 
 impl ServerConfig {
@@ -121,6 +165,7 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(5),
             nettest: crate::nettest::NettestConfig::default(),
             media: crate::sfu::MediaConfig::default(),
+            limits: ConnectionLimits::default(),
         }
     }
 
@@ -169,6 +214,29 @@ impl ServerConfig {
             return Err(ServerError::Config(
                 "max frame size must be at least 1024 bytes".to_owned(),
             ));
+        }
+        let limits = &self.limits;
+        if !(1024..=self.max_frame_bytes).contains(&limits.max_prejoin_frame_bytes) {
+            return Err(ServerError::Config(format!(
+                "max pre-join frame size must be 1024 to {} bytes",
+                self.max_frame_bytes
+            )));
+        }
+        if limits.header_read_timeout.is_zero() {
+            return Err(ServerError::Config(
+                "header read timeout must be longer than zero".to_owned(),
+            ));
+        }
+        for (name, value) in [
+            ("max connections", limits.max_connections),
+            ("max connections per IP", limits.max_connections_per_ip),
+            ("max pending upgrades", limits.max_pending_upgrades),
+            ("max TLS handshakes", limits.max_tls_handshakes),
+            ("max open rooms", limits.max_open_rooms),
+        ] {
+            if value == 0 {
+                return Err(ServerError::Config(format!("{name} must be at least 1")));
+            }
         }
         Ok(())
     }
@@ -253,6 +321,22 @@ pub struct FileConfig {
     pub video_slots: Option<u8>,
     /// Most screen shares forwarded to each member at once (0–4; 0 turns screen share off).
     pub share_slots: Option<u8>,
+    /// Time a client has to send a request's headers, e.g. `10s`.
+    pub header_read_timeout: Option<String>,
+    /// Most open connections.
+    pub max_connections: Option<usize>,
+    /// Most open connections from one IP address.
+    pub max_connections_per_ip: Option<usize>,
+    /// Most connections not yet upgraded to a WebSocket.
+    pub max_pending_upgrades: Option<usize>,
+    /// Most TLS handshakes in progress.
+    pub max_tls_handshakes: Option<usize>,
+    /// Most rooms at once in open mode.
+    pub max_open_rooms: Option<usize>,
+    /// Largest frame before `join`, in bytes.
+    pub max_prejoin_frame_bytes: Option<usize>,
+    /// Count WebSocket ping and pong frames against the rate limit (default true).
+    pub rate_limit_control_frames: Option<bool>,
 }
 
 impl FileConfig {
@@ -298,6 +382,18 @@ impl FileConfig {
             audio_slots: other.audio_slots.or(self.audio_slots),
             video_slots: other.video_slots.or(self.video_slots),
             share_slots: other.share_slots.or(self.share_slots),
+            header_read_timeout: other.header_read_timeout.or(self.header_read_timeout),
+            max_connections: other.max_connections.or(self.max_connections),
+            max_connections_per_ip: other.max_connections_per_ip.or(self.max_connections_per_ip),
+            max_pending_upgrades: other.max_pending_upgrades.or(self.max_pending_upgrades),
+            max_tls_handshakes: other.max_tls_handshakes.or(self.max_tls_handshakes),
+            max_open_rooms: other.max_open_rooms.or(self.max_open_rooms),
+            max_prejoin_frame_bytes: other
+                .max_prejoin_frame_bytes
+                .or(self.max_prejoin_frame_bytes),
+            rate_limit_control_frames: other
+                .rate_limit_control_frames
+                .or(self.rate_limit_control_frames),
         }
     }
 
@@ -356,6 +452,33 @@ impl FileConfig {
         }
         if let Some(capacity) = self.outbox_capacity {
             config.outbox_capacity = capacity;
+        }
+        let limits = &mut config.limits;
+        limits.header_read_timeout = duration(
+            "header_read_timeout",
+            self.header_read_timeout,
+            limits.header_read_timeout,
+        )?;
+        for (value, field) in [
+            (self.max_connections, &mut limits.max_connections),
+            (
+                self.max_connections_per_ip,
+                &mut limits.max_connections_per_ip,
+            ),
+            (self.max_pending_upgrades, &mut limits.max_pending_upgrades),
+            (self.max_tls_handshakes, &mut limits.max_tls_handshakes),
+            (self.max_open_rooms, &mut limits.max_open_rooms),
+            (
+                self.max_prejoin_frame_bytes,
+                &mut limits.max_prejoin_frame_bytes,
+            ),
+        ] {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
+        if let Some(counted) = self.rate_limit_control_frames {
+            limits.rate_limit_control_frames = counted;
         }
         if self.udp_echo_port.is_some() {
             config.nettest.udp_port = self.udp_echo_port;
@@ -423,6 +546,19 @@ impl FileConfig {
 mod tests {
     use super::*;
 
+    /// Each line, in an open-mode file, is refused with a message containing `says`.
+    fn refused(lines: &[&str], says: &str) -> Result<(), Box<dyn std::error::Error>> {
+        for bad in lines {
+            let result =
+                FileConfig::parse(&format!("mode = \"open\"\n{bad}\n"))?.into_server_config();
+            assert!(
+                matches!(&result, Err(ServerError::Config(m)) if m.contains(says)),
+                "{bad}: {result:?}"
+            );
+        }
+        Ok(())
+    }
+
     #[test]
     fn turn_settings_need_secret_and_urls() -> Result<(), Box<dyn std::error::Error>> {
         let both = FileConfig::parse(
@@ -465,21 +601,62 @@ mod tests {
         );
         let off = FileConfig::parse("mode = \"open\"\nmedia = false\n")?.into_server_config()?;
         assert!(!off.media.enabled);
-        for bad in [
-            "audio_slots = 0",
-            "audio_slots = 9",
-            "video_slots = 0",
-            "video_slots = 26",
-            "share_slots = 5",
-        ] {
-            let result =
-                FileConfig::parse(&format!("mode = \"open\"\n{bad}\n"))?.into_server_config();
-            assert!(
-                matches!(&result, Err(ServerError::Config(m)) if m.contains("slots")),
-                "{bad}: {result:?}"
-            );
-        }
-        Ok(())
+        refused(
+            &[
+                "audio_slots = 0",
+                "audio_slots = 9",
+                "video_slots = 0",
+                "video_slots = 26",
+                "share_slots = 5",
+            ],
+            "slots",
+        )
+    }
+
+    #[test]
+    fn connection_limits() -> Result<(), Box<dyn std::error::Error>> {
+        let defaults = FileConfig::parse("mode = \"open\"\n")?.into_server_config()?;
+        assert_eq!(defaults.limits, ConnectionLimits::default());
+        let config = FileConfig::parse(
+            "mode = \"open\"\nheader_read_timeout = \"3s\"\nmax_connections = 50\n\
+             max_connections_per_ip = 5\nmax_pending_upgrades = 7\nmax_tls_handshakes = 3\n\
+             max_open_rooms = 2\nmax_prejoin_frame_bytes = 2048\n\
+             rate_limit_control_frames = false\n",
+        )?
+        .into_server_config()?;
+        assert_eq!(
+            config.limits,
+            ConnectionLimits {
+                header_read_timeout: Duration::from_secs(3),
+                max_connections: 50,
+                max_connections_per_ip: 5,
+                max_pending_upgrades: 7,
+                max_tls_handshakes: 3,
+                max_open_rooms: 2,
+                max_prejoin_frame_bytes: 2048,
+                rate_limit_control_frames: false,
+            }
+        );
+        refused(
+            &["max_connections = 0", "max_connections_per_ip = 0"],
+            "at least 1",
+        )?;
+        refused(
+            &[
+                "max_pending_upgrades = 0",
+                "max_tls_handshakes = 0",
+                "max_open_rooms = 0",
+            ],
+            "at least 1",
+        )?;
+        refused(
+            &[
+                "max_prejoin_frame_bytes = 100",
+                "max_prejoin_frame_bytes = 100000",
+            ],
+            "pre-join",
+        )?;
+        refused(&["header_read_timeout = \"0s\""], "header read timeout")
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::auth::{unix_now, TokenError};
 use crate::driver::{JoinParams, JoinRefusal, RoomCommand};
 use crate::outbox::{self, ConnId, Inbox, Outbox, Outgoing};
 use crate::ratelimit::{ConnectionLimiter, Verdict};
-use crate::registry::RoomRef;
+use crate::registry::{NoRoom, RoomRef};
 use crate::state::AppState;
 
 /// Close code for refused joins, protocol violations and flooding.
@@ -65,16 +65,17 @@ pub async fn serve(mut socket: WebSocket, conn: ConnId, state: Arc<AppState>) {
     let (outbox, inbox) = outbox::channel(conn, state.config.outbox_capacity);
     let mut joined = None;
     for _ in 0..JOIN_ATTEMPTS {
-        let Some(room) = state.registry.room_for(&params.name) else {
-            refuse(
-                &mut socket,
-                None,
-                ErrorCode::SessionEnded,
-                "the server is shutting down".to_owned(),
-                CLOSE_GOING_AWAY,
-            )
-            .await;
-            return;
+        let room = match state
+            .registry
+            .room_for(&params.name, params.session_key.as_deref())
+        {
+            Ok(room) => room,
+            Err(why) => {
+                let (code, message, close_code) = no_room(&why);
+                tracing::info!(%code, %message, "join refused");
+                refuse(&mut socket, None, code, message, close_code).await;
+                return;
+            }
         };
         let (reply, answer) = oneshot::channel();
         let command = RoomCommand::Join {
@@ -246,6 +247,33 @@ async fn wait_for_join(
     }
 }
 
+/// The refusal of a join that got no room: code, message and close code.
+fn no_room(why: &NoRoom) -> (ErrorCode, String, u16) {
+    match why {
+        NoRoom::ShuttingDown => (
+            ErrorCode::SessionEnded,
+            "the server is shutting down".to_owned(),
+            CLOSE_GOING_AWAY,
+        ),
+        NoRoom::OtherInstance => (
+            ErrorCode::TokenWrongSession,
+            "the token is for another instance of this session (its session_key differs)"
+                .to_owned(),
+            CLOSE_POLICY,
+        ),
+        NoRoom::InstanceEnded => (
+            ErrorCode::SessionEnded,
+            "the session instance this token was issued for has ended".to_owned(),
+            CLOSE_POLICY,
+        ),
+        NoRoom::TooManyRooms(max) => (
+            ErrorCode::SessionFull,
+            format!("this server holds as many sessions as it may ({max}); try again later"),
+            CLOSE_POLICY,
+        ),
+    }
+}
+
 /// Checks a join against the protocol version, input rules and the admission mode.
 fn admit(join: &Join, state: &AppState) -> Result<JoinParams, (ErrorCode, String)> {
     if join.protocol_version != PROTOCOL_VERSION {
@@ -264,8 +292,8 @@ fn admit(join: &Join, state: &AppState) -> Result<JoinParams, (ErrorCode, String
         .map(Passcode::parse)
         .transpose()
         .map_err(|e| (e.code(), e.to_string()))?;
-    let (role, identity, session_key) = match &state.verifier {
-        None => (None, None, None),
+    let (role, identity, session_key, expires_at) = match &state.verifier {
+        None => (None, None, None, None),
         Some(verifier) => {
             let token = join.token.as_deref().ok_or(TokenError::Missing);
             let verified = token
@@ -274,7 +302,12 @@ fn admit(join: &Join, state: &AppState) -> Result<JoinParams, (ErrorCode, String
                     tracing::info!(reason = e.reason(), "token refused");
                     (e.wire_code(), e.to_string())
                 })?;
-            (Some(verified.role), verified.identity, verified.session_key)
+            (
+                Some(verified.role),
+                verified.identity,
+                verified.session_key,
+                Some(verified.expires_at),
+            )
         }
     };
     let resume_key = new_resume_key().map_err(|e| (ErrorCode::Internal, e))?;
@@ -285,6 +318,7 @@ fn admit(join: &Join, state: &AppState) -> Result<JoinParams, (ErrorCode, String
         token_role: role,
         identity,
         session_key,
+        token_expires_at: expires_at,
         resume: join.resume.clone(),
         resume_key,
         audio_muted: join.audio_muted,

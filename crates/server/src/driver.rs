@@ -39,6 +39,8 @@ pub struct JoinParams {
     pub identity: Option<String>,
     /// `session_key` from the token.
     pub session_key: Option<String>,
+    /// `exp` of the token, seconds since the Unix epoch.
+    pub token_expires_at: Option<u64>,
     /// Resume a dropped member.
     pub resume: Option<Resume>,
     /// Fresh random resume key for this membership.
@@ -123,6 +125,9 @@ pub struct RoomTask {
     sfu: Option<Sfu>,
     /// The server is shutting down: connections close with 1001, not 1000.
     shutting_down: bool,
+    /// The latest `exp` of the tokens that joined: how long a session key of this room must
+    /// stay refused after it ends.
+    latest_token_exp: Option<u64>,
 }
 
 impl RoomTask {
@@ -152,6 +157,7 @@ impl RoomTask {
             heartbeat_ms: u64::try_from(config.heartbeat_interval.as_millis()).unwrap_or(u64::MAX),
             sfu,
             shutting_down: false,
+            latest_token_exp: None,
         }
     }
 
@@ -252,6 +258,7 @@ impl RoomTask {
             let _ = reply.send(Err(JoinRefusal::Ended));
             return;
         }
+        let token_expires_at = params.token_expires_at;
         let request = JoinRequest {
             display_name: params.display_name,
             passcode: params.passcode,
@@ -267,6 +274,7 @@ impl RoomTask {
         };
         match self.room.join(now, request) {
             Ok(outcome) => {
+                self.latest_token_exp = self.latest_token_exp.max(token_expires_at);
                 let who = outcome.participant_id;
                 let mut welcome = outcome.welcome;
                 // The room knows the protocol default; the server may be configured otherwise.
@@ -425,7 +433,8 @@ impl RoomTask {
     }
 
     fn finish(mut self) {
-        self.registry.forget(self.name.key(), self.generation);
+        self.registry
+            .forget(self.name.key(), self.generation, self.latest_token_exp);
         if let Some(sfu) = &self.sfu {
             sfu.room_ended(self.generation);
         }
@@ -456,6 +465,10 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "protocol messages have no maps with non-string keys nor fallible serializers"
+)]
 fn encode(message: &ServerMessage) -> Utf8Bytes {
     // The message types serialize infallibly (no maps with non-string keys, no custom
     // serializers that can fail); a failure here would be a bug in the protocol crate.

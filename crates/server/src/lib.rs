@@ -34,7 +34,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use config::{AuthMode, FileConfig, RateLimit, ServerConfig, TlsFiles};
+pub use config::{AuthMode, ConnectionLimits, FileConfig, RateLimit, ServerConfig, TlsFiles};
 pub use error::ServerError;
 pub use http::{Health, PeerAddr, HEALTH_PATH, WS_PATH};
 /// Session tokens live in their own crate (so they can be fuzzed without the server's

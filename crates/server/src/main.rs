@@ -123,6 +123,31 @@ struct ServeArgs {
     /// [default: 2].
     #[arg(long, env = "HUDDLE_SHARE_SLOTS", value_name = "N")]
     share_slots: Option<u8>,
+    /// Time a client has to send a request's headers (and an idle keep-alive connection
+    /// stays open), e.g. `10s` [default: 10s].
+    #[arg(long, env = "HUDDLE_HEADER_READ_TIMEOUT", value_name = "DURATION")]
+    header_read_timeout: Option<String>,
+    /// Most open connections [default: 20000].
+    #[arg(long, env = "HUDDLE_MAX_CONNECTIONS", value_name = "N")]
+    max_connections: Option<usize>,
+    /// Most open connections from one IP address [default: 1000].
+    #[arg(long, env = "HUDDLE_MAX_CONNECTIONS_PER_IP", value_name = "N")]
+    max_connections_per_ip: Option<usize>,
+    /// Most connections not yet upgraded to a WebSocket [default: 1024].
+    #[arg(long, env = "HUDDLE_MAX_PENDING_UPGRADES", value_name = "N")]
+    max_pending_upgrades: Option<usize>,
+    /// Most TLS handshakes in progress [default: 256].
+    #[arg(long, env = "HUDDLE_MAX_TLS_HANDSHAKES", value_name = "N")]
+    max_tls_handshakes: Option<usize>,
+    /// Most sessions at once in open mode [default: 1000].
+    #[arg(long, env = "HUDDLE_MAX_OPEN_ROOMS", value_name = "N")]
+    max_open_rooms: Option<usize>,
+    /// Largest frame accepted before `join`, in bytes [default: 16384].
+    #[arg(long, env = "HUDDLE_MAX_PREJOIN_FRAME_BYTES", value_name = "BYTES")]
+    max_prejoin_frame_bytes: Option<usize>,
+    /// Do not count WebSocket ping and pong frames against the rate limit.
+    #[arg(long, env = "HUDDLE_NO_RATE_LIMIT_CONTROL_FRAMES")]
+    no_rate_limit_control_frames: bool,
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +197,14 @@ impl ServeArgs {
             audio_slots: self.audio_slots,
             video_slots: self.video_slots,
             share_slots: self.share_slots,
+            header_read_timeout: self.header_read_timeout,
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            max_pending_upgrades: self.max_pending_upgrades,
+            max_tls_handshakes: self.max_tls_handshakes,
+            max_open_rooms: self.max_open_rooms,
+            max_prejoin_frame_bytes: self.max_prejoin_frame_bytes,
+            rate_limit_control_frames: self.no_rate_limit_control_frames.then_some(false),
         }
     }
 }

@@ -22,6 +22,7 @@ fn params(name: &SessionName, display: &str) -> JoinParams {
         token_role: None,
         identity: None,
         session_key: None,
+        token_expires_at: None,
         resume: None,
         resume_key: ResumeKey(format!("key-of-{display}")),
         audio_muted: false,
@@ -46,7 +47,10 @@ async fn a_member_that_stops_reading_is_cut() -> TestResult {
     config.outbox_capacity = 8;
     let state = AppState::new(config);
     let name = SessionName::parse("slow")?;
-    let room = state.registry.room_for(&name).ok_or("registry closed")?;
+    let room = state
+        .registry
+        .room_for(&name, None)
+        .map_err(|e| format!("no room: {e:?}"))?;
 
     let join = |display: &'static str, conn: u64| {
         let (outbox, inbox) = outbox::channel(ConnId(conn), 8);

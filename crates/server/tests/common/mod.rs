@@ -263,3 +263,15 @@ pub async fn health(handle: &ServerHandle) -> TestResult<serde_json::Value> {
     let body = text.split("\r\n\r\n").nth(1).ok_or("no body")?;
     Ok(serde_json::from_str(body)?)
 }
+
+/// Waits until `done` holds, checking every 10 ms for at most [`PATIENCE`].
+pub async fn eventually(what: &str, mut done: impl FnMut() -> bool) -> TestResult {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !done() {
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("timed out waiting until {what}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}

@@ -51,6 +51,7 @@ pub fn is_keyframe_annexb(data: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, reason = "tests build their inputs by hand")]
 mod tests {
     use super::*;
 

@@ -60,6 +60,7 @@ pub fn encode_reply(probe: &Probe, received: u32) -> [u8; PROBE_LEN] {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, reason = "tests build their inputs by hand")]
 mod tests {
     use super::*;
 

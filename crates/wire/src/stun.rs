@@ -116,6 +116,7 @@ pub fn binding_request(attrs: &[(u16, &[u8])]) -> Vec<u8> {
     p
 }
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, reason = "tests build their inputs by hand")]
 mod tests {
     use super::*;
 

@@ -13,7 +13,6 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use futures_util::SinkExt as _;
-use huddle_proto::limits::MAX_FRAME_BYTES;
 use huddle_proto::{
     decode_client, ClientMessage, DisplayName, ErrorCode, Join, MediaEvent, MediaRequest,
     ParticipantId, Passcode, RequestId, ResumeKey, ServerMessage, SessionName, PROTOCOL_VERSION,
@@ -23,6 +22,7 @@ use tokio::time::{sleep_until, Instant};
 
 use crate::auth::{unix_now, TokenError};
 use crate::driver::{JoinParams, JoinRefusal, RoomCommand};
+use crate::gate::Ticket;
 use crate::outbox::{self, ConnId, Inbox, Outbox, Outgoing};
 use crate::ratelimit::{ConnectionLimiter, Verdict};
 use crate::registry::{NoRoom, RoomRef};
@@ -46,14 +46,17 @@ const WRITE_BATCH: usize = 64;
 /// Longest a single frame write may take before the peer counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves one upgraded WebSocket until it closes.
-pub async fn serve(mut socket: WebSocket, conn: ConnId, state: Arc<AppState>) {
+/// Serves one upgraded WebSocket until it closes. `ticket` is its place at the gate, held as
+/// long as the socket is open.
+pub async fn serve(mut socket: WebSocket, conn: ConnId, state: Arc<AppState>, ticket: Arc<Ticket>) {
     let _guard = state.connection_guard();
 
     let mut limiter = ConnectionLimiter::new(state.config.rate_limit, std::time::Instant::now());
-    let Some(join) = wait_for_join(&mut socket, &state, &mut limiter).await else {
+    let Some(join) = wait_for_join(&mut socket, &state, &mut limiter, &ticket).await else {
         return;
     };
+    // What it sends next is a member's traffic, bounded by the frame limit and rate.
+    ticket.joined();
     let params = match admit(&join, &state) {
         Ok(params) => params,
         Err((code, message)) => {
@@ -144,8 +147,10 @@ async fn wait_for_join(
     socket: &mut WebSocket,
     state: &AppState,
     limiter: &mut ConnectionLimiter,
+    ticket: &Ticket,
 ) -> Option<Join> {
     let deadline = Instant::now() + state.config.join_timeout;
+    let limit = state.config.limits.max_prejoin_frame_bytes;
     loop {
         let frame = tokio::select! {
             _ = sleep_until(deadline) => {
@@ -170,11 +175,16 @@ async fn wait_for_join(
                 .await;
                 return None;
             }
+            _ = ticket.evicted().cancelled() => {
+                // A newer connection needed the place; this one had not joined.
+                close(socket, outbox::CLOSE_TOO_SLOW, "server busy, try again").await;
+                return None;
+            }
             frame = socket.recv() => frame,
         };
         let text = match frame {
-            Some(Ok(Message::Text(text))) if text.len() > state.config.max_frame_bytes => {
-                frame_too_big(socket).await;
+            Some(Ok(Message::Text(text))) if text.len() > limit => {
+                frame_too_big(socket, limit).await;
                 return None;
             }
             Some(Ok(Message::Text(text))) => text,
@@ -189,10 +199,28 @@ async fn wait_for_join(
                 .await;
                 return None;
             }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Ping(_) | Message::Pong(_)))
+                if !state.config.limits.rate_limit_control_frames =>
+            {
+                continue
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                if limiter.check(std::time::Instant::now()) == Verdict::Allow {
+                    continue;
+                }
+                refuse(
+                    socket,
+                    None,
+                    ErrorCode::RateLimited,
+                    "too many ping frames before join".to_owned(),
+                    CLOSE_POLICY,
+                )
+                .await;
+                return None;
+            }
             Some(Ok(Message::Close(_))) | None => return None,
             Some(Err(e)) => {
-                read_error(socket, &e).await;
+                read_error(socket, &e, limit).await;
                 return None;
             }
         };
@@ -403,7 +431,7 @@ async fn relay(
                 silence_deadline = Instant::now() + timeout;
                 let text = match frame {
                     Some(Ok(Message::Text(text))) if text.len() > state.config.max_frame_bytes => {
-                        frame_too_big(socket).await;
+                        frame_too_big(socket, state.config.max_frame_bytes).await;
                         return End::TooBig;
                     }
                     Some(Ok(Message::Text(text))) => text,
@@ -418,10 +446,28 @@ async fn relay(
                         .await;
                         return End::Binary;
                     }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                        // Counted like messages (when configured so); tungstenite answers
+                        // pings itself, so an allowed or limited one needs nothing more.
+                        if state.config.limits.rate_limit_control_frames
+                            && limiter.check(std::time::Instant::now()) == Verdict::Close
+                        {
+                            refuse(
+                                socket,
+                                None,
+                                ErrorCode::RateLimited,
+                                "closed for flooding".to_owned(),
+                                CLOSE_POLICY,
+                            )
+                            .await;
+                            return End::Flooding;
+                        }
+                        continue;
+                    }
                     Some(Ok(Message::Close(_))) | None => return End::ClientClosed,
                     Some(Err(e)) => {
-                        return if read_error(socket, &e).await { End::TooBig } else { End::ReadError };
+                        let limit = state.config.max_frame_bytes;
+                        return if read_error(socket, &e, limit).await { End::TooBig } else { End::ReadError };
                     }
                 };
                 match limiter.check(std::time::Instant::now()) {
@@ -557,27 +603,29 @@ async fn refuse(
     }
 }
 
-/// Handles a read error; returns true when it was an oversized frame.
-async fn read_error(socket: &mut WebSocket, error: &axum::Error) -> bool {
+/// Handles a read error; returns true when it was an oversized frame (`limit` is the limit
+/// that applies).
+async fn read_error(socket: &mut WebSocket, error: &axum::Error, limit: usize) -> bool {
     let text = error.to_string();
-    // Frames beyond the WebSocket layer's hard cap surface as capacity errors. The socket is
-    // still writable, but the rest of the frame is unread, so the peer usually sees a reset
+    // Frames beyond the WebSocket layer's hard cap surface as capacity errors, and so do
+    // sockets that send more than their budget before join (`listen::Budgeted`). The socket
+    // is still writable, but the rest of the frame is unread, so the peer may see a reset
     // rather than the close; frames between the protocol limit and the cap are refused
     // cleanly in `frame_too_big` instead.
     let too_big = text.contains("too long") || text.contains("Space limit exceeded");
     if too_big {
-        frame_too_big(socket).await;
+        frame_too_big(socket, limit).await;
     }
     tracing::debug!(error = %text, "read failed");
     too_big
 }
 
-async fn frame_too_big(socket: &mut WebSocket) {
+async fn frame_too_big(socket: &mut WebSocket, limit: usize) {
     refuse(
         socket,
         None,
         ErrorCode::MessageTooLarge,
-        format!("frames are limited to {MAX_FRAME_BYTES} bytes"),
+        format!("frames are limited to {limit} bytes"),
         CLOSE_TOO_BIG,
     )
     .await;

@@ -10,11 +10,13 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Extension;
 use axum::{Json, Router};
 use serde::Serialize;
 use tracing::Instrument as _;
 
 use crate::conn;
+use crate::gate::Ticket;
 use crate::state::AppState;
 
 /// Path of the WebSocket endpoint.
@@ -28,28 +30,9 @@ const HARD_CAP_FACTOR: usize = 16;
 /// Initial read buffer and write batching threshold of each WebSocket, in bytes.
 const SOCKET_BUFFER: usize = 8 * 1024;
 
-/// Remote address of an HTTP connection, for logs. A local type so it can be provided by
-/// both the plain and the TLS listener.
+/// Remote address of an HTTP connection, for logs; in every request's `ConnectInfo`.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
-
-impl
-    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
-    for PeerAddr
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
-        PeerAddr(*stream.remote_addr())
-    }
-}
-
-impl
-    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
-    for PeerAddr
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Self {
-        PeerAddr(*stream.remote_addr())
-    }
-}
 
 /// The server's routes.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -97,6 +80,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Json<Health> {
 async fn websocket(
     upgrade: WebSocketUpgrade,
     ConnectInfo(peer): ConnectInfo<PeerAddr>,
+    Extension(ticket): Extension<Arc<Ticket>>,
     State(state): State<Arc<AppState>>,
 ) -> Response {
     if state.shutdown.is_cancelled() {
@@ -112,6 +96,8 @@ async fn websocket(
     let conn = state.next_conn_id();
     let span = tracing::info_span!("conn", id = conn.0, peer = %peer.0);
     let tasks = state.tasks.clone();
+    // From here on the socket is bounded as one that has not joined yet.
+    ticket.expect_join();
     upgrade
         .max_message_size(max)
         .max_frame_size(max)
@@ -121,6 +107,6 @@ async fn websocket(
         .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| {
             // Tracked so shutdown can wait for every connection to say goodbye.
-            tasks.track_future(conn::serve(socket, conn, state).instrument(span))
+            tasks.track_future(conn::serve(socket, conn, state, ticket).instrument(span))
         })
 }

@@ -18,7 +18,9 @@ mod conn;
 pub mod driver;
 pub mod duration;
 mod error;
+pub mod gate;
 pub mod http;
+pub mod listen;
 pub mod nettest;
 pub mod outbox;
 pub mod ratelimit;
@@ -88,28 +90,15 @@ impl Server {
         let app = http::router(state.clone())
             .merge(nettest_routes)
             .merge(extra);
-        let make_service = app.into_make_service_with_connect_info::<PeerAddr>();
-        let shutdown = state.shutdown.clone();
         let secure = tls.is_some();
-        let serve_task = match tls {
-            Some(tls_config) => {
-                let listener = tls::TlsListener::new(listener, tls_config)?;
-                let signal = shutdown.clone().cancelled_owned();
-                tokio::spawn(async move {
-                    axum::serve(listener, make_service)
-                        .with_graceful_shutdown(signal)
-                        .await
-                })
-            }
-            None => {
-                let signal = shutdown.clone().cancelled_owned();
-                tokio::spawn(async move {
-                    axum::serve(listener, make_service)
-                        .with_graceful_shutdown(signal)
-                        .await
-                })
-            }
-        };
+        let serve_task = tokio::spawn(listen::serve(
+            listener,
+            tls,
+            app,
+            state.gate.clone(),
+            state.config.limits.clone(),
+            state.shutdown.clone(),
+        ));
         tracing::info!(
             addr = %local_addr,
             tls = secure,
@@ -131,8 +120,7 @@ impl Server {
                 tracing::warn!("some connections did not close within the shutdown grace");
             }
             match tokio::time::timeout(grace, serve_task).await {
-                Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),
+                Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
                 Err(_) => tracing::warn!("HTTP server did not stop within the shutdown grace"),
             }

@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::TokenVerifier;
 use crate::config::{AuthMode, ServerConfig};
+use crate::gate::Gate;
 use crate::outbox::ConnId;
 use crate::registry::Registry;
 use crate::sfu::Sfu;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Every connection and room task, so shutdown can wait for them.
     pub tasks: TaskTracker,
+    /// Bounds on sockets that are not members yet.
+    pub gate: Arc<Gate>,
     next_conn: AtomicU64,
     connections: AtomicUsize,
 }
@@ -52,6 +55,7 @@ impl AppState {
         };
         let tasks = TaskTracker::new();
         Arc::new(Self {
+            gate: Gate::new(config.limits.clone()),
             registry: Arc::new(Registry::new(config.clone(), tasks.clone(), sfu.clone())),
             sfu,
             config,

@@ -3,61 +3,19 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use common::{join_message, TestResult};
-use futures_util::{SinkExt as _, StreamExt as _};
-use huddle_proto::{decode_server, ClientMessage, Role, ServerMessage};
+use common::{TestCert, TestResult};
+use huddle_proto::{Role, ServerMessage};
 use huddle_server::{Server, ServerConfig, ServerError, TlsFiles};
-use tokio_rustls::rustls;
-use tokio_tungstenite::tungstenite::Message;
-
-/// A fresh directory for this test's files.
-fn scratch_dir(name: &str) -> TestResult<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("huddle-server-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
 
 #[tokio::test]
 async fn joins_over_wss() -> TestResult {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
-    let dir = scratch_dir("tls")?;
-    let cert_path = dir.join("cert.pem");
-    let key_path = dir.join("key.pem");
-    std::fs::write(&cert_path, certified.cert.pem())?;
-    std::fs::write(&key_path, certified.signing_key.serialize_pem())?;
-
+    let cert = TestCert::new("tls")?;
     let mut config = ServerConfig::open_loopback();
-    config.tls = Some(TlsFiles {
-        cert: cert_path,
-        key: key_path,
-    });
+    config.tls = Some(cert.files.clone());
     let server = Server::start(config).await?;
     assert!(server.ws_url().starts_with("wss://"));
 
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(certified.cert.der().clone())?;
-    let client_config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config));
-    let tcp = tokio::net::TcpStream::connect(server.local_addr()).await?;
-    let tls = connector
-        .connect(rustls_pki_types::ServerName::try_from("localhost")?, tcp)
-        .await?;
-    let url = format!("wss://localhost:{}/v1/ws", server.local_addr().port());
-    let (mut ws, _) = tokio_tungstenite::client_async(url, tls).await?;
-    let join = ClientMessage::Join(join_message("secure", "Ann"));
-    ws.send(Message::text(serde_json::to_string(&join)?))
-        .await?;
-    let reply = tokio::time::timeout(common::PATIENCE, ws.next())
-        .await?
-        .ok_or("closed")??;
-    match decode_server(reply.to_text()?)? {
+    match cert.join(&server, "secure", "Ann").await? {
         ServerMessage::Welcome(welcome) => assert_eq!(welcome.role, Role::Host),
         other => return Err(format!("expected welcome, got {other:?}").into()),
     }
@@ -68,7 +26,6 @@ async fn joins_over_wss() -> TestResult {
     assert!(plain.is_err(), "plain WebSocket accepted on the TLS port");
 
     server.shutdown().await;
-    std::fs::remove_dir_all(dir)?;
     Ok(())
 }
 

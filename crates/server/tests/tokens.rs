@@ -158,7 +158,8 @@ async fn missing_claims_are_refused_by_name() -> TestResult {
 #[tokio::test]
 async fn garbage_is_refused() -> TestResult {
     let server = start_jwt().await?;
-    let long = "x".repeat(20_000);
+    // Longer than any token may be, within the frame limit before join.
+    let long = "x".repeat(huddle_server::auth::MAX_TOKEN_LEN + 1);
     for junk in [
         "",
         "garbage",
@@ -171,6 +172,10 @@ async fn garbage_is_refused() -> TestResult {
         assert_eq!(code, ErrorCode::TokenInvalid, "{junk:.20}");
         assert!(message.contains("well-formed"), "{message}");
     }
+    // A join too large to be read before join is refused as such.
+    let huge = "x".repeat(20_000);
+    let (code, _) = refused(&server.ws_url(), "standup", Some(huge)).await?;
+    assert_eq!(code, ErrorCode::MessageTooLarge);
     server.shutdown().await;
     Ok(())
 }

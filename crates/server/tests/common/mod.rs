@@ -76,6 +76,29 @@ impl Client {
         })
     }
 
+    /// Connects from the loopback address `source` (any of 127.0.0.0/8), so that tests can
+    /// play several addresses.
+    pub async fn connect_from(url: &str, source: std::net::IpAddr) -> TestResult<Client> {
+        let port = url
+            .rsplit(':')
+            .next()
+            .and_then(|rest| rest.split('/').next())
+            .ok_or("no port in the URL")?
+            .parse::<u16>()?;
+        let stream = connect_tcp_from(source, ([127, 0, 0, 1], port).into()).await?;
+        let (ws, _) = tokio::time::timeout(
+            PATIENCE,
+            tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)),
+        )
+        .await??;
+        Ok(Client {
+            ws,
+            pending: VecDeque::new(),
+            next_id: 1,
+            next_nonce: 1,
+        })
+    }
+
     /// Connects and joins; returns the welcome.
     pub async fn join(url: &str, join: Join) -> TestResult<(Client, Welcome)> {
         let mut client = Client::connect(url).await?;
@@ -208,8 +231,13 @@ impl Client {
 
     /// Waits until the server closes the connection; returns the close code if one was sent.
     pub async fn expect_closed(&mut self) -> TestResult<Option<u16>> {
+        self.expect_closed_within(PATIENCE).await
+    }
+
+    /// [`Client::expect_closed`] with another patience.
+    pub async fn expect_closed_within(&mut self, within: Duration) -> TestResult<Option<u16>> {
         loop {
-            match tokio::time::timeout(PATIENCE, self.ws.next())
+            match tokio::time::timeout(within, self.ws.next())
                 .await
                 .map_err(|_| "connection not closed in time")?
             {
@@ -274,4 +302,99 @@ pub async fn eventually(what: &str, mut done: impl FnMut() -> bool) -> TestResul
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())
+}
+
+/// A TCP connection to `server` from the loopback address `source`.
+pub async fn connect_tcp_from(
+    source: std::net::IpAddr,
+    server: std::net::SocketAddr,
+) -> TestResult<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind((source, 0).into())?;
+    Ok(tokio::time::timeout(PATIENCE, socket.connect(server)).await??)
+}
+
+/// Whether the server closes `stream` within `within`: reads (dropping what arrives) until
+/// the end of the stream or an error.
+pub async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = [0u8; 1024];
+    let end = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(within, end).await.is_ok()
+}
+
+/// A self-signed certificate for `localhost`, written to PEM files in a directory of its own
+/// that goes away with it.
+pub struct TestCert {
+    pub files: huddle_server::TlsFiles,
+    pub der: rustls_pki_types::CertificateDer<'static>,
+    dir: std::path::PathBuf,
+}
+
+impl TestCert {
+    pub fn new(name: &str) -> TestResult<TestCert> {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+        let dir = std::env::temp_dir().join(format!("huddle-server-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let files = huddle_server::TlsFiles {
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+        };
+        std::fs::write(&files.cert, certified.cert.pem())?;
+        std::fs::write(&files.key, certified.signing_key.serialize_pem())?;
+        Ok(TestCert {
+            files,
+            der: certified.cert.der().clone(),
+            dir,
+        })
+    }
+
+    /// Connects to `server` over WSS, trusting this certificate, and joins `session`; returns
+    /// the first message.
+    pub async fn join(
+        &self,
+        server: &ServerHandle,
+        session: &str,
+        name: &str,
+    ) -> TestResult<ServerMessage> {
+        use tokio_rustls::rustls;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.der.clone())?;
+        let client_config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client_config));
+        let tcp = TcpStream::connect(server.local_addr()).await?;
+        let tls = tokio::time::timeout(
+            PATIENCE,
+            connector.connect(rustls_pki_types::ServerName::try_from("localhost")?, tcp),
+        )
+        .await??;
+        let url = format!("wss://localhost:{}/v1/ws", server.local_addr().port());
+        let (mut ws, _) = tokio_tungstenite::client_async(url, tls).await?;
+        let join = ClientMessage::Join(join_message(session, name));
+        ws.send(Message::text(serde_json::to_string(&join)?))
+            .await?;
+        let reply = tokio::time::timeout(PATIENCE, ws.next())
+            .await?
+            .ok_or("closed")??;
+        Ok(decode_server(reply.to_text()?)?)
+    }
+}
+
+impl Drop for TestCert {
+    fn drop(&mut self) {
+        // A leftover scratch directory is harmless.
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

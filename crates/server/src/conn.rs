@@ -452,15 +452,7 @@ async fn relay(
                         if state.config.limits.rate_limit_control_frames
                             && limiter.check(std::time::Instant::now()) == Verdict::Close
                         {
-                            refuse(
-                                socket,
-                                None,
-                                ErrorCode::RateLimited,
-                                "closed for flooding".to_owned(),
-                                CLOSE_POLICY,
-                            )
-                            .await;
-                            return End::Flooding;
+                            return close_for_flooding(socket).await;
                         }
                         continue;
                     }
@@ -485,17 +477,7 @@ async fn relay(
                         }
                         continue;
                     }
-                    Verdict::Close => {
-                        refuse(
-                            socket,
-                            None,
-                            ErrorCode::RateLimited,
-                            "closed for flooding".to_owned(),
-                            CLOSE_POLICY,
-                        )
-                        .await;
-                        return End::Flooding;
-                    }
+                    Verdict::Close => return close_for_flooding(socket).await,
                 }
                 let command = match decode_client(&text) {
                     Ok(ClientMessage::Ping { nonce }) => {
@@ -585,6 +567,19 @@ fn media_request(state: &AppState, link: &Link<'_>, media: MediaRequest) -> Opti
 fn request_id_hint(text: &str) -> Option<RequestId> {
     let value: serde_json::Value = serde_json::from_str(text).ok()?;
     value.get("id")?.as_u64().map(RequestId)
+}
+
+/// Closes a member's connection that kept flooding past the rate limit.
+async fn close_for_flooding(socket: &mut WebSocket) -> End {
+    refuse(
+        socket,
+        None,
+        ErrorCode::RateLimited,
+        "closed for flooding".to_owned(),
+        CLOSE_POLICY,
+    )
+    .await;
+    End::Flooding
 }
 
 /// Sends `error` and closes.

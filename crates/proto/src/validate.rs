@@ -80,8 +80,10 @@ impl fmt::Display for SessionName {
 }
 
 /// A display name: at most 200 characters (longer input is cut on a character boundary),
-/// surrounding whitespace trimmed, control characters replaced by spaces, and
-/// [`DEFAULT_DISPLAY_NAME`] when nothing is left. Never refused.
+/// bidirectional controls and invisible characters removed (the list is in
+/// `docs/protocol.md` §2.1),
+/// control characters and line or paragraph separators replaced by spaces, surrounding
+/// whitespace trimmed, and [`DEFAULT_DISPLAY_NAME`] when nothing is left. Never refused.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct DisplayName(String);
 
@@ -89,12 +91,20 @@ impl DisplayName {
     /// Cleans `raw` into a display name.
     #[must_use]
     pub fn new(raw: &str) -> DisplayName {
-        // Control characters (newlines, escape sequences) would let one name spoof the layout
-        // of a user list; a space keeps the rest readable.
+        // Control characters and line separators (newlines, escape sequences) would let one
+        // name spoof the layout of a user list; a space keeps the rest readable. The limit
+        // counts what is left, so hidden characters cannot push visible ones out.
         let cleaned: String = raw
-            .trim()
             .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
+            .filter(|&c| !is_hidden_in_names(c))
+            .map(|c| {
+                if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .skip_while(|c| c.is_whitespace())
             .take(MAX_DISPLAY_NAME_CHARS)
             .collect();
         let cleaned = cleaned.trim_end();
@@ -122,6 +132,37 @@ impl fmt::Display for DisplayName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Whether display names drop `c`: a bidirectional control, which could reorder the text
+/// shown after the name ("\u{202e}" turns "Ann raised a hand" around), or an invisible
+/// character that no name needs, which makes two names that look alike differ ("Ann" and
+/// "Ann\u{200b}"). Variation selectors stay (emoji presentation, CJK ideograph variants), as
+/// do Mongolian free variation selectors and the Arabic number signs, which are visible.
+fn is_hidden_in_names(c: char) -> bool {
+    matches!(
+        c,
+        // Bidirectional controls: marks, embeddings, overrides, isolates.
+        '\u{061C}' // ARABIC LETTER MARK
+            | '\u{200E}' // LEFT-TO-RIGHT MARK
+            | '\u{200F}' // RIGHT-TO-LEFT MARK
+            | '\u{202A}'..='\u{202E}' // LRE, RLE, PDF, LRO, RLO
+            | '\u{2066}'..='\u{2069}' // LRI, RLI, FSI, PDI
+            // Zero-width and other invisible characters.
+            | '\u{00AD}' // SOFT HYPHEN
+            | '\u{034F}' // COMBINING GRAPHEME JOINER
+            | '\u{180E}' // MONGOLIAN VOWEL SEPARATOR
+            | '\u{200B}'..='\u{200D}' // ZERO WIDTH SPACE, NON-JOINER, JOINER
+            | '\u{2060}'..='\u{2064}' // WORD JOINER, the invisible operators
+            | '\u{206A}'..='\u{206F}' // deprecated: symmetric swapping, shaping, digit shapes
+            | '\u{3164}' // HANGUL FILLER
+            | '\u{FEFF}' // ZERO WIDTH NO-BREAK SPACE (byte order mark)
+            | '\u{FFA0}' // HALFWIDTH HANGUL FILLER
+            | '\u{FFF9}'..='\u{FFFB}' // interlinear annotation anchor, separator, terminator
+            | '\u{1D173}'..='\u{1D17A}' // musical symbol begin/end beam, tie, slur, phrase
+            | '\u{E0001}' // LANGUAGE TAG
+            | '\u{E0020}'..='\u{E007F}' // tag characters
+    )
 }
 
 /// A passcode: 1 to 10 printable ASCII characters (32 to 126), compared exactly.
@@ -247,6 +288,71 @@ mod tests {
         assert_eq!(DisplayName::new("").as_str(), "Guest");
         assert_eq!(DisplayName::new("a\nb").as_str(), "a b");
         assert_eq!(DisplayName::new("<b>Ann</b>").as_str(), "<b>Ann</b>");
+    }
+
+    #[test]
+    fn display_names_lose_bidi_controls_and_invisible_characters() {
+        assert_eq!(DisplayName::new("Ann\u{200b}").as_str(), "Ann");
+        assert_eq!(
+            DisplayName::new("\u{feff}A\u{00ad}n\u{2060}n").as_str(),
+            "Ann"
+        );
+        assert_eq!(DisplayName::new("Ann\u{e0041}\u{e007f}").as_str(), "Ann");
+        // An override cannot reverse what is shown after the name.
+        assert_eq!(DisplayName::new("\u{202e}evil").as_str(), "evil");
+        assert_eq!(
+            DisplayName::new("\u{2067}Bo\u{2069}\u{200f}\u{061c}").as_str(),
+            "Bo"
+        );
+        // Removing them can expose whitespace, which is trimmed as usual.
+        assert_eq!(DisplayName::new("\u{200b} Ann \u{200d}").as_str(), "Ann");
+        // Line and paragraph separators break a list's layout like newlines do.
+        assert_eq!(DisplayName::new("a\u{2028}b\u{2029}c").as_str(), "a b c");
+        // A control character at the start no longer leaves a leading space.
+        assert_eq!(DisplayName::new("\u{1b}Ann").as_str(), "Ann");
+    }
+
+    #[test]
+    fn display_names_of_only_invisible_characters_are_empty() {
+        for raw in [
+            "\u{200b}",
+            "\u{202e}\u{202c}",
+            " \u{200b}\u{200c}\u{200d}\u{2060}\u{feff} ",
+            "\u{3164}\u{ffa0}",
+            "\u{00ad}\u{180e}\u{061c}\u{200e}",
+        ] {
+            assert_eq!(DisplayName::new(raw).as_str(), "Guest", "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn display_names_in_other_scripts_are_kept() {
+        for name in [
+            "Zoë",
+            "مريم",
+            "李雷",
+            "Ἀθηνᾶ",
+            "Сергей",
+            "אורי כהן",
+            "Nguyễn Thị Minh Khai",
+            "❤\u{fe0f} Ann",
+            "Zoe\u{308}",
+        ] {
+            assert_eq!(DisplayName::new(name).as_str(), name, "{name:?}");
+        }
+        // The joiners go even where a script or an emoji uses them: the text stays readable,
+        // in the form without the ligature (a Sinhala conjunct, an emoji in its pieces).
+        assert_eq!(DisplayName::new("ශ්\u{200d}රී").as_str(), "ශ්රී");
+        assert_eq!(
+            DisplayName::new("\u{1f469}\u{200d}\u{1f4bb} Ann").as_str(),
+            "\u{1f469}\u{1f4bb} Ann"
+        );
+    }
+
+    #[test]
+    fn display_name_limit_counts_visible_characters() {
+        let padded = format!("{}{}", "\u{200b}".repeat(500), "a".repeat(250));
+        assert_eq!(DisplayName::new(&padded).as_str(), "a".repeat(200));
     }
 
     #[test]

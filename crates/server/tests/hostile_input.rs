@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{health, join_message, start_open, start_with, Client, TestResult};
 use huddle_proto::{
-    ConnectionState, ErrorCode, MemberUpdate, ParticipantId, ServerEvent, ServerMessage,
+    Action, ConnectionState, ErrorCode, MemberUpdate, ParticipantId, ServerEvent, ServerMessage,
 };
 use huddle_server::ServerConfig;
 use tokio_tungstenite::tungstenite::Message;
@@ -116,6 +116,54 @@ async fn bad_messages_from_a_member_get_errors_and_nothing_else() -> TestResult 
     assert!(mallory.quiet().await?.is_empty());
     assert_undisturbed(&mut a, &mut b).await?;
     assert_eq!(health(&server).await?["status"], "ok");
+    server.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn spoofing_names_are_cleaned_on_join_and_on_rename() -> TestResult {
+    let server = start_open().await?;
+    let url = server.ws_url();
+    let (mut ann, _) = Client::join_open(&url, "names", "Ann").await?;
+    // A zero width space made this a second "Ann" that was not equal to the first.
+    let (mut mallory, welcome) = Client::join_open(&url, "names", "Ann\u{200b}").await?;
+    let shown: Vec<&str> = welcome
+        .members
+        .iter()
+        .map(|m| m.display_name.as_str())
+        .collect();
+    assert_eq!(shown, ["Ann", "Ann"]);
+    let joined = ann
+        .event_where(|e| match e {
+            ServerEvent::Joined { member } => Some(member.display_name.clone()),
+            _ => None,
+        })
+        .await?;
+    assert_eq!(joined, "Ann");
+
+    // A right-to-left override would reverse what a client shows after the name; a name of
+    // only invisible characters is an empty one.
+    let me = welcome.participant_id;
+    for (raw, cleaned) in [
+        ("\u{202e}olleh", "olleh"),
+        ("\u{2066}\u{200b}\u{feff}", "Guest"),
+    ] {
+        let rename = Action::Rename {
+            participant: me,
+            name: raw.into(),
+        };
+        assert_eq!(mallory.request(rename).await?, Ok(()));
+        let name = ann
+            .event_where(|e| match e {
+                ServerEvent::Updated {
+                    participant,
+                    changes,
+                } if *participant == me => changes.display_name.clone(),
+                _ => None,
+            })
+            .await?;
+        assert_eq!(name, cleaned, "for {raw:?}");
+    }
     server.shutdown().await;
     Ok(())
 }

@@ -1,6 +1,7 @@
 // The call view's state, folded from the events of the call channel. Pure: no IO, no timers;
 // the component owns time and passes `now` in.
 import { mergeChat } from "./chat";
+import type { Part } from "./named";
 import { noticeIsRequest, noticeText } from "./notices";
 import type {
   CallEvent,
@@ -17,7 +18,8 @@ import type {
 
 export interface Toast {
   id: number;
-  text: string;
+  /** What it says, names marked for isolation. */
+  text: Part[];
   /** Asks something of the user; stays until dismissed. */
   request: boolean;
   /** When it goes away (ms since epoch); null for requests. */
@@ -65,7 +67,7 @@ export function initialModel(joined: JoinedView): CallModel {
   };
 }
 
-function withToast(m: CallModel, text: string, request: boolean, now: number): CallModel {
+function withToast(m: CallModel, text: Part[], request: boolean, now: number): CallModel {
   const toast: Toast = { id: m.nextToast, text, request, until: request ? null : now + TOAST_MS };
   // Oldest plain toasts go first when there are too many; requests stay.
   let toasts = [...m.toasts, toast];
@@ -99,7 +101,7 @@ export function applyEvent(m: CallModel, e: CallEvent, now: number): CallModel {
     }
     case "link":
       if (e.link === "connected" && m.link === "reconnecting") {
-        return withToast({ ...m, link: "connected" }, "Reconnected", false, now);
+        return withToast({ ...m, link: "connected" }, ["Reconnected"], false, now);
       }
       return { ...m, link: e.link };
     case "media":
@@ -107,7 +109,7 @@ export function applyEvent(m: CallModel, e: CallEvent, now: number): CallModel {
     case "camera":
       return { ...m, camera: e.camera };
     case "share_stopped":
-      return withToast(m, `Screen sharing stopped: ${e.detail}`, false, now);
+      return withToast(m, [`Screen sharing stopped: ${e.detail}`], false, now);
     case "quality":
       return { ...m, quality: Object.fromEntries(e.members.map((q) => [q.id, q.quality])) };
     case "closed":

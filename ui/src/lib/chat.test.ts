@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { chatHeading, draftError, lastSeq, mergeChat, unreadCount } from "./chat";
 import type { ChatView, MemberView } from "./generated/call";
+import { plain } from "./named";
 
 const msg = (seq: number, from: number, to: number | null = null, text = `m${seq}`): ChatView => ({
   seq,
@@ -30,10 +31,14 @@ describe("unreadCount", () => {
 describe("chatHeading", () => {
   const members = [{ id: 3, name: "Cy" } as MemberView];
   it("says who wrote to whom", () => {
-    expect(chatHeading(msg(1, 2), 1, members)).toBe("user2 to everyone");
-    expect(chatHeading(msg(1, 2, 1), 1, members)).toBe("user2 to you (privately)");
-    expect(chatHeading(msg(1, 1, 3), 1, members)).toBe("You to Cy (privately)");
-    expect(chatHeading(msg(1, 1, 9), 1, members)).toBe("You to someone who left (privately)");
+    expect(plain(chatHeading(msg(1, 2), 1, members))).toBe("user2 to everyone");
+    expect(plain(chatHeading(msg(1, 2, 1), 1, members))).toBe("user2 to you (privately)");
+    expect(plain(chatHeading(msg(1, 1, 3), 1, members))).toBe("You to Cy (privately)");
+    expect(plain(chatHeading(msg(1, 1, 9), 1, members))).toBe("You to someone who left (privately)");
+  });
+  it("marks the names, not the words around them", () => {
+    expect(chatHeading(msg(1, 2, 3), 1, members)).toEqual([{ name: "user2" }, " to ", { name: "Cy" }, " (privately)"]);
+    expect(chatHeading(msg(1, 1, 9), 1, members)).toEqual(["You", " to ", "someone who left", " (privately)"]);
   });
 });
 

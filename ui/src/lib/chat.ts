@@ -1,5 +1,6 @@
 // Chat held by the call view: merged by sequence number, counted when unread.
 import type { ChatView, MemberView } from "./generated/call";
+import { who, type Part } from "./named";
 
 /** Merges messages into a list ordered by seq, without duplicates (a refill may repeat). */
 export function mergeChat(list: readonly ChatView[], incoming: readonly ChatView[]): ChatView[] {
@@ -24,13 +25,13 @@ export function lastSeq(list: readonly ChatView[]): number {
   return list.length === 0 ? 0 : list[list.length - 1].seq;
 }
 
-/** "Ann to everyone", "Ann to you (privately)", "You to Bo (privately)". */
-export function chatHeading(m: ChatView, me: number, members: readonly MemberView[]): string {
-  const from = m.from === me ? "You" : m.fromName;
-  if (m.to === null) return `${from} to everyone`;
-  if (m.to === me) return `${from} to you (privately)`;
-  const to = members.find((x) => x.id === m.to)?.name ?? "someone who left";
-  return `${from} to ${to} (privately)`;
+/** "Ann to everyone", "Ann to you (privately)", "You to Bo (privately)"; names marked. */
+export function chatHeading(m: ChatView, me: number, members: readonly MemberView[]): Part[] {
+  const from = m.from === me ? "You" : who(m.fromName);
+  if (m.to === null) return [from, " to everyone"];
+  if (m.to === me) return [from, " to you (privately)"];
+  const to = members.find((x) => x.id === m.to)?.name;
+  return [from, " to ", to === undefined ? "someone who left" : who(to), " (privately)"];
 }
 
 export const MAX_CHAT_CHARS = 4000;

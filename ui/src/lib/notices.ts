@@ -1,6 +1,7 @@
 // Sentences for notices and for the closing screen. Names are shown as text (Svelte escapes
-// them), never as markup.
+// them), never as markup, and each is marked so that the view isolates it (lib/named.ts).
 import type { EndView, NoticeView, ReactionView, RoleView } from "./generated/call";
+import { who, type Part } from "./named";
 
 export const reactionEmoji: Record<ReactionView, string> = {
   thumbs_up: "👍",
@@ -27,37 +28,40 @@ export const roleLabel: Record<RoleView, string> = {
   audience: "Audience",
 };
 
-export function noticeText(n: NoticeView): string {
+export function noticeText(n: NoticeView): Part[] {
   switch (n.kind) {
     case "joined":
-      return `${n.name} joined`;
+      return [who(n.name), " joined"];
     case "left":
       switch (n.reason) {
         case "removed":
-          return n.by ? `${n.name} was removed by ${n.by}` : `${n.name} was removed`;
+          return n.by ? [who(n.name), " was removed by ", who(n.by)] : [who(n.name), " was removed"];
         case "connection_lost":
-          return `${n.name} lost their connection`;
+          return [who(n.name), " lost their connection"];
         default:
-          return `${n.name} left`;
+          return [who(n.name), " left"];
       }
     case "you_were_muted":
-      return `${n.by} muted you`;
+      return [who(n.by), " muted you"];
     case "your_video_stopped":
-      return `${n.by} turned your camera off`;
+      return [who(n.by), " turned your camera off"];
     case "unmute_requested":
-      return `${n.by} asks you to unmute`;
+      return [who(n.by), " asks you to unmute"];
     case "you_were_renamed":
-      return `${n.by} renamed you to ${n.name}`;
+      return [who(n.by), " renamed you to ", who(n.name)];
     case "your_hand_lowered":
-      return `${n.by} lowered your hand`;
+      return [who(n.by), " lowered your hand"];
     case "your_role_changed":
-      return `${n.by} made you ${n.role === "audience" ? "part of the audience" : `a ${roleLabel[n.role].toLowerCase()}`}`;
+      return [
+        who(n.by),
+        ` made you ${n.role === "audience" ? "part of the audience" : `a ${roleLabel[n.role].toLowerCase()}`}`,
+      ];
     case "you_were_removed":
-      return `${n.by} removed you from the session`;
+      return [who(n.by), " removed you from the session"];
     case "session_ended":
-      return endText(n.reason).title;
+      return [endText(n.reason).title];
     case "reaction":
-      return `${n.name} ${reactionEmoji[n.reaction]}`;
+      return [who(n.name), ` ${reactionEmoji[n.reaction]}`];
   }
 }
 
@@ -68,32 +72,32 @@ export function noticeIsRequest(n: NoticeView): boolean {
 
 export interface EndText {
   title: string;
-  detail: string;
+  detail: Part[];
 }
 
 export function endText(r: EndView): EndText {
   switch (r.kind) {
     case "left":
-      return { title: "You left the session", detail: "You can join again from the pre-join screen." };
+      return { title: "You left the session", detail: ["You can join again from the pre-join screen."] };
     case "removed":
       return {
         title: "You were removed from the session",
-        detail: r.by ? `${r.by} removed you.` : "A host or manager removed you.",
+        detail: r.by ? [who(r.by), " removed you."] : ["A host or manager removed you."],
       };
     case "ended_by_host":
       return {
         title: "The host ended the session",
-        detail: r.by ? `${r.by} ended the session for everyone.` : "The session was ended for everyone.",
+        detail: r.by ? [who(r.by), " ended the session for everyone."] : ["The session was ended for everyone."],
       };
     case "idle_timeout":
-      return { title: "The session ended", detail: "The host was alone for too long, so the session closed." };
+      return { title: "The session ended", detail: ["The host was alone for too long, so the session closed."] };
     case "empty":
-      return { title: "The session ended", detail: "Everyone left." };
+      return { title: "The session ended", detail: ["Everyone left."] };
     case "server_shutdown":
-      return { title: "The server shut down", detail: "The session's server stopped, so the session ended." };
+      return { title: "The server shut down", detail: ["The session's server stopped, so the session ended."] };
     case "resume_refused":
-      return { title: "You were disconnected", detail: `The server would not take you back: ${r.detail}` };
+      return { title: "You were disconnected", detail: [`The server would not take you back: ${r.detail}`] };
     case "connection_lost":
-      return { title: "You were disconnected", detail: `The connection could not be restored (${r.detail}).` };
+      return { title: "You were disconnected", detail: [`The connection could not be restored (${r.detail}).`] };
   }
 }

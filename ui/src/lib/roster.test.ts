@@ -89,6 +89,10 @@ describe("initials", () => {
     expect(initials("")).toBe("?");
     expect(initials("Émile Zola Jr")).toBe("ÉJ");
   });
+  it("skips invisible format characters", () => {
+    expect(initials("\u202eEve \u200bAdams")).toBe("EA");
+    expect(initials("\u200b\u2066")).toBe("?");
+  });
 });
 
 describe("byImportance", () => {

@@ -95,7 +95,8 @@ export function gridColumns(n: number, width: number, height: number, tileAspect
 }
 
 export function initials(name: string): string {
-  const words = name.trim().split(/\s+/).filter(Boolean);
+  // Format characters (bidi controls, zero-width ones) are invisible: never an initial.
+  const words = name.replace(/\p{Cf}/gu, "").trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) return "?";
   const first = [...words[0]][0] ?? "";
   const last = words.length > 1 ? ([...words[words.length - 1]][0] ?? "") : "";

@@ -49,13 +49,28 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
-/// Formats a duration the way [`parse_duration`] reads it back.
+/// Formats a duration the way [`parse_duration`] reads it back, in the largest units that
+/// fit: `1h`, `30s`, `1h30m`, `250ms`.
 pub fn format_duration(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    if !millis.is_multiple_of(1_000) {
-        return format!("{millis}ms");
+    const UNITS: [(&str, u128); 5] = [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ];
+    let mut rest = duration.as_millis();
+    if rest == 0 {
+        return "0s".to_owned();
     }
-    format!("{}s", duration.as_secs())
+    let mut text = String::new();
+    for (unit, millis) in UNITS {
+        if rest >= millis {
+            text.push_str(&format!("{}{unit}", rest / millis));
+            rest %= millis;
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -91,9 +106,18 @@ mod tests {
 
     #[test]
     fn formats_round_trip() -> Result<(), String> {
-        for d in [Duration::from_secs(30), Duration::from_millis(1_250)] {
+        for d in [
+            Duration::ZERO,
+            Duration::from_secs(30),
+            Duration::from_millis(1_250),
+            Duration::from_secs(5_400),
+            Duration::from_secs(90_061),
+        ] {
             assert_eq!(parse_duration(&format_duration(d))?, d);
         }
+        assert_eq!(format_duration(Duration::from_secs(3_600)), "1h");
+        assert_eq!(format_duration(Duration::from_secs(5_400)), "1h30m");
+        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
         Ok(())
     }
 }

@@ -13,6 +13,16 @@ pub enum ServerError {
     /// The configuration is inconsistent or incomplete.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A setting's value from one source (a flag, an environment variable) is not valid.
+    #[error("invalid configuration: setting `{setting}` from {origin}: {message}")]
+    Setting {
+        /// The setting (its TOML key).
+        setting: &'static str,
+        /// Where the value came from, e.g. `environment variable HUDDLE_BIND`.
+        origin: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The configuration file could not be read.
     #[error("cannot read configuration file {path}: {source}")]
     ConfigRead {

@@ -25,6 +25,7 @@ pub mod nettest;
 pub mod outbox;
 pub mod ratelimit;
 pub mod registry;
+pub mod settings;
 pub mod sfu;
 pub mod state;
 pub mod tls;
@@ -36,7 +37,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use config::{AuthMode, ConnectionLimits, FileConfig, RateLimit, ServerConfig, TlsFiles};
+pub use config::{AuthMode, ConnectionLimits, RateLimit, ServerConfig, TlsFiles};
 pub use error::ServerError;
 pub use http::{Health, PeerAddr, HEALTH_PATH, WS_PATH};
 /// Session tokens live in their own crate (so they can be fuzzed without the server's
@@ -46,6 +47,7 @@ pub use huddle_auth::{
     mint_token, MintError, MintRequest, TokenError, TokenVerifier, VerifiedToken,
 };
 pub use registry::Counts;
+pub use settings::{Settings, SettingsLayer};
 
 use state::AppState;
 

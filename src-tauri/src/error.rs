@@ -53,8 +53,6 @@ pub enum AppError {
     HostFailed(String),
     #[error("you are not in a call")]
     NotInCall,
-    #[error("this call was joined without audio devices")]
-    NoCallAudio,
     /// A worker thread could not be started.
     #[error("cannot start a thread: {0}")]
     Thread(#[source] std::io::Error),
@@ -245,11 +243,6 @@ fn app_words(e: &AppError) -> (ErrorKind, String, bool) {
             true,
         ),
         AppError::NotInCall => (K::NotInCall, "You're not in a call.", false),
-        AppError::NoCallAudio => (
-            K::DeviceNotFound,
-            "This call has no microphone or speaker. Leave and join again to use one.",
-            false,
-        ),
         AppError::Thread(_) | AppError::Internal(_) | AppError::Tauri(_) => {
             (K::Internal, INTERNAL, true)
         }
@@ -409,6 +402,11 @@ fn client_words(e: &ClientError) -> (ErrorKind, String) {
         ClientError::SessionClosed(_) => (K::NotInCall, "You're no longer in the call."),
         // The call's media errors are written for people ("cannot share the screen: …").
         ClientError::Media(why) => return (K::DeviceFailed, sentence(why)),
+        ClientError::Device(e) => return media_words(e),
+        ClientError::NoDeviceAudio => (
+            K::DeviceNotFound,
+            "This call has no microphone or speaker. Leave and join again to use one.",
+        ),
         _ => (K::Internal, INTERNAL),
     };
     (kind, words.to_owned())
@@ -578,6 +576,11 @@ mod tests {
             ClientError::Reconnecting,
             ClientError::ConnectionLost("reset".into()),
             ClientError::SessionClosed(CloseReason::Left),
+            ClientError::NoDeviceAudio,
+            ClientError::Device(MediaError::DeviceBusy {
+                kind: DeviceKind::Microphone,
+                id: "alsa:hw:1".into(),
+            }),
         ];
         for code in [
             ErrorCode::WrongPasscode,
@@ -776,7 +779,6 @@ mod tests {
             AppError::HostNetwork(NetworkRefusal::BadAddressSetting("home".into())),
             AppError::HostFailed("address in use".into()),
             AppError::NotInCall,
-            AppError::NoCallAudio,
             AppError::Internal("too many tiles".into()),
         ];
         for e in errors {

@@ -90,4 +90,10 @@ pub enum ClientError {
     /// Media could not be set up (a bug or an unusable library state, not bad input).
     #[error("media: {0}")]
     Media(String),
+    /// An audio device could not be used (missing, busy, failed).
+    #[error("audio device: {0}")]
+    Device(#[source] huddle_media::MediaError),
+    /// The call has no audio devices to switch (joined without them, or still opening them).
+    #[error("the call has no audio devices")]
+    NoDeviceAudio,
 }

@@ -1,5 +1,5 @@
-//! The call the app is in, if any: `huddle-client`'s call (signaling and media), the app's
-//! microphone and speaker for it, and the task that forwards its events to the window.
+//! The call the app is in, if any: `huddle-client`'s call (signaling and media, with this
+//! computer's microphone and speaker), and the task that forwards its events to the window.
 //!
 //! Joining replaces any earlier call (it is left first). The forwarding task coalesces bursts
 //! of state changes into one snapshot, so a window that falls behind sees the latest roster
@@ -8,7 +8,6 @@
 //! tile, which keeps only the newest frame a tile has not taken. The last event on the
 //! window's channel says why the call is over.
 
-pub mod media;
 mod quality;
 pub mod view;
 
@@ -16,15 +15,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use huddle_client::call::{
-    self as client_call, AudioInput, CallEvent as MediaEvent, CallEvents, CallOptions, LocalVideo,
-    ScreenInput, VideoInput,
+    self as client_call, AudioDevices, AudioInput, CallEvent as MediaEvent, CallEvents,
+    CallOptions, LocalVideo, ScreenInput, VideoInput,
 };
 use huddle_client::session::{self, JoinOptions, Notice, Session, SessionEvent};
-use huddle_media::{AudioFrame, CameraRegistry, CaptureFormat};
+use huddle_media::{CameraRegistry, CaptureFormat};
 use huddle_proto::{ParticipantId, VideoWant};
-use tokio::sync::{mpsc, watch, Mutex};
+use tokio::sync::{watch, Mutex};
 
-use crate::devices::Stream;
 use crate::error::AppError;
 use crate::frames::{Hub, Source};
 use view::{CallEvent, JoinRequest, JoinedView, TileSize};
@@ -70,9 +68,6 @@ pub fn screens() -> ScreenInput {
 
 struct Active {
     call: client_call::Call,
-    /// The call's audio devices; dropped after the call is left (the threads stop and the
-    /// devices close), or replaced by a switch mid-call.
-    audio: Option<CallAudio>,
     /// Tasks that live as long as the call (own camera, connection quality).
     tasks: Vec<tauri::async_runtime::JoinHandle<()>>,
 }
@@ -82,103 +77,6 @@ impl Drop for Active {
         for task in &self.tasks {
             task.abort();
         }
-    }
-}
-
-/// The microphone and speaker of a call, and where the microphone's frames go.
-struct CallAudio {
-    frames: mpsc::Sender<AudioFrame>,
-    microphone_id: Option<String>,
-    speaker_id: Option<String>,
-    // Field order is drop order: the threads stop before the devices they use close.
-    microphone: Option<Stream>,
-    playout: Option<Stream>,
-    speaker: Option<media::Speaker>,
-}
-
-impl CallAudio {
-    /// Opens what it can: a missing or busy device leaves the call without it rather than
-    /// failing the join; the person can still see, read and be seen.
-    fn open(
-        call: &client_call::Call,
-        frames: mpsc::Sender<AudioFrame>,
-        microphone_id: Option<String>,
-        speaker_id: Option<String>,
-    ) -> Self {
-        let speaker = media::Speaker::open(speaker_id.as_deref())
-            .map_err(|e| tracing::warn!(error = %e, "no speaker for the call"))
-            .ok();
-        let playout = speaker.as_ref().and_then(|s| {
-            s.play(call.clone())
-                .map_err(|e| tracing::warn!(error = %e, "no playout for the call"))
-                .ok()
-        });
-        let microphone =
-            media::microphone(microphone_id.as_deref(), speaker.as_ref(), frames.clone())
-                .map_err(|e| tracing::warn!(error = %e, "no microphone for the call"))
-                .ok();
-        CallAudio {
-            frames,
-            microphone_id,
-            speaker_id,
-            microphone,
-            playout,
-            speaker,
-        }
-    }
-
-    /// Moves the call to another microphone and/or speaker (`None`: keep it). The old
-    /// devices close first (a device may not open twice); if a new one cannot be opened,
-    /// the old choice is opened again and the error says what failed.
-    fn switch(
-        &mut self,
-        call: &client_call::Call,
-        microphone_id: Option<Option<String>>,
-        speaker_id: Option<Option<String>>,
-    ) -> Result<(), AppError> {
-        let mut problem = None;
-        // The echo canceller listens to the speaker, so a new speaker means a new microphone
-        // thread too.
-        self.microphone = None;
-        if let Some(speaker_id) = speaker_id {
-            self.playout = None;
-            self.speaker = None;
-            match media::Speaker::open(speaker_id.as_deref()) {
-                Ok(speaker) => {
-                    self.speaker = Some(speaker);
-                    self.speaker_id = speaker_id;
-                }
-                Err(e) => {
-                    problem = Some(AppError::from(e));
-                    self.speaker = media::Speaker::open(self.speaker_id.as_deref()).ok();
-                }
-            }
-            self.playout = self
-                .speaker
-                .as_ref()
-                .and_then(|s| s.play(call.clone()).ok());
-        }
-        let microphone_id = microphone_id.unwrap_or_else(|| self.microphone_id.clone());
-        match media::microphone(
-            microphone_id.as_deref(),
-            self.speaker.as_ref(),
-            self.frames.clone(),
-        ) {
-            Ok(thread) => {
-                self.microphone = Some(thread);
-                self.microphone_id = microphone_id;
-            }
-            Err(e) => {
-                problem.get_or_insert(e);
-                self.microphone = media::microphone(
-                    self.microphone_id.as_deref(),
-                    self.speaker.as_ref(),
-                    self.frames.clone(),
-                )
-                .ok();
-            }
-        }
-        problem.map_or(Ok(()), Err)
     }
 }
 
@@ -231,13 +129,13 @@ impl Call {
             };
         }
         options.screen = local.screens;
-        let microphone_queue = if local.audio {
-            let (tx, rx) = media::microphone_queue();
-            options.audio = AudioInput::Frames(rx);
-            Some(tx)
-        } else {
-            None
-        };
+        if local.audio {
+            options.audio = AudioInput::Devices(AudioDevices {
+                microphone: request.microphone_id,
+                speaker: request.speaker_id,
+                ..AudioDevices::default()
+            });
+        }
         let (call, events) = client_call::join(options).await?;
         let session = call.session();
         let state = session.state();
@@ -246,9 +144,6 @@ impl Call {
             chat: state.chat.iter().map(view::chat).collect(),
             media: view::media(&call.media_state()),
         };
-        let audio = microphone_queue.map(|frames| {
-            CallAudio::open(&call, frames, request.microphone_id, request.speaker_id)
-        });
         let tasks = vec![
             tauri::async_runtime::spawn(show_own_camera(
                 call.local_video(),
@@ -270,7 +165,7 @@ impl Call {
             sink,
             Arc::clone(&self.tiles),
         ));
-        *slot = Some(Active { call, audio, tasks });
+        *slot = Some(Active { call, tasks });
         Ok(joined)
     }
 
@@ -319,18 +214,16 @@ impl Call {
         microphone: Option<Option<String>>,
         speaker: Option<Option<String>>,
     ) -> Result<(), AppError> {
-        let mut slot = self.active.lock().await;
-        let active = slot.as_mut().ok_or(AppError::NotInCall)?;
+        let call = self.media().await?;
         if let Some(id) = camera {
-            active.call.set_camera(id);
+            call.set_camera(id);
         }
         if microphone.is_none() && speaker.is_none() {
             return Ok(());
         }
-        let call = active.call.clone();
-        let audio = active.audio.as_mut().ok_or(AppError::NoCallAudio)?;
-        // Opening audio devices blocks for tens of milliseconds.
-        tokio::task::block_in_place(|| audio.switch(&call, microphone, speaker))
+        call.switch_audio(microphone, speaker)
+            .await
+            .map_err(AppError::from)
     }
 
     /// Starts sharing a screen (`None`: the primary one), or stops.

@@ -27,6 +27,8 @@ enum Command {
     Nettest(NettestArgs),
     /// Join a session: print who is there and the chat; lines typed are sent as chat.
     Join(JoinArgs),
+    /// List this computer's microphones, speakers and cameras (ids for `join`).
+    Devices,
 }
 
 #[derive(Debug, Args)]
@@ -53,15 +55,25 @@ struct JoinArgs {
     /// Trust only this CA certificate (PEM) instead of the system's, for self-hosted servers.
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
-    /// Camera to publish: `synthetic` (moving pattern with a frame counter) or `none`.
+    /// Camera to publish: `synthetic` (moving pattern with a frame counter), `device` (this
+    /// computer's default camera) or `none`.
     #[arg(long, default_value = "synthetic")]
     camera: MediaSource,
     /// Join with the camera off.
     #[arg(long)]
     camera_off: bool,
-    /// Microphone to publish: `synthetic` (generated speech) or `none`.
+    /// Microphone to publish: `synthetic` (generated speech), `device` (this computer's
+    /// microphone, with echo cancellation, noise suppression and gain, and its speaker playing
+    /// everyone else) or `none`.
     #[arg(long, default_value = "synthetic")]
     microphone: MediaSource,
+    /// With `--microphone device`: which microphone (an id from `huddle-cli devices`; default:
+    /// the system's).
+    #[arg(long, value_name = "ID")]
+    microphone_id: Option<String>,
+    /// With `--microphone device`: which speaker (default: the system's).
+    #[arg(long, value_name = "ID")]
+    speaker_id: Option<String>,
     /// Camera size, WIDTHxHEIGHT.
     #[arg(long, default_value = "640x360", value_parser = parse_size)]
     size: (u32, u32),
@@ -89,11 +101,13 @@ struct JoinArgs {
     share_size: (u32, u32),
 }
 
-/// A synthetic media source or none.
+/// Where a medium comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum MediaSource {
     /// Generated test media.
     Synthetic,
+    /// This computer's device.
+    Device,
     /// Publish nothing.
     None,
 }
@@ -157,6 +171,44 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Nettest(args) => runtime.block_on(nettest_command(args)),
         Command::Join(args) => runtime.block_on(join::run(args)),
+        Command::Devices => list_devices(),
+    }
+}
+
+fn list_devices() -> ExitCode {
+    use huddle_media::DeviceKind;
+    let mut ok = true;
+    for (title, kind) in [
+        ("Microphones", DeviceKind::Microphone),
+        ("Speakers", DeviceKind::Speaker),
+    ] {
+        println!("{title}:");
+        match huddle_media::list_devices(kind) {
+            Ok(devices) if devices.is_empty() => println!("  (none)"),
+            Ok(devices) => {
+                for d in devices {
+                    let default = if d.is_default { " (default)" } else { "" };
+                    println!("  {}  {}{default}", d.id, d.label);
+                }
+            }
+            Err(e) => {
+                ok = false;
+                println!("  cannot list them: {e}");
+            }
+        }
+    }
+    println!("Cameras:");
+    let cameras = huddle_media::CameraRegistry::new().list();
+    if cameras.is_empty() {
+        println!("  (none)");
+    }
+    for c in cameras {
+        println!("  {}  {}", c.id, c.label);
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -418,7 +470,7 @@ mod join {
     use std::time::Duration;
 
     use huddle_client::call::{
-        self, AudioInput, CallEvent, CallOptions, MediaState, ScreenInput, VideoInput,
+        self, AudioDevices, AudioInput, CallEvent, CallOptions, MediaState, ScreenInput, VideoInput,
     };
     use huddle_client::session::{
         CallState, CloseReason, ConnectionStatus, JoinOptions, Notice, SessionEvent,
@@ -439,7 +491,7 @@ mod join {
         options.passcode = args.passcode;
         options.token = args.token;
         options.audio_muted = args.muted;
-        options.video_on = args.camera == MediaSource::Synthetic && !args.camera_off;
+        options.video_on = args.camera != MediaSource::None && !args.camera_off;
         if let Some(path) = args.ca_cert {
             match read_pem_certs(&path) {
                 Ok(certs) => options.trust = Trust::Only(certs),
@@ -452,21 +504,38 @@ mod join {
         let mut call_options = CallOptions::new(options);
         call_options.relay_only = args.relay_only;
         call_options.decode_video = !args.no_decode;
-        if args.microphone == MediaSource::Synthetic {
-            call_options.audio = AudioInput::Synthetic { seed: args.seed };
-        }
-        if args.camera == MediaSource::Synthetic {
-            let registry = CameraRegistry::synthetic_only();
-            let camera = registry.add_synthetic("Test pattern", SyntheticFault::None);
-            call_options.video = VideoInput::Camera {
-                registry,
-                id: Some(camera.info().id.clone()),
-                format: CaptureFormat {
-                    width: args.size.0,
-                    height: args.size.1,
-                    fps: args.fps,
-                },
-            };
+        call_options.audio = match args.microphone {
+            MediaSource::Synthetic => AudioInput::Synthetic { seed: args.seed },
+            MediaSource::Device => AudioInput::Devices(AudioDevices {
+                microphone: args.microphone_id,
+                speaker: args.speaker_id,
+                ..AudioDevices::default()
+            }),
+            MediaSource::None => AudioInput::None,
+        };
+        let format = CaptureFormat {
+            width: args.size.0,
+            height: args.size.1,
+            fps: args.fps,
+        };
+        match args.camera {
+            MediaSource::Synthetic => {
+                let registry = CameraRegistry::synthetic_only();
+                let camera = registry.add_synthetic("Test pattern", SyntheticFault::None);
+                call_options.video = VideoInput::Camera {
+                    registry,
+                    id: Some(camera.info().id.clone()),
+                    format,
+                };
+            }
+            MediaSource::Device => {
+                call_options.video = VideoInput::Camera {
+                    registry: CameraRegistry::new(),
+                    id: None,
+                    format,
+                };
+            }
+            MediaSource::None => {}
         }
         call_options.screen = Some(ScreenInput::synthetic(CaptureFormat {
             width: args.share_size.0,

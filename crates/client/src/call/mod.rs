@@ -12,10 +12,13 @@
 //! - an audio sender task (Opus, 20 ms packets, audio level extension) and, for the camera
 //!   and for a shared screen, a capture thread (→ H.264) feeding a packetizer task;
 //! - per received slot: a task reading RTP; video slots reassemble frames and hand them to a
-//!   decoder thread; audio slots feed a jitter buffer (played by the app's speaker mixer, or
-//!   pulled every 10 ms by a headless receiver).
+//!   decoder thread; audio slots feed a jitter buffer (played by the speaker's mixer with
+//!   [`AudioInput::Devices`], and/or pulled every 10 ms by a headless receiver);
+//! - with [`AudioInput::Devices`], a microphone thread (capture → echo cancellation, noise
+//!   suppression, gain → the audio sender) and the speaker's mixer thread.
 
 mod assemble;
+mod audio;
 mod connection;
 mod receive;
 mod send;
@@ -33,6 +36,7 @@ use huddle_rtp::SlotKind;
 use tokio::sync::{mpsc, watch};
 
 pub use assemble::{AssembledFrame, Assembler};
+pub use audio::{AudioDevices, DeviceAudioState};
 
 use crate::error::ClientError;
 use crate::session::{self, JoinOptions, Session, SessionEvent, SessionEvents};
@@ -46,8 +50,12 @@ pub enum AudioInput {
         /// Seed of the speech generator (different seeds sound different).
         seed: u64,
     },
-    /// 10 ms frames at 48 kHz mono pushed by the caller (the app's processed microphone).
+    /// 10 ms frames at 48 kHz mono pushed by the caller.
     Frames(mpsc::Receiver<AudioFrame>),
+    /// This computer's microphone, processed, with its speaker playing every received voice
+    /// (see [`Call::switch_audio`]). The devices open in the background: the join does not
+    /// wait for them, and one that cannot be opened leaves the call without it.
+    Devices(AudioDevices),
 }
 
 /// Where outgoing video comes from.
@@ -113,7 +121,8 @@ pub struct CallOptions {
     /// Only use TURN relays (tests, and networks where direct UDP leaks addresses).
     pub relay_only: bool,
     /// Pull every received audio slot every 10 ms and deliver it as [`CallEvent::Audio`]
-    /// (headless receivers); the app plays slots through its speaker mixer instead.
+    /// (headless receivers). Not with [`AudioInput::Devices`], whose speaker plays them: a
+    /// jitter buffer has one reader.
     pub deliver_audio: bool,
     /// Decode received video and deliver [`CallEvent::Video`].
     pub decode_video: bool,
@@ -350,6 +359,8 @@ pub(crate) struct Shared {
     tracks: Mutex<send::Tracks>,
     target: Mutex<Option<huddle_rtp::BandwidthTarget>>,
     jitter: Mutex<Vec<(usize, huddle_media::RemoteAudio)>>,
+    /// The microphone and speaker, with [`AudioInput::Devices`].
+    device_audio: audio::DeviceAudioSlot,
     events: mpsc::Sender<CallEvent>,
     state: watch::Sender<MediaState>,
     /// Our own voice activity (with hangover), reported to the session as `talking`.
@@ -455,6 +466,11 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
         decode_video,
         event_capacity,
     } = options;
+    if deliver_audio && matches!(audio, AudioInput::Devices(_)) {
+        return Err(ClientError::Media(
+            "received audio goes either to the speaker or to the caller, not both".to_owned(),
+        ));
+    }
     let audio_muted = join.audio_muted;
     let video_on = join.video_on;
     let (session, session_events) = session::join(join).await?;
@@ -473,6 +489,7 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
         tracks: Mutex::new(send::Tracks::default()),
         target: Mutex::new(None),
         jitter: Mutex::new(Vec::new()),
+        device_audio: audio::DeviceAudioSlot::default(),
         events: events_tx,
         state: state_tx,
         talking: watch::channel(false).0,
@@ -741,6 +758,44 @@ impl Call {
         }
     }
 
+    /// Moves the call's audio ([`AudioInput::Devices`]) to another microphone and/or speaker
+    /// (`None`: keep it, `Some(None)`: the system's default). What the devices feed carries
+    /// on (the microphone's queue, the mix of voices, the echo reference); a device that
+    /// cannot be opened leaves the previous one in use.
+    ///
+    /// # Errors
+    /// [`ClientError::Device`] naming the device that failed; [`ClientError::NoDeviceAudio`]
+    /// when the call was joined without devices (or they are still opening).
+    pub async fn switch_audio(
+        &self,
+        microphone: Option<Option<String>>,
+        speaker: Option<Option<String>>,
+    ) -> Result<(), ClientError> {
+        let shared = Arc::clone(&self.shared);
+        // Opening a device blocks for tens of milliseconds, a slow one for seconds.
+        let switched = tokio::task::spawn_blocking(move || {
+            let sources = shared
+                .jitter
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            shared
+                .device_audio
+                .with(|audio| audio.switch(microphone, speaker, &sources))
+        })
+        .await
+        .map_err(|e| ClientError::Media(format!("the device switch stopped: {e}")))?;
+        switched
+            .ok_or(ClientError::NoDeviceAudio)?
+            .map_err(ClientError::Device)
+    }
+
+    /// The call's microphone and speaker ([`AudioInput::Devices`]), once they were opened.
+    #[must_use]
+    pub fn audio_devices(&self) -> Option<DeviceAudioState> {
+        self.shared.device_audio.state()
+    }
+
     /// Leaves the session and stops all media.
     ///
     /// # Errors
@@ -769,7 +824,10 @@ impl Call {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );
+        // The microphone thread stops and the devices close off the runtime.
+        let devices = self.shared.device_audio.take();
         let joined = tokio::task::spawn_blocking(move || {
+            drop(devices);
             for thread in threads {
                 if thread.join().is_err() {
                     tracing::warn!("a call thread panicked");

@@ -191,12 +191,19 @@ async fn audio_slot(track: Arc<dyn TrackRemote>, slot: usize, shared: Arc<Shared
         jitter.push((slot, remote.clone()));
         jitter.sort_by_key(|(s, _)| *s);
     }
+    let playing = shared
+        .device_audio
+        .with(|audio| audio.play(slot, &remote))
+        .flatten();
     while let Some(packet) = next_packet(track.as_ref(), &shared).await {
         remote.push(AudioPacket {
             seq: packet.header.sequence_number,
             timestamp: packet.header.timestamp,
             payload: packet.payload.to_vec(),
         });
+    }
+    if let Some(source) = playing {
+        shared.device_audio.with(|audio| audio.stop(slot, source));
     }
 }
 

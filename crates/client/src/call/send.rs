@@ -105,6 +105,11 @@ pub(crate) fn start_audio(input: AudioInput, shared: Arc<Shared>) {
                 }
             });
         }
+        AudioInput::Devices(choice) => {
+            let (frames_tx, frames) = mpsc::channel(super::audio::MIC_QUEUE);
+            super::audio::start_devices(choice, frames_tx, Arc::clone(&shared));
+            start_audio(AudioInput::Frames(frames), shared);
+        }
         AudioInput::Frames(mut frames) => {
             let tasks = shared.tasks.clone();
             tasks.spawn(async move {

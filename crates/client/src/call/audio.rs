@@ -1,0 +1,374 @@
+//! The call's own audio devices: the microphone, processed (echo cancellation against what
+//! the speaker plays, noise suppression, gain) and fed to the audio sender as 10 ms frames,
+//! and the speaker, which plays every voice the call receives.
+//!
+//! - A missing or busy device leaves the call without it rather than failing the join: the
+//!   person can still see, read and be seen, and may pick another device later.
+//! - Switching keeps what the devices feed: the microphone's queue and the speaker's mix
+//!   (and with it the echo canceller's reference) survive the switch; a device that cannot be
+//!   opened leaves the previous one in use, and the error says what failed.
+//! - Received voices reach the speaker when their audio slot starts (the receive task adds
+//!   the slot's jitter buffer to the mix, and takes it out when the slot's track ends): no
+//!   polling, and a slot rebuilt after a reconnect replaces its old source.
+//! - The microphone thread drops a frame rather than wait when the sender is behind.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use huddle_media::{
+    AudioFrame, AudioProcessor, EchoAligner, MediaError, MicCapture, ProcessingConfig, RemoteAudio,
+    SonoraProcessor, SourceId, SpeakerPlayout, Subscription,
+};
+use tokio::sync::mpsc;
+
+/// 200 ms of frames between the microphone thread and the audio sender.
+pub(crate) const MIC_QUEUE: usize = 20;
+/// How long the microphone thread waits for a frame before it checks whether to stop.
+const MIC_WAIT: Duration = Duration::from_millis(200);
+
+/// Which audio devices a call uses (`None`: the system's default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AudioDevices {
+    /// Microphone id, as [`huddle_media::DeviceManager`] lists it.
+    pub microphone: Option<String>,
+    /// Speaker id.
+    pub speaker: Option<String>,
+    /// The microphone's processing (echo cancellation applies only while a speaker is open).
+    pub processing: ProcessingConfig,
+}
+
+/// The microphone and speaker of a call.
+pub(crate) struct DeviceAudio {
+    choice: AudioDevices,
+    /// Where processed microphone frames go (the audio sender's queue).
+    frames: mpsc::Sender<AudioFrame>,
+    // Field order is drop order: the thread stops before the devices it reads close.
+    microphone_thread: Option<Worker>,
+    microphone: Option<Arc<MicCapture>>,
+    speaker: Option<SpeakerPlayout>,
+    /// The mixer source of each audio slot being played.
+    playing: HashMap<usize, SourceId>,
+}
+
+impl DeviceAudio {
+    /// Opens what it can of `choice` (see the module docs).
+    pub(crate) fn open(choice: AudioDevices, frames: mpsc::Sender<AudioFrame>) -> Self {
+        let speaker = open_speaker(choice.speaker.as_deref())
+            .map_err(|e| tracing::warn!(error = %e, "no speaker for the call"))
+            .ok();
+        let microphone = open_microphone(choice.microphone.as_deref())
+            .map_err(|e| tracing::warn!(error = %e, "no microphone for the call"))
+            .ok();
+        let mut audio = DeviceAudio {
+            choice,
+            frames,
+            microphone_thread: None,
+            microphone,
+            speaker,
+            playing: HashMap::new(),
+        };
+        audio.restart_microphone_thread();
+        audio
+    }
+
+    /// True while a speaker plays the call.
+    pub(crate) fn has_speaker(&self) -> bool {
+        self.speaker.is_some()
+    }
+
+    /// True while a microphone feeds the call.
+    pub(crate) fn has_microphone(&self) -> bool {
+        self.microphone_thread.is_some()
+    }
+
+    /// Plays an audio slot's voice, replacing whatever that slot played before. Returns the
+    /// mixer source, to be handed back to [`DeviceAudio::stop`] when the slot's track ends.
+    pub(crate) fn play(&mut self, slot: usize, remote: &RemoteAudio) -> Option<SourceId> {
+        let speaker = self.speaker.as_ref()?;
+        if let Some(old) = self.playing.remove(&slot) {
+            let _ = speaker.remove_source(old);
+        }
+        match speaker.add_source(remote.source()) {
+            Ok(id) => {
+                self.playing.insert(slot, id);
+                Some(id)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, slot, "cannot play an audio slot");
+                None
+            }
+        }
+    }
+
+    /// Stops playing `slot` if it still plays `source` (a newer track may have taken it).
+    pub(crate) fn stop(&mut self, slot: usize, source: SourceId) {
+        if self.playing.get(&slot) == Some(&source) {
+            self.playing.remove(&slot);
+            if let Some(speaker) = &self.speaker {
+                let _ = speaker.remove_source(source);
+            }
+        }
+    }
+
+    /// Moves the call to another microphone and/or speaker (`None`: keep it, `Some(None)`:
+    /// the system's default). Both are tried; the first failure is returned, and the device
+    /// that failed keeps its previous choice (or stays closed if it had none). Blocks while
+    /// devices open (tens of milliseconds, up to seconds for a slow device).
+    pub(crate) fn switch(
+        &mut self,
+        microphone: Option<Option<String>>,
+        speaker: Option<Option<String>>,
+        sources: &[(usize, RemoteAudio)],
+    ) -> Result<(), MediaError> {
+        let mut problem = None;
+        let mut new_reference = false;
+        if let Some(id) = speaker {
+            match &self.speaker {
+                Some(open) => match open.switch(id.as_deref()) {
+                    Ok(info) => {
+                        tracing::info!(speaker = %info.label, "call speaker switched");
+                        self.choice.speaker = id;
+                    }
+                    Err(e) => problem = Some(e),
+                },
+                None => match open_speaker(id.as_deref()) {
+                    Ok(open) => {
+                        self.speaker = Some(open);
+                        self.choice.speaker = id;
+                        new_reference = true;
+                        for (slot, remote) in sources {
+                            self.play(*slot, remote);
+                        }
+                    }
+                    Err(e) => problem = Some(e),
+                },
+            }
+        }
+        if let Some(id) = microphone {
+            match &self.microphone {
+                Some(open) => match open.switch(id.as_deref()) {
+                    Ok(info) => {
+                        tracing::info!(microphone = %info.label, "call microphone switched");
+                        self.choice.microphone = id;
+                    }
+                    Err(e) => {
+                        problem.get_or_insert(e);
+                    }
+                },
+                None => match open_microphone(id.as_deref()) {
+                    Ok(open) => {
+                        self.microphone = Some(open);
+                        self.choice.microphone = id;
+                        new_reference = true;
+                    }
+                    Err(e) => {
+                        problem.get_or_insert(e);
+                    }
+                },
+            }
+        }
+        // A microphone or speaker that was not open before needs a thread that reads it (or
+        // the speaker's reference, for the echo canceller).
+        if new_reference || self.microphone_thread.is_none() {
+            self.restart_microphone_thread();
+        }
+        problem.map_or(Ok(()), Err)
+    }
+
+    /// The devices in use (as chosen; `None` is the default).
+    pub(crate) fn choice(&self) -> &AudioDevices {
+        &self.choice
+    }
+
+    fn restart_microphone_thread(&mut self) {
+        self.microphone_thread = None;
+        let Some(microphone) = &self.microphone else {
+            return;
+        };
+        let started = microphone_thread(
+            Arc::clone(microphone),
+            self.speaker.as_ref(),
+            self.choice.processing,
+            self.frames.clone(),
+        );
+        match started {
+            Ok(worker) => self.microphone_thread = Some(worker),
+            Err(e) => tracing::warn!(error = %e, "no microphone thread for the call"),
+        }
+    }
+}
+
+fn open_speaker(id: Option<&str>) -> Result<SpeakerPlayout, MediaError> {
+    let (playout, info) = SpeakerPlayout::start(id)?;
+    tracing::info!(speaker = %info.label, "call speaker open");
+    Ok(playout)
+}
+
+fn open_microphone(id: Option<&str>) -> Result<Arc<MicCapture>, MediaError> {
+    let (mic, info) = MicCapture::start(id)?;
+    tracing::info!(microphone = %info.label, "call microphone open");
+    Ok(Arc::new(mic))
+}
+
+/// A thread with a stop flag; dropping it stops and joins the thread.
+struct Worker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::warn!("the call's microphone thread panicked");
+            }
+        }
+    }
+}
+
+/// Reads `microphone`, cleans each frame (against `speaker`'s mix as the echo reference,
+/// when there is a speaker) and sends it to `frames`.
+fn microphone_thread(
+    microphone: Arc<MicCapture>,
+    speaker: Option<&SpeakerPlayout>,
+    processing: ProcessingConfig,
+    frames: mpsc::Sender<AudioFrame>,
+) -> Result<Worker, MediaError> {
+    let captured = microphone.subscribe(MIC_QUEUE)?;
+    let reference = match speaker {
+        Some(s) => Some(s.reference(MIC_QUEUE * 2)?),
+        None => None,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let thread = std::thread::Builder::new()
+        .name("huddle-call-mic".into())
+        .spawn(move || {
+            let _microphone = microphone;
+            clean_microphone(&captured, reference.as_ref(), processing, &frames, &flag);
+        })
+        .map_err(|e| MediaError::InvalidArgument(format!("cannot start a thread: {e}")))?;
+    Ok(Worker {
+        stop,
+        thread: Some(thread),
+    })
+}
+
+fn clean_microphone(
+    captured: &Subscription<AudioFrame>,
+    reference: Option<&Subscription<AudioFrame>>,
+    processing: ProcessingConfig,
+    frames: &mpsc::Sender<AudioFrame>,
+    stop: &AtomicBool,
+) {
+    let mut processor = SonoraProcessor::new(ProcessingConfig {
+        echo_cancellation: processing.echo_cancellation && reference.is_some(),
+        ..processing
+    });
+    let mut aligner = EchoAligner::new();
+    while !stop.load(Ordering::Relaxed) {
+        let mut frame = match captured.recv_timeout(MIC_WAIT) {
+            Ok(frame) => frame,
+            // A lost device sends nothing until it is switched; keep checking the flag.
+            Err(MediaError::Timeout(_)) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "call microphone stopped");
+                break;
+            }
+        };
+        if let Some(reference) = reference {
+            while let Ok(Some(played)) = reference.try_recv() {
+                aligner.push_render(played);
+            }
+        }
+        if let Err(e) = aligner.process(&mut processor as &mut dyn AudioProcessor, &mut frame) {
+            tracing::debug!(error = %e, "audio processing");
+        }
+        match frames.try_send(frame) {
+            Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => {}
+            Err(mpsc::error::TrySendError::Closed(_)) => break,
+        }
+    }
+}
+
+/// What [`super::Call::audio_devices`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAudioState {
+    /// The devices chosen (`None`: the system's default).
+    pub choice: AudioDevices,
+    /// A microphone feeds the call.
+    pub microphone_open: bool,
+    /// A speaker plays the call.
+    pub speaker_open: bool,
+}
+
+/// Opens `choice` in the background (a task of the call, so leaving waits for it) and, once
+/// open, plays every audio slot received so far; slots that start later are added by their
+/// receive task.
+pub(crate) fn start_devices(
+    choice: AudioDevices,
+    frames: mpsc::Sender<AudioFrame>,
+    shared: Arc<super::Shared>,
+) {
+    let tasks = shared.tasks.clone();
+    tasks.spawn(async move {
+        let opened = tokio::task::spawn_blocking(move || {
+            let audio = DeviceAudio::open(choice, frames);
+            // A call left while its devices opened closes them here, off the runtime.
+            if !shared.closed.load(Ordering::Relaxed) {
+                shared.device_audio.install(audio, &shared.jitter);
+            }
+        })
+        .await;
+        if let Err(e) = opened {
+            tracing::warn!(error = %e, "opening the call's audio devices stopped");
+        }
+    });
+}
+
+/// The call's device audio slot, shared by the receive tasks (which add and remove voices)
+/// and the call handle (which switches devices).
+#[derive(Default)]
+pub(crate) struct DeviceAudioSlot(Mutex<Option<DeviceAudio>>);
+
+impl DeviceAudioSlot {
+    /// Puts the opened devices in place and plays every slot in `jitter`. Under the slot's
+    /// lock, so a slot whose receive task found no devices yet is in `jitter` by now.
+    fn install(&self, mut audio: DeviceAudio, jitter: &Mutex<Vec<(usize, RemoteAudio)>>) {
+        let mut slot = self.lock();
+        let sources = jitter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for (index, remote) in &sources {
+            audio.play(*index, remote);
+        }
+        *slot = Some(audio);
+    }
+
+    /// What the devices are.
+    pub(crate) fn state(&self) -> Option<DeviceAudioState> {
+        self.lock().as_ref().map(|a| DeviceAudioState {
+            choice: a.choice().clone(),
+            microphone_open: a.has_microphone(),
+            speaker_open: a.has_speaker(),
+        })
+    }
+
+    /// Takes the devices out (to close them off the async runtime).
+    pub(crate) fn take(&self) -> Option<DeviceAudio> {
+        self.lock().take()
+    }
+
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut DeviceAudio) -> T) -> Option<T> {
+        self.lock().as_mut().map(f)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<DeviceAudio>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -8,6 +8,7 @@
 //! a VPN), because the embedded server serves plain HTTP and WebSocket with open admission.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::PoisonError;
 
 use huddle_server::config::{default_route_ip, is_local_or_private};
 use huddle_server::{Server, ServerConfig, ServerHandle};
@@ -31,7 +32,7 @@ pub enum Reach {
     Network,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct HostStatus {
     pub running: bool,
@@ -50,7 +51,36 @@ pub struct HostStatus {
 /// Owns the embedded server, if one is running.
 #[derive(Default)]
 pub struct Host {
+    /// Held through a start or a stop (they take a moment: a stopping server tells its
+    /// members), so they happen one at a time.
     inner: Mutex<Inner>,
+    /// The status as of the last start or stop: asking never waits for one under way.
+    shown: std::sync::Mutex<HostStatus>,
+}
+
+/// [`Host::inner`], locked; the status shown follows when the lock is let go.
+struct Locked<'a> {
+    inner: tokio::sync::MutexGuard<'a, Inner>,
+    shown: &'a std::sync::Mutex<HostStatus>,
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        *self.shown.lock().unwrap_or_else(PoisonError::into_inner) = status_of(&self.inner);
+    }
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Inner {
+        &mut self.inner
+    }
 }
 
 #[derive(Default)]
@@ -61,9 +91,19 @@ struct Inner {
 }
 
 impl Host {
+    /// Where the server listens, as of the last start or stop.
     pub async fn status(&self) -> HostStatus {
-        let inner = self.inner.lock().await;
-        status_of(&inner)
+        self.shown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    async fn lock(&self) -> Locked<'_> {
+        Locked {
+            inner: self.inner.lock().await,
+            shown: &self.shown,
+        }
     }
 
     /// Starts the server for `reach` unless it runs so already (running for another reach,
@@ -80,7 +120,7 @@ impl Host {
         reach: Reach,
         detect: impl FnOnce() -> Result<Option<IpAddr>, AppError>,
     ) -> Result<HostStatus, AppError> {
-        let mut inner = self.inner.lock().await;
+        let mut inner = self.lock().await;
         if inner.handle.is_some() && inner.reach == reach {
             return Ok(status_of(&inner));
         }
@@ -135,14 +175,14 @@ impl Host {
                 tracing::warn!(error = %err, "embedded server did not start for this computer either");
             }
             // Say why the network was not served, though this computer is.
-            self.inner.lock().await.problem = Some(err.view());
+            self.lock().await.problem = Some(err.view());
         }
         self.status().await
     }
 
     /// Ends every hosted session (members are told the host's server shut down) and stops.
     pub async fn stop(&self) -> HostStatus {
-        let mut inner = self.inner.lock().await;
+        let mut inner = self.lock().await;
         if let Some(handle) = inner.handle.take() {
             handle.shutdown().await;
             tracing::info!("stopped hosting");

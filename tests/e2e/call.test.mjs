@@ -89,6 +89,19 @@ const rows = () =>
     id: Number(li.dataset.member), name: li.querySelector(".name").textContent, role: li.dataset.role,
     muted: li.dataset.muted === "true", video: li.dataset.video === "true", hand: li.dataset.hand === "true" }));`);
 
+/**
+ * Sets a pre-join field through the DOM with an input event, which the form's bindings listen
+ * to (WebDriver's clear only fires change).
+ */
+const setField = (field, value) =>
+  app.exec(
+    `const el = document.querySelector("input[name=" + arguments[0] + "]");
+     el.value = arguments[1];
+     el.dispatchEvent(new Event("input", { bubbles: true }));
+     el.dispatchEvent(new Event("change", { bubbles: true }));`,
+    [field, value],
+  );
+
 /** Joins from the pre-join form; `server` empty means the server hosted by the app. */
 async function fillAndJoin(name, session, server = "") {
   await waitFor("the pre-join form", async () => (await app.findAll("input[name=sessionName]")).length > 0);
@@ -97,15 +110,7 @@ async function fillAndJoin(name, session, server = "") {
     ["sessionName", session],
     ["serverUrl", server],
   ]) {
-    // Set through the DOM with an input event, which the form's bindings listen to
-    // (WebDriver's clear only fires change).
-    await app.exec(
-      `const el = document.querySelector("input[name=" + arguments[0] + "]");
-       el.value = arguments[1];
-       el.dispatchEvent(new Event("input", { bubbles: true }));
-       el.dispatchEvent(new Event("change", { bubbles: true }));`,
-      [field, value],
-    );
+    await setField(field, value);
   }
   await app.click(await app.find("button[type=submit]"));
   await waitFor("the call view", async () => {
@@ -147,6 +152,39 @@ after(async () => {
   await app?.close();
   await driver?.stop();
   removeLanInterface();
+});
+
+describe("joining a server that never answers", () => {
+  test("Cancel gives the join up at once and the form is back, without an error", async () => {
+    // Takes connections and holds them without a word, as a dead or wrong server can.
+    const held = new Set();
+    const silent = createServer((socket) => {
+      held.add(socket);
+      socket.on("error", () => undefined);
+    });
+    await new Promise((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = silent.address().port;
+      await waitFor("the pre-join form", async () => (await app.findAll("input[name=sessionName]")).length > 0);
+      await setField("serverUrl", `127.0.0.1:${port}`);
+      await setField("displayName", "Ann");
+      await setField("sessionName", "Nobody home");
+      await app.click(await app.find("button[type=submit]"));
+      const cancel = await waitFor("the Cancel button", async () => (await app.findAll("#join-cancel"))[0], 5000);
+      assert.equal(await textOf("button[type=submit]"), "Joining…");
+      await sleep(500);
+      assert.equal((await app.findAll("#call-title")).length, 0, "no call view: the server said nothing");
+      await app.click(cancel);
+      // Well inside the 10 s the join would otherwise wait for the server.
+      await waitFor("the Join button back", async () => (await textOf("button[type=submit]")) === "Join", 3000);
+      assert.equal((await app.findAll("#join-error")).length, 0, "no error is shown for a cancel");
+      assert.equal((await app.findAll("#join-cancel")).length, 0);
+    } finally {
+      await setField("serverUrl", "");
+      for (const s of held) s.destroy();
+      silent.close();
+    }
+  });
 });
 
 describe("the app as host, with two headless members", () => {

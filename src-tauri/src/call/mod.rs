@@ -11,7 +11,7 @@
 mod quality;
 pub mod view;
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use huddle_client::call::{
@@ -19,9 +19,11 @@ use huddle_client::call::{
     CallOptions, LocalVideo, ScreenInput, VideoInput,
 };
 use huddle_client::session::{self, JoinOptions, Notice, Session, SessionEvent};
+use huddle_client::ClientError;
 use huddle_media::{CameraRegistry, CaptureFormat};
 use huddle_proto::{ParticipantId, VideoWant};
 use tokio::sync::{watch, Mutex};
+use tokio_util::sync::CancellationToken;
 
 use crate::error::AppError;
 use crate::frames::{Hub, Source};
@@ -83,6 +85,9 @@ impl Drop for Active {
 /// The app's call slot.
 pub struct Call {
     active: Mutex<Option<Active>>,
+    /// The join under way, if any. Leaving (or a newer join) cancels it: a join never holds
+    /// the slot's lock while it waits on the network, so Leave always wins.
+    joining: std::sync::Mutex<Option<CancellationToken>>,
     /// Where decoded video (and my camera's) goes to the tiles.
     tiles: Arc<Hub>,
 }
@@ -91,7 +96,32 @@ impl Call {
     pub fn new(tiles: Arc<Hub>) -> Self {
         Call {
             active: Mutex::new(None),
+            joining: std::sync::Mutex::new(None),
             tiles,
+        }
+    }
+
+    /// Makes `token` the join under way, cancelling an earlier one.
+    fn start_joining(&self, token: &CancellationToken) {
+        let earlier = self
+            .joining
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(token.clone());
+        if let Some(earlier) = earlier {
+            earlier.cancel();
+        }
+    }
+
+    /// Cancels the join under way, if any.
+    fn cancel_joining(&self) {
+        let pending = self
+            .joining
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(pending) = pending {
+            pending.cancel();
         }
     }
 
@@ -109,8 +139,10 @@ impl Call {
         } else {
             request.server.trim().to_owned()
         };
-        let mut slot = self.active.lock().await;
-        if let Some(old) = slot.take() {
+        let cancel = CancellationToken::new();
+        self.start_joining(&cancel);
+        let earlier = self.active.lock().await.take();
+        if let Some(old) = earlier {
             let _ = old.call.leave().await;
         }
         self.tiles.clear_participants();
@@ -136,7 +168,17 @@ impl Call {
                 ..AudioDevices::default()
             });
         }
-        let (call, events) = client_call::join(options).await?;
+        let (call, events) = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Err(ClientError::Cancelled.into()),
+            joined = client_call::join(options) => joined?,
+        };
+        let mut slot = self.active.lock().await;
+        if cancel.is_cancelled() {
+            drop(slot);
+            let _ = call.leave().await;
+            return Err(ClientError::Cancelled.into());
+        }
         let session = call.session();
         let state = session.state();
         let joined = JoinedView {
@@ -184,8 +226,9 @@ impl Call {
         Ok(self.media().await?.session().clone())
     }
 
-    /// Leaves the call, if there is one.
+    /// Leaves the call, if there is one, and cancels a join under way.
     pub async fn leave(&self) -> Result<(), AppError> {
+        self.cancel_joining();
         let active = self.active.lock().await.take();
         self.tiles.clear_participants();
         match active {
@@ -569,6 +612,58 @@ mod tests {
         );
         assert!(matches!(host.session().await, Err(AppError::NotInCall)));
         server.shutdown().await;
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn leave_wins_over_a_join_to_a_server_that_never_answers(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        // Accepts connections and holds them, never saying a word.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = silent.local_addr()?;
+        let held = tokio::spawn(async move {
+            let mut sockets = Vec::new();
+            while let Ok((socket, _)) = silent.accept().await {
+                sockets.push(socket);
+            }
+        });
+        let call = Arc::new(Call::new(Arc::default()));
+        let (tx, _rx) = mpsc::channel();
+        let mut to_silent = request("Ann");
+        to_silent.server = format!("ws://{address}/v1/ws");
+        let joining = tokio::spawn({
+            let call = Arc::clone(&call);
+            async move {
+                call.join(to_silent, None, LocalMedia::default(), Queue(tx))
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!joining.is_finished(), "the silent server answered?");
+
+        // Leave returns at once (the bound only keeps a regression from hanging the suite)
+        // and the join ends as cancelled.
+        tokio::time::timeout(Duration::from_secs(5), call.leave()).await??;
+        let joined = tokio::time::timeout(Duration::from_secs(5), joining).await??;
+        assert!(
+            matches!(joined, Err(AppError::Client(ClientError::Cancelled))),
+            "{joined:?}"
+        );
+        assert!(matches!(call.session().await, Err(AppError::NotInCall)));
+
+        // The slot is free: a join to a real server works after it.
+        let server = server().await?;
+        let (tx, _rx) = mpsc::channel();
+        call.join(
+            request("Ann"),
+            Some(server.ws_url()),
+            LocalMedia::default(),
+            Queue(tx),
+        )
+        .await?;
+        call.leave().await?;
+        server.shutdown().await;
+        held.abort();
         Ok(())
     }
 

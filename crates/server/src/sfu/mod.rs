@@ -109,7 +109,7 @@ pub(crate) enum Command {
         who: ParticipantId,
         videos: Vec<VideoWant>,
     },
-    /// Someone's gate changed: choose who fills the slots again.
+    /// Someone's forwarding changed: choose who fills the slots again.
     Publishing {
         room: u64,
     },
@@ -144,10 +144,10 @@ impl Publish {
     }
 }
 
-const GATE_AUDIO: u8 = 1;
-const GATE_VIDEO: u8 = 1 << 1;
-const GATE_SCREEN: u8 = 1 << 2;
-const GATE_CLOSED: u8 = 1 << 3;
+const FORWARD_AUDIO: u8 = 1;
+const FORWARD_VIDEO: u8 = 1 << 1;
+const FORWARD_SCREEN: u8 = 1 << 2;
+const FORWARD_CLOSED: u8 = 1 << 3;
 
 /// What the room lets one member have forwarded: microphone, camera, screen, and whether it
 /// is still a member at all. State the forwarding task reads on every packet, written by the
@@ -155,9 +155,9 @@ const GATE_CLOSED: u8 = 1 << 3;
 /// forwarding task never received (its queue full) cannot leave a muted member audible or a
 /// removed one forwarded. It starts closed to everything (deny by default).
 #[derive(Debug, Default)]
-pub(crate) struct Gate(AtomicU8);
+pub(crate) struct Forwarding(AtomicU8);
 
-impl Gate {
+impl Forwarding {
     /// Applies what changed (`None`: unchanged).
     fn apply(&self, change: Publish) {
         let set = |bits: u8, bit: u8, on: Option<bool>| match on {
@@ -170,69 +170,69 @@ impl Gate {
         let _ = self
             .0
             .fetch_update(Ordering::Release, Ordering::Acquire, |bits| {
-                let bits = set(bits, GATE_AUDIO, change.audio);
-                let bits = set(bits, GATE_VIDEO, change.video);
-                Some(set(bits, GATE_SCREEN, change.screen))
+                let bits = set(bits, FORWARD_AUDIO, change.audio);
+                let bits = set(bits, FORWARD_VIDEO, change.video);
+                Some(set(bits, FORWARD_SCREEN, change.screen))
             });
     }
 
     /// The member left: nothing of it is forwarded any more, and nothing reaches it.
     fn close(&self) {
-        self.0.store(GATE_CLOSED, Ordering::Release);
+        self.0.store(FORWARD_CLOSED, Ordering::Release);
     }
 
     /// Whether the member left.
     pub fn is_closed(&self) -> bool {
-        self.0.load(Ordering::Acquire) & GATE_CLOSED != 0
+        self.0.load(Ordering::Acquire) & FORWARD_CLOSED != 0
     }
 
     /// Whether its stream of `kind` may be forwarded.
     pub fn allows(&self, kind: huddle_rtp::SlotKind) -> bool {
         let bits = self.0.load(Ordering::Acquire);
         let bit = match kind {
-            huddle_rtp::SlotKind::Audio => GATE_AUDIO,
-            huddle_rtp::SlotKind::Video => GATE_VIDEO,
-            huddle_rtp::SlotKind::Share => GATE_SCREEN,
+            huddle_rtp::SlotKind::Audio => FORWARD_AUDIO,
+            huddle_rtp::SlotKind::Video => FORWARD_VIDEO,
+            huddle_rtp::SlotKind::Share => FORWARD_SCREEN,
         };
-        bits & GATE_CLOSED == 0 && bits & bit != 0
+        bits & FORWARD_CLOSED == 0 && bits & bit != 0
     }
 }
 
-/// Every member's gate, by room generation and member. Locked when a member joins, changes
+/// Every member's forwarding, by room generation and member. Locked when a member joins, changes
 /// or leaves, and when it offers; never on the per-packet path (a connection holds its own).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Gates(Arc<Mutex<GateMap>>);
+pub(crate) struct ForwardingTable(Arc<Mutex<ForwardingMap>>);
 
-type GateMap = HashMap<(u64, ParticipantId), Arc<Gate>>;
+type ForwardingMap = HashMap<(u64, ParticipantId), Arc<Forwarding>>;
 
-impl Gates {
-    fn map(&self) -> MutexGuard<'_, GateMap> {
+impl ForwardingTable {
+    fn map(&self) -> MutexGuard<'_, ForwardingMap> {
         // A panic elsewhere while holding the lock leaves the map itself intact.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The gate of a member, if it is one.
-    pub fn get(&self, key: (u64, ParticipantId)) -> Option<Arc<Gate>> {
+    /// The forwarding of a member, if it is one.
+    pub fn get(&self, key: (u64, ParticipantId)) -> Option<Arc<Forwarding>> {
         self.map().get(&key).cloned()
     }
 
-    /// Applies a change to a member's gate, creating it on first use.
+    /// Applies a change to a member's forwarding, creating it on first use.
     fn apply(&self, key: (u64, ParticipantId), change: Publish) {
         self.map().entry(key).or_default().apply(change);
     }
 
-    /// Closes and forgets a member's gate.
+    /// Closes and forgets a member's forwarding.
     fn close(&self, key: (u64, ParticipantId)) {
-        if let Some(gate) = self.map().remove(&key) {
-            gate.close();
+        if let Some(forwarding) = self.map().remove(&key) {
+            forwarding.close();
         }
     }
 
-    /// Closes and forgets every gate of a room.
+    /// Closes and forgets every forwarding of a room.
     fn close_room(&self, room: u64) {
-        self.map().retain(|(r, _), gate| {
+        self.map().retain(|(r, _), forwarding| {
             if *r == room {
-                gate.close();
+                forwarding.close();
             }
             *r != room
         });
@@ -249,7 +249,7 @@ pub struct Sfu {
     turn: Option<TurnConfig>,
     local_addr: SocketAddr,
     stats: Arc<SfuStats>,
-    gates: Gates,
+    forwarding_table: ForwardingTable,
 }
 
 impl Sfu {
@@ -295,7 +295,7 @@ impl Sfu {
         };
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let stats = Arc::new(SfuStats::default());
-        let gates = Gates::default();
+        let forwarding_table = ForwardingTable::default();
         let random = random::Random::from_os()
             .map_err(|e| ServerError::Random(format!("seeding media credentials: {e}")))?;
         let router = Router::new(
@@ -307,7 +307,7 @@ impl Sfu {
                 share: usize::from(config.share_slots),
             },
             Arc::clone(&stats),
-            gates.clone(),
+            forwarding_table.clone(),
             random,
         );
         tokio::spawn(run(socket, rx, router, shutdown));
@@ -320,7 +320,7 @@ impl Sfu {
             turn,
             local_addr,
             stats,
-            gates,
+            forwarding_table,
         }))
     }
 
@@ -390,24 +390,24 @@ impl Sfu {
         self.send(Command::Subscribe { room, who, videos });
     }
 
-    /// A member's microphone, camera or screen-share state changed (or it joined): its gate
+    /// A member's microphone, camera or screen-share state changed (or it joined): its forwarding
     /// says so at once; the forwarding task is then asked to re-choose slots, which it also
     /// does on its own every [`router::SWEEP_INTERVAL`] should that request be dropped.
     pub(crate) fn publishing(&self, room: u64, who: ParticipantId, change: Publish) {
-        self.gates.apply((room, who), change);
+        self.forwarding_table.apply((room, who), change);
         self.send(Command::Publishing { room });
     }
 
-    /// A member left: its media stops at once (the gate closes); its connection is torn down
+    /// A member left: its media stops at once (the forwarding closes); its connection is torn down
     /// on the command, or by the next sweep.
     pub(crate) fn left(&self, room: u64, who: ParticipantId) {
-        self.gates.close((room, who));
+        self.forwarding_table.close((room, who));
         self.send(Command::Left { room, who });
     }
 
     /// A room ended.
     pub(crate) fn room_ended(&self, room: u64) {
-        self.gates.close_room(room);
+        self.forwarding_table.close_room(room);
         self.send(Command::RoomEnded { room });
     }
 }

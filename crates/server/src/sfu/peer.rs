@@ -14,7 +14,7 @@ use huddle_rtp::rtc::rtp;
 use huddle_rtp::rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
 use huddle_rtp::SlotKind;
 
-use super::Gate;
+use super::Forwarding;
 use crate::outbox::Outbox;
 
 /// Identifies a peer: the room's generation and the member.
@@ -160,7 +160,7 @@ pub struct Peer {
     /// The member's ICE password, from its offer (signs the answers to our own checks).
     pub remote_pwd: String,
     /// What the room lets it have forwarded.
-    pub gate: Arc<Gate>,
+    pub forwarding: Arc<Forwarding>,
     /// Remote addresses packets came from.
     pub addrs: Vec<SocketAddr>,
     /// The member's signaling link (answers, slot changes).

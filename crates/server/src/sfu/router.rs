@@ -40,7 +40,7 @@ use huddle_rtp::SlotKind;
 use super::fanout::{Fanout, Receiver};
 use super::peer::{Assignment, Inbound, Loudness, Peer, PeerKey, Rewriter, Slot};
 use super::random::Random;
-use super::{lite, select, stun, Command, Gate, Gates, SfuStats};
+use super::{lite, select, stun, Command, Forwarding, ForwardingTable, SfuStats};
 use crate::outbox::Outbox;
 
 /// How often slots are re-chosen (loudest speakers) and stale connections swept.
@@ -97,7 +97,7 @@ pub struct Router {
     rooms: HashMap<u64, Vec<ParticipantId>>,
     by_ufrag: HashMap<String, PeerKey>,
     by_addr: HashMap<SocketAddr, PeerKey>,
-    gates: Gates,
+    forwarding_table: ForwardingTable,
     /// Who receives each published stream (the forwarding step's lists).
     fanout: Fanout,
     outputs: VecDeque<Output>,
@@ -115,7 +115,7 @@ impl Router {
         announce: Vec<IpAddr>,
         slots: SlotCounts,
         stats: Arc<SfuStats>,
-        gates: Gates,
+        forwarding_table: ForwardingTable,
         random: Random,
     ) -> Self {
         Self {
@@ -128,7 +128,7 @@ impl Router {
             rooms: HashMap::new(),
             by_ufrag: HashMap::new(),
             by_addr: HashMap::new(),
-            gates,
+            forwarding_table,
             fanout: Fanout::default(),
             outputs: VecDeque::new(),
             dirty: HashSet::new(),
@@ -174,7 +174,7 @@ impl Router {
                 self.reselect_dirty(now);
             }
             Command::Publishing { room } => {
-                // The gate already says what changed; choose who fills the slots again.
+                // The forwarding already says what changed; choose who fills the slots again.
                 self.dirty.insert(room);
                 self.reselect_dirty(now);
             }
@@ -321,7 +321,7 @@ impl Router {
         let gone: Vec<PeerKey> = self
             .peers
             .values()
-            .filter(|p| p.gate.is_closed())
+            .filter(|p| p.forwarding.is_closed())
             .map(|p| p.key)
             .collect();
         for key in gone {
@@ -352,7 +352,7 @@ impl Router {
     fn offer(&mut self, key: PeerKey, sdp: &str, outbox: Outbox, now: Instant) {
         // A new offer replaces the member's connection (a reconnect or a fresh start).
         self.remove_peer(key, now);
-        let Some(gate) = self.gates.get(key).filter(|g| !g.is_closed()) else {
+        let Some(forwarding) = self.forwarding_table.get(key).filter(|g| !g.is_closed()) else {
             self.signal(
                 key,
                 &outbox,
@@ -362,7 +362,7 @@ impl Router {
             );
             return;
         };
-        match self.build_peer(key, sdp, outbox.clone(), gate, now) {
+        match self.build_peer(key, sdp, outbox.clone(), forwarding, now) {
             Ok((peer, answer)) => {
                 self.by_ufrag.insert(peer.ufrag.clone(), key);
                 let members = self.rooms.entry(key.0).or_default();
@@ -391,7 +391,7 @@ impl Router {
         key: PeerKey,
         sdp: &str,
         outbox: Outbox,
-        gate: Arc<Gate>,
+        forwarding: Arc<Forwarding>,
         now: Instant,
     ) -> Result<(Peer, String), String> {
         let configured = huddle_rtp::configure(huddle_rtp::Role::Server)
@@ -499,7 +499,7 @@ impl Router {
                 pc,
                 ufrag,
                 remote_pwd,
-                gate,
+                forwarding,
                 addrs: Vec::new(),
                 outbox,
                 inbound: HashMap::new(),
@@ -716,7 +716,7 @@ impl Router {
             return;
         };
         self.stats.rtp_in.fetch_add(1, Ordering::Relaxed);
-        if !publisher.gate.allows(inbound.kind) {
+        if !publisher.forwarding.allows(inbound.kind) {
             return;
         }
         let video = inbound.kind != SlotKind::Audio;
@@ -759,7 +759,7 @@ impl Router {
             let Some(sub) = self.peers.get_mut(&(key.0, member)) else {
                 continue;
             };
-            if !sub.connected || sub.gate.is_closed() {
+            if !sub.connected || sub.forwarding.is_closed() {
                 continue;
             }
             let Some(slot) = sub.slots_mut(inbound.kind).get_mut(slot) else {
@@ -886,14 +886,14 @@ impl Router {
             if !peer.connected {
                 continue;
             }
-            let gate = &peer.gate;
-            if gate.allows(SlotKind::Video) && peer.publishes(SlotKind::Video) {
+            let forwarding = &peer.forwarding;
+            if forwarding.allows(SlotKind::Video) && peer.publishes(SlotKind::Video) {
                 video_publishers.push(*id);
             }
-            if gate.allows(SlotKind::Share) && peer.publishes(SlotKind::Share) {
+            if forwarding.allows(SlotKind::Share) && peer.publishes(SlotKind::Share) {
                 sharers.push(*id);
             }
-            if gate.allows(SlotKind::Audio) && peer.publishes(SlotKind::Audio) {
+            if forwarding.allows(SlotKind::Audio) && peer.publishes(SlotKind::Audio) {
                 speakers.push((*id, peer.loudness.current(now)));
             }
         }
@@ -981,7 +981,7 @@ impl Router {
     pub fn forwards(&self, room: u64, who: ParticipantId, kind: SlotKind) -> bool {
         self.peers
             .get(&(room, who))
-            .is_some_and(|p| p.gate.allows(kind))
+            .is_some_and(|p| p.forwarding.allows(kind))
     }
 
     /// Whether `who`'s connection is up (for tests).

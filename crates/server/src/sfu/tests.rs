@@ -32,7 +32,7 @@ use huddle_rtp::SlotKind;
 
 use super::random::{Random, SEED_LEN};
 use super::router::{connection, SlotCounts, SWEEP_INTERVAL};
-use super::{stun, Command, Gates, Output, Publish, Router, Sfu, SfuStats};
+use super::{stun, Command, ForwardingTable, Output, Publish, Router, Sfu, SfuStats};
 use crate::outbox::{self, ConnId};
 
 mod call;
@@ -58,18 +58,18 @@ pub(super) const SLOTS: SlotCounts = SlotCounts {
 /// A router with [`SLOTS`], and member 1 of room 1 in the session with microphone and camera
 /// on.
 fn router() -> Router {
-    router_with(Gates::default())
+    router_with(ForwardingTable::default())
 }
 
-pub(super) fn router_with(gates: Gates) -> Router {
-    gates.apply((1, ParticipantId(1)), Publish::of_on());
+pub(super) fn router_with(forwarding_table: ForwardingTable) -> Router {
+    forwarding_table.apply((1, ParticipantId(1)), Publish::of_on());
     let local = addr(SERVER);
     Router::new(
         local,
         vec![local.ip()],
         SLOTS,
         Arc::new(SfuStats::default()),
-        gates,
+        forwarding_table,
         Random::from_seed([7; SEED_LEN]),
     )
 }
@@ -413,8 +413,8 @@ fn failure(events: &[MediaEvent]) -> Option<String> {
 #[test]
 fn host_controls_hold_when_the_command_queue_is_full() -> TestResult {
     let now = Instant::now();
-    let gates = Gates::default();
-    let mut router = router_with(gates.clone());
+    let forwarding_table = ForwardingTable::default();
+    let mut router = router_with(forwarding_table.clone());
     offer(&mut router, now)?;
     let who = ParticipantId(1);
     assert!(router.forwards(1, who, SlotKind::Audio));
@@ -431,7 +431,7 @@ fn host_controls_hold_when_the_command_queue_is_full() -> TestResult {
         turn: None,
         local_addr: addr(SERVER),
         stats: Arc::new(SfuStats::default()),
-        gates,
+        forwarding_table,
     };
     sfu.publishing(1, ParticipantId(9), Publish::default());
     assert!(
@@ -491,11 +491,13 @@ fn an_offer_from_no_member_is_refused() -> TestResult {
 
 #[test]
 fn nothing_is_forwarded_before_the_room_says_so() {
-    let gates = Gates::default();
-    gates.apply((1, ParticipantId(3)), Publish::default());
-    let gate = gates.get((1, ParticipantId(3))).expect("just created");
+    let forwarding_table = ForwardingTable::default();
+    forwarding_table.apply((1, ParticipantId(3)), Publish::default());
+    let forwarding = forwarding_table
+        .get((1, ParticipantId(3)))
+        .expect("just created");
     for kind in [SlotKind::Audio, SlotKind::Video, SlotKind::Share] {
-        assert!(!gate.allows(kind), "{kind:?} allowed by default");
+        assert!(!forwarding.allows(kind), "{kind:?} allowed by default");
     }
 }
 

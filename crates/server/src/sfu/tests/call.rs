@@ -24,7 +24,7 @@ use super::super::peer::Assignment;
 use super::super::router::input;
 use super::{addr, answer, router_with, Client, TestResult, SERVER, SLOTS};
 use crate::outbox::{self, ConnId};
-use crate::sfu::{Command, Gates, Output, Publish, Router};
+use crate::sfu::{Command, ForwardingTable, Output, Publish, Router};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -116,7 +116,7 @@ impl App {
 /// A router and the members' apps around it, on one clock.
 struct Call {
     router: Router,
-    gates: Gates,
+    forwarding_table: ForwardingTable,
     apps: Vec<App>,
     now: Instant,
     /// Every RTP datagram sent, both ways.
@@ -127,10 +127,10 @@ struct Call {
 
 impl Call {
     fn new() -> Self {
-        let gates = Gates::default();
+        let forwarding_table = ForwardingTable::default();
         Call {
-            router: router_with(gates.clone()),
-            gates,
+            router: router_with(forwarding_table.clone()),
+            forwarding_table,
             apps: Vec::new(),
             now: Instant::now(),
             wire: Vec::new(),
@@ -164,7 +164,7 @@ impl Call {
 
     /// Member `who` joins with microphone and camera on, and offers; the answer is applied.
     fn join(&mut self, who: u64) -> TestResult {
-        self.gates.apply(
+        self.forwarding_table.apply(
             (ROOM, p(who)),
             Publish {
                 audio: Some(true),
@@ -562,8 +562,8 @@ fn a_closed_gate_stops_forwarding_at_the_next_packet() -> TestResult {
     let before = (call.app(2)?.got("a0").len(), call.app(2)?.got("v0").len());
     assert_eq!(before, (1, 2), "not forwarding yet");
 
-    // The host mutes member 1. Only the gate changes; no command reaches the router.
-    call.gates.apply(
+    // The host mutes member 1. Only the forwarding changes; no command reaches the router.
+    call.forwarding_table.apply(
         (ROOM, p(1)),
         Publish {
             audio: Some(false),
@@ -584,7 +584,7 @@ fn a_closed_gate_stops_forwarding_at_the_next_packet() -> TestResult {
         "video stopped too"
     );
 
-    call.gates.apply(
+    call.forwarding_table.apply(
         (ROOM, p(1)),
         Publish {
             audio: Some(true),
@@ -619,8 +619,8 @@ fn a_leave_clears_every_slot_that_carried_the_member() -> TestResult {
     }
     let forwarded = call.to(3)?.len();
 
-    // Member 1 leaves (the room closes its gate, then tells the router).
-    call.gates.close((ROOM, p(1)));
+    // Member 1 leaves (the room closes its forwarding, then tells the router).
+    call.forwarding_table.close((ROOM, p(1)));
     call.router.handle_command(
         call.now,
         Command::Left {

@@ -131,7 +131,7 @@ pub enum ErrorKind {
 }
 
 /// An error as the window shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ErrorView {
     pub kind: ErrorKind,
@@ -806,7 +806,7 @@ mod tests {
         use ts_rs::TS;
         let cfg = crate::generated::config();
         let decls = [ErrorKind::decl(&cfg), ErrorView::decl(&cfg)];
-        crate::generated::check("error.ts", "src-tauri/src/error.rs", &decls)
+        crate::generated::check("error.ts", "src-tauri/src/error.rs", &[], &decls)
     }
 
     #[test]

@@ -7,9 +7,15 @@ pub fn config() -> ts_rs::Config {
     ts_rs::Config::new().with_large_int("number")
 }
 
-/// Checks that `ui/src/lib/generated/<file>` holds `decls` (as generated from `source`),
-/// first rewriting it when `HUDDLE_UPDATE_GENERATED` is set.
-pub fn check(file: &str, source: &str, decls: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+/// Checks that `ui/src/lib/generated/<file>` holds `imports` (lines naming types of another
+/// generated file) and `decls` (as generated from `source`), first rewriting it when
+/// `HUDDLE_UPDATE_GENERATED` is set.
+pub fn check(
+    file: &str,
+    source: &str,
+    imports: &[&str],
+    decls: &[String],
+) -> Result<(), Box<dyn std::error::Error>> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("ui")
         .join("src")
@@ -20,6 +26,13 @@ pub fn check(file: &str, source: &str, decls: &[String]) -> Result<(), Box<dyn s
         "// Generated from {source} by its tests; do not edit.\n\
          // Regenerate: HUDDLE_UPDATE_GENERATED=1 cargo test -p huddle generated_types\n"
     );
+    if !imports.is_empty() {
+        fresh.push('\n');
+    }
+    for import in imports {
+        fresh.push_str(import);
+        fresh.push('\n');
+    }
     for decl in decls {
         fresh.push_str("\nexport ");
         fresh.push_str(decl);

@@ -364,8 +364,9 @@ async fn show_own_screen(
                 live = true;
                 tiles.offer(Source::Screen(me), &frame);
             }
-            LocalVideo::Failed(detail) => {
-                if std::mem::take(&mut live) && !sink.send(CallEvent::ShareStopped { detail }) {
+            LocalVideo::Failed(e) => {
+                let error = AppError::from(e).view();
+                if std::mem::take(&mut live) && !sink.send(CallEvent::ShareStopped { error }) {
                     return;
                 }
             }

@@ -6,6 +6,7 @@
 //! Participant ids and chat sequence numbers are `u64` here and `number` in TypeScript: the
 //! server hands them out counting from 1, far below 2^53.
 
+use crate::error::{AppError, ErrorView};
 use huddle_client::call::{LocalVideo, MediaState};
 use huddle_client::session::{CallState, CloseReason, ConnectionStatus, Notice};
 use huddle_proto::{
@@ -258,7 +259,7 @@ pub enum CallEvent {
     /// This app's screen share stopped because the screen could not be captured any more
     /// (the share has ended for everyone).
     ShareStopped {
-        detail: String,
+        error: ErrorView,
     },
     /// Connection quality changed: every member with a grade (members without enough
     /// media in the last window are left out).
@@ -327,7 +328,7 @@ pub enum CameraView {
     Live,
     /// The camera cannot be used (missing, busy, refused); the call retries every second.
     Failed {
-        detail: String,
+        error: ErrorView,
     },
 }
 
@@ -348,8 +349,8 @@ pub fn camera(state: &LocalVideo) -> CameraView {
         LocalVideo::Off => CameraView::Off,
         LocalVideo::Starting => CameraView::Starting,
         LocalVideo::Live(_) => CameraView::Live,
-        LocalVideo::Failed(detail) => CameraView::Failed {
-            detail: detail.clone(),
+        LocalVideo::Failed(e) => CameraView::Failed {
+            error: AppError::from(e.clone()).view(),
         },
     }
 }
@@ -691,6 +692,11 @@ mod tests {
             TileSize::decl(&cfg),
             JoinRequest::decl(&cfg),
         ];
-        crate::generated::check("call.ts", "src-tauri/src/call/view.rs", &decls)
+        crate::generated::check(
+            "call.ts",
+            "src-tauri/src/call/view.rs",
+            &[r#"import type { ErrorView } from "./error";"#],
+            &decls,
+        )
     }
 }

@@ -31,16 +31,24 @@ describe("the call model", () => {
   it("follows my camera, and says why it fails", () => {
     let m = initialModel(joined);
     expect(cameraNote(m.camera)).toBeNull();
-    m = applyEvent(m, { type: "camera", camera: { kind: "failed", detail: "the camera is busy" } }, 0);
-    expect(cameraNote(m.camera)).toBe("Your camera is not working: the camera is busy");
+    const busy = "The camera is in use by another app. Close it there, or pick another camera.";
+    m = applyEvent(m, {
+      type: "camera",
+      camera: { kind: "failed", error: { kind: "device_busy", message: busy, detail: "camera v4l:/dev/video0 is busy" } },
+    }, 0);
+    expect(cameraNote(m.camera)).toBe(busy);
     m = applyEvent(m, { type: "camera", camera: { kind: "live" } }, 0);
     expect(cameraNote(m.camera)).toBeNull();
   });
 
   it("says why my screen share stopped, for a while", () => {
     let m = initialModel(joined);
-    m = applyEvent(m, { type: "share_stopped", detail: "the screen 'x11:HDMI-1' was unplugged" }, 1000);
-    expect(m.toasts.map((t) => plain(t.text))).toEqual(["Screen sharing stopped: the screen 'x11:HDMI-1' was unplugged"]);
+    const gone = "The screen was disconnected. Pick another one to share.";
+    m = applyEvent(m, {
+      type: "share_stopped",
+      error: { kind: "device_unplugged", message: gone, detail: "screen x11:HDMI-1 was unplugged" },
+    }, 1000);
+    expect(m.toasts.map((t) => plain(t.text))).toEqual([`Screen sharing stopped. ${gone}`]);
     expect(m.toasts[0].until).toBe(1000 + TOAST_MS);
   });
 

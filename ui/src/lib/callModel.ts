@@ -109,7 +109,7 @@ export function applyEvent(m: CallModel, e: CallEvent, now: number): CallModel {
     case "camera":
       return { ...m, camera: e.camera };
     case "share_stopped":
-      return withToast(m, [`Screen sharing stopped: ${e.detail}`], false, now);
+      return withToast(m, [`Screen sharing stopped. ${e.error.message}`], false, now);
     case "quality":
       return { ...m, quality: Object.fromEntries(e.members.map((q) => [q.id, q.quality])) };
     case "closed":
@@ -138,9 +138,9 @@ export const qualityLabel: Record<QualityView, string> = {
   poor: "Connection poor: much video or sound is lost",
 };
 
-/** What my own tile says about my camera, or null when there is nothing to say. */
+/** What my own tile says about my camera (the app's words for the failure), or null. */
 export function cameraNote(camera: CameraView): string | null {
-  return camera.kind === "failed" ? `Your camera is not working: ${camera.detail}` : null;
+  return camera.kind === "failed" ? camera.error.message : null;
 }
 
 /** Drops toasts and reactions whose time is up. */

@@ -156,9 +156,10 @@ pub enum LocalVideo {
     Starting,
     /// The newest captured frame.
     Live(Arc<VideoFrame>),
-    /// The camera cannot be used; the call keeps trying about once a second. (A screen that
-    /// cannot be captured stops the share instead.)
-    Failed(String),
+    /// The camera cannot be used (the device's own error, for the app to put into words); the
+    /// call keeps trying about once a second. (A screen that cannot be captured stops the
+    /// share instead.)
+    Failed(MediaError),
 }
 
 /// The media link's state.
@@ -634,7 +635,7 @@ impl Call {
             .await;
             match first {
                 Ok(Ok(state)) => match &*state {
-                    LocalVideo::Failed(why) => Some(why.clone()),
+                    LocalVideo::Failed(why) => Some(why.to_string()),
                     _ => None,
                 },
                 Ok(Err(_)) => Some("the call is over".to_owned()),

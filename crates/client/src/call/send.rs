@@ -357,7 +357,7 @@ fn capture_loop(
                     }
                     Err(e) => {
                         tracing::warn!("{}: {e}", kind.name());
-                        stopped(kind, feed, e.to_string());
+                        stopped(kind, feed, e);
                         std::thread::sleep(Duration::from_secs(1));
                         continue;
                     }
@@ -368,7 +368,7 @@ fn capture_loop(
             Ok(frame) => Arc::new(frame),
             Err(e) => {
                 tracing::warn!("{} stopped: {e}", kind.name());
-                stopped(kind, feed, e.to_string());
+                stopped(kind, feed, e);
                 source = None;
                 std::thread::sleep(Duration::from_millis(500));
                 continue;
@@ -451,7 +451,7 @@ fn capture_loop(
 
 /// A source failed: a camera keeps being retried with the failure shown; a screen share
 /// ends (the call tells the session when it sees the failure).
-fn stopped(kind: FeedKind, feed: &Feed, why: String) {
+fn stopped(kind: FeedKind, feed: &Feed, why: MediaError) {
     show(feed, LocalVideo::Failed(why));
     if kind == FeedKind::Screen {
         feed.on.store(false, Ordering::Relaxed);

@@ -1,6 +1,8 @@
 // Generated from src-tauri/src/call/view.rs by its tests; do not edit.
 // Regenerate: HUDDLE_UPDATE_GENERATED=1 cargo test -p huddle generated_types
 
+import type { ErrorView } from "./error";
+
 export type RoleView = "host" | "manager" | "participant" | "audience";
 
 export type ReactionView = "thumbs_up" | "clap" | "heart" | "joy" | "surprised" | "tada";
@@ -33,11 +35,11 @@ export type LeaveView = "left" | "removed" | "connection_lost" | "session_ended"
 
 export type NoticeView = { "kind": "joined", id: number, name: string, } | { "kind": "left", id: number, name: string, reason: LeaveView, by: string | null, } | { "kind": "you_were_muted", by: string, } | { "kind": "your_video_stopped", by: string, } | { "kind": "unmute_requested", by: string, } | { "kind": "you_were_renamed", by: string, name: string, } | { "kind": "your_hand_lowered", by: string, } | { "kind": "your_role_changed", by: string, role: RoleView, } | { "kind": "you_were_removed", by: string, } | { "kind": "session_ended", reason: EndView, } | { "kind": "reaction", id: number, name: string, reaction: ReactionView, };
 
-export type CallEvent = { "type": "state", state: CallSnapshot, } | { "type": "chat", message: ChatView, } | { "type": "notice", notice: NoticeView, } | { "type": "link", link: LinkView, } | { "type": "media", media: MediaView, } | { "type": "camera", camera: CameraView, } | { "type": "share_stopped", detail: string, } | { "type": "quality", members: Array<MemberQuality>, } | { "type": "closed", reason: EndView, };
+export type CallEvent = { "type": "state", state: CallSnapshot, } | { "type": "chat", message: ChatView, } | { "type": "notice", notice: NoticeView, } | { "type": "link", link: LinkView, } | { "type": "media", media: MediaView, } | { "type": "camera", camera: CameraView, } | { "type": "share_stopped", error: ErrorView, } | { "type": "quality", members: Array<MemberQuality>, } | { "type": "closed", reason: EndView, };
 
 export type MediaView = { "kind": "connecting" } | { "kind": "connected" } | { "kind": "reconnecting" } | { "kind": "unavailable", detail: string, } | { "kind": "closed" };
 
-export type CameraView = { "kind": "off" } | { "kind": "starting" } | { "kind": "live" } | { "kind": "failed", detail: string, };
+export type CameraView = { "kind": "off" } | { "kind": "starting" } | { "kind": "live" } | { "kind": "failed", error: ErrorView, };
 
 export type ScreenView = { id: string, label: string, width: number, height: number, primary: boolean, };
 

@@ -76,6 +76,11 @@ pub enum ErrorCode {
     ChatEmpty,
     /// Chat text is longer than the chat limit.
     ChatTooLong,
+    /// A metadata key is empty, too long or contains a control character, or a change both
+    /// sets and deletes one key.
+    InvalidMetadata,
+    /// The metadata would have more keys or more bytes than its limit.
+    MetadataTooLarge,
     /// The connection sends faster than the rate limit allows.
     RateLimited,
     /// The connection was silent longer than the heartbeat timeout.
@@ -122,6 +127,8 @@ impl ErrorCode {
             ErrorCode::ActiveLimitReached => "active_limit_reached",
             ErrorCode::ChatEmpty => "chat_empty",
             ErrorCode::ChatTooLong => "chat_too_long",
+            ErrorCode::InvalidMetadata => "invalid_metadata",
+            ErrorCode::MetadataTooLarge => "metadata_too_large",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::HeartbeatTimeout => "heartbeat_timeout",
             ErrorCode::Internal => "internal",
@@ -163,6 +170,8 @@ impl ErrorCode {
         ErrorCode::ActiveLimitReached,
         ErrorCode::ChatEmpty,
         ErrorCode::ChatTooLong,
+        ErrorCode::InvalidMetadata,
+        ErrorCode::MetadataTooLarge,
         ErrorCode::RateLimited,
         ErrorCode::HeartbeatTimeout,
         ErrorCode::Internal,
@@ -253,6 +262,30 @@ pub enum ProtoError {
         /// The limit in characters.
         max: usize,
     },
+    /// A metadata key is unusable.
+    #[error("metadata key {key:?} {reason}")]
+    MetadataKey {
+        /// The key (cut to the key length limit).
+        key: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The metadata would have too many keys.
+    #[error("metadata would have {len} keys, at most {max} are allowed")]
+    MetadataTooManyKeys {
+        /// Keys it would have.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The metadata would be too large.
+    #[error("metadata would take {len} bytes as JSON, at most {max} are allowed")]
+    MetadataTooLarge {
+        /// Its size in bytes.
+        len: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
     /// A token's `role_type` is not a known role.
     #[error("unknown role_type {0}")]
     UnknownRoleType(u8),
@@ -282,6 +315,10 @@ impl ProtoError {
             | ProtoError::PasscodeCharacter => ErrorCode::InvalidPasscode,
             ProtoError::ChatEmpty => ErrorCode::ChatEmpty,
             ProtoError::ChatTooLong { .. } => ErrorCode::ChatTooLong,
+            ProtoError::MetadataKey { .. } => ErrorCode::InvalidMetadata,
+            ProtoError::MetadataTooManyKeys { .. } | ProtoError::MetadataTooLarge { .. } => {
+                ErrorCode::MetadataTooLarge
+            }
             ProtoError::UnknownRoleType(_) => ErrorCode::TokenUnknownRole,
             ProtoError::Encode(_) => ErrorCode::Internal,
         }

@@ -3,7 +3,7 @@
 //! Everything that crosses the WebSocket at `/v1/ws` is defined here: the messages the app
 //! sends ([`ClientMessage`]) and the ones the server sends back ([`ServerMessage`]), the
 //! identifiers they carry, the limits both sides enforce, the validation of user input
-//! (session names, display names, passcodes, chat text) and the JWT claims a join token
+//! (session names, display names, passcodes, chat text, metadata) and the JWT claims a join token
 //! carries. This crate owns no sockets and no clocks; the server and the call client drive it.
 //!
 //! Untrusted text enters through [`decode_client`] (server side) and [`decode_server`]
@@ -18,6 +18,7 @@ mod ids;
 pub mod limits;
 pub mod media;
 mod message;
+mod metadata;
 mod validate;
 
 pub use claims::Claims;
@@ -29,6 +30,7 @@ pub use message::{
     Action, ChatMessage, ClientMessage, ConnectionState, EndReason, Join, LeaveReason, Member,
     MemberUpdate, Reaction, Resume, Role, ServerEvent, ServerMessage, SessionInfo, Welcome,
 };
+pub use metadata::{MemberMetadata, Metadata, MetadataChange, MetadataDiff};
 pub use validate::{ChatText, DisplayName, Passcode, SessionName};
 
 /// Version of this protocol. The app sends it in `join`; the server refuses other versions

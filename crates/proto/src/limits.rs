@@ -9,6 +9,16 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// with short names, so roughly 1 MB for 5,000 members and several MB with 200-character
 /// names.
 pub const MAX_SERVER_FRAME_BYTES: usize = 16 * 1024 * 1024;
+/// Most keys in one metadata object (the room's, or one member's).
+pub const MAX_METADATA_KEYS: usize = 32;
+/// Longest metadata key, in characters.
+pub const MAX_METADATA_KEY_CHARS: usize = 64;
+/// Largest room metadata, as the JSON encoding of the whole object, in bytes.
+pub const MAX_ROOM_METADATA_BYTES: usize = 8 * 1024;
+/// Largest metadata of one member, as the JSON encoding of the whole object, in bytes. Kept
+/// small because `welcome` carries every member's: 1 KiB each is about 5 MB for 5,000
+/// members, which with the roster stays well inside [`MAX_SERVER_FRAME_BYTES`].
+pub const MAX_MEMBER_METADATA_BYTES: usize = 1024;
 /// Longest session name, in characters.
 pub const MAX_SESSION_NAME_CHARS: usize = 150;
 /// Longest display name, in characters; longer names are truncated, not refused.

@@ -8,6 +8,7 @@
 use crate::error::{ErrorCode, ProtoError};
 use crate::ids::{ChatSeq, ParticipantId, RequestId, ResumeKey};
 use crate::media::{MediaEvent, MediaRequest};
+use crate::metadata::{MemberMetadata, Metadata, MetadataChange, MetadataDiff};
 use serde::{Deserialize, Serialize};
 
 /// What a member may do, in decreasing order of power. See SPEC §3 for the table.
@@ -357,6 +358,22 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         participant: Option<ParticipantId>,
     },
+    /// Change the session's metadata (host, manager).
+    UpdateRoomMetadata {
+        /// What to set, delete or replace.
+        #[serde(flatten)]
+        change: MetadataChange,
+    },
+    /// Change one's own metadata (anyone, `participant` absent or oneself) or someone
+    /// else's (host, manager).
+    UpdateMemberMetadata {
+        /// Whose; absent for one's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<ParticipantId>,
+        /// What to set, delete or replace.
+        #[serde(flatten)]
+        change: MetadataChange,
+    },
     /// Make an audience member a participant (host, manager).
     PromoteAudience {
         /// Whom.
@@ -410,6 +427,8 @@ impl Action {
         "lock_session",
         "set_audience_chat",
         "spotlight",
+        "update_room_metadata",
+        "update_member_metadata",
         "promote_audience",
         "demote_to_audience",
         "make_manager",
@@ -471,6 +490,17 @@ impl Action {
                 participant: Some(member),
             },
             Action::Spotlight { participant: None },
+            Action::UpdateRoomMetadata {
+                change: MetadataChange::merge(example_metadata()),
+            },
+            Action::UpdateMemberMetadata {
+                participant: None,
+                change: MetadataChange::merge(example_metadata()),
+            },
+            Action::UpdateMemberMetadata {
+                participant: Some(member),
+                change: MetadataChange::merge(example_metadata()),
+            },
             Action::PromoteAudience {
                 participant: member,
             },
@@ -490,6 +520,13 @@ impl Action {
             Action::End,
         ]
     }
+}
+
+/// The metadata the examples set: `{"topic": "Q3 review"}`.
+fn example_metadata() -> Metadata {
+    let mut m = Metadata::new();
+    m.insert("topic".to_owned(), serde_json::Value::from("Q3 review"));
+    m
 }
 
 /// A message from the app to the server.
@@ -597,6 +634,24 @@ pub enum ServerEvent {
         /// The message.
         message: ChatMessage,
     },
+    /// The session's metadata changed (sent to everyone).
+    RoomMetadataUpdated {
+        /// Who changed it.
+        by: ParticipantId,
+        /// What changed.
+        #[serde(flatten)]
+        changes: MetadataDiff,
+    },
+    /// A member's metadata changed (sent to everyone).
+    MemberMetadataUpdated {
+        /// Whose.
+        participant: ParticipantId,
+        /// Who changed it (the member itself, or a host or manager).
+        by: ParticipantId,
+        /// What changed.
+        #[serde(flatten)]
+        changes: MetadataDiff,
+    },
     /// Someone reacted.
     Reaction {
         /// Who.
@@ -669,6 +724,12 @@ pub struct Welcome {
     pub members: Vec<Member>,
     /// Recent chat addressed to you, oldest first.
     pub chat: Vec<ChatMessage>,
+    /// The session's metadata.
+    #[serde(default)]
+    pub metadata: Metadata,
+    /// The metadata of every member that has any, in join order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_metadata: Vec<MemberMetadata>,
     /// How often to send `ping`, in milliseconds.
     pub heartbeat_interval_ms: u64,
 }

@@ -4,8 +4,9 @@
 use huddle_proto::{
     decode_client, decode_server, encode, Action, ChatMessage, ChatSeq, ClientMessage,
     ConnectionState, EndReason, ErrorCode, IceServer, Join, LeaveReason, MediaEvent, MediaRequest,
-    Member, MemberUpdate, ParticipantId, Reaction, RequestId, Resume, ResumeKey, Role, ServerEvent,
-    ServerMessage, SessionInfo, VideoWant, Welcome, PROTOCOL_VERSION,
+    Member, MemberMetadata, MemberUpdate, Metadata, MetadataChange, MetadataDiff, ParticipantId,
+    Reaction, RequestId, Resume, ResumeKey, Role, ServerEvent, ServerMessage, SessionInfo,
+    VideoWant, Welcome, PROTOCOL_VERSION,
 };
 use std::collections::BTreeSet;
 
@@ -19,7 +20,29 @@ fn all_actions() -> Vec<Action> {
         to: None,
         text: "hello \"all\" <b>".into(),
     });
+    all.push(Action::UpdateRoomMetadata {
+        change: MetadataChange {
+            set: metadata(),
+            delete: vec!["old".into()],
+            replace: true,
+        },
+    });
+    all.push(Action::UpdateMemberMetadata {
+        participant: Some(P),
+        change: MetadataChange::delete(vec!["status".into()]),
+    });
     all
+}
+
+fn metadata() -> Metadata {
+    let value = serde_json::json!({
+        "topic": "Q3 \"review\" <b>",
+        "agenda": [1, 2.5, null, true, {"nested": "é"}],
+    });
+    match value {
+        serde_json::Value::Object(m) => m,
+        _ => Metadata::new(),
+    }
 }
 
 fn all_client_messages() -> Vec<ClientMessage> {
@@ -153,6 +176,21 @@ fn all_events() -> Vec<ServerEvent> {
             participant: P,
             reaction: Reaction::ThumbsUp,
         },
+        ServerEvent::RoomMetadataUpdated {
+            by,
+            changes: MetadataDiff {
+                set: metadata(),
+                deleted: vec!["old".into()],
+            },
+        },
+        ServerEvent::MemberMetadataUpdated {
+            participant: P,
+            by: P,
+            changes: MetadataDiff {
+                set: Metadata::new(),
+                deleted: vec!["status".into()],
+            },
+        },
         ServerEvent::YouWereMuted { by },
         ServerEvent::YourVideoStopped { by },
         ServerEvent::UnmuteRequested { by },
@@ -192,6 +230,11 @@ fn all_server_messages() -> Vec<ServerMessage> {
             session: session(),
             members: vec![member()],
             chat: vec![chat()],
+            metadata: metadata(),
+            member_metadata: vec![MemberMetadata {
+                participant: P,
+                metadata: metadata(),
+            }],
             heartbeat_interval_ms: 5000,
         }),
         ServerMessage::Ok { id: RequestId(3) },
@@ -361,5 +404,54 @@ fn media_messages_without_share_fields_still_decode() -> TestResult {
     };
     assert!(share.is_empty());
     assert_eq!(video, vec![Some(ParticipantId(4))]);
+    Ok(())
+}
+
+#[test]
+fn metadata_messages_are_flat() -> TestResult {
+    let set = decode_client(
+        r#"{"type":"request","id":1,"action":{"type":"update_member_metadata","set":{"status":"away"}}}"#,
+    )?;
+    let ClientMessage::Request {
+        action:
+            Action::UpdateMemberMetadata {
+                participant: None,
+                change,
+            },
+        ..
+    } = set
+    else {
+        panic!("not a member metadata update: {set:?}");
+    };
+    assert_eq!(change.set.get("status"), Some(&serde_json::json!("away")));
+    assert!(change.delete.is_empty() && !change.replace);
+    let text = encode(&ServerEvent::RoomMetadataUpdated {
+        by: ParticipantId(1),
+        changes: MetadataDiff {
+            set: Metadata::new(),
+            deleted: vec!["topic".into()],
+        },
+    })?;
+    assert_eq!(
+        text,
+        r#"{"type":"room_metadata_updated","by":1,"deleted":["topic"]}"#
+    );
+    // Metadata that is not an object is a field error, like any other wrong type.
+    assert!(matches!(
+        decode_client(
+            r#"{"type":"request","id":1,"action":{"type":"update_room_metadata","set":"x"}}"#
+        ),
+        Err(huddle_proto::ProtoError::InvalidMessage { .. })
+    ));
+    // A welcome from before metadata still decodes.
+    let mut old = serde_json::to_value(all_server_messages().remove(0))?;
+    if let Some(obj) = old.as_object_mut() {
+        obj.remove("metadata");
+        obj.remove("member_metadata");
+    }
+    let ServerMessage::Welcome(w) = decode_server(&old.to_string())? else {
+        panic!("not a welcome");
+    };
+    assert!(w.metadata.is_empty() && w.member_metadata.is_empty());
     Ok(())
 }

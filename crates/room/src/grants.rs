@@ -14,10 +14,11 @@ pub enum Permission {
     ShareScreen,
     /// Send chat messages.
     Chat,
-    /// Raise or lower own hand, react.
+    /// Raise or lower own hand, react, change own metadata.
     Participate,
     /// Host controls over others and the session: mute, stop video, ask to unmute, rename,
-    /// remove, lock, lock sharing, audience chat, lower hands, spotlight, promote, demote.
+    /// remove, lock, lock sharing, audience chat, lower hands, spotlight, promote, demote,
+    /// change the room's and other members' metadata.
     Admin,
     /// Make or revoke managers.
     ManageRoles,

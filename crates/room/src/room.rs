@@ -6,12 +6,13 @@ use crate::error::RoomError;
 use crate::grants::{grants, Grants, Permission};
 use huddle_proto::limits::{
     DEFAULT_CHAT_HISTORY, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_ACTIVE, DEFAULT_RECONNECT_GRACE,
-    HEARTBEAT_INTERVAL, MAX_IDLE_TIMEOUT_MINS, MAX_SESSION_MEMBERS, WELCOME_CHAT_MESSAGES,
+    HEARTBEAT_INTERVAL, MAX_IDLE_TIMEOUT_MINS, MAX_MEMBER_METADATA_BYTES, MAX_ROOM_METADATA_BYTES,
+    MAX_SESSION_MEMBERS, WELCOME_CHAT_MESSAGES,
 };
 use huddle_proto::{
     Action, ChatMessage, ChatSeq, ChatText, ConnectionState, DisplayName, EndReason, LeaveReason,
-    Member, MemberUpdate, ParticipantId, Passcode, Resume, ResumeKey, Role, ServerEvent,
-    SessionInfo, SessionName, Welcome, PROTOCOL_VERSION,
+    Member, MemberMetadata, MemberUpdate, Metadata, MetadataChange, ParticipantId, Passcode,
+    Resume, ResumeKey, Role, ServerEvent, SessionInfo, SessionName, Welcome, PROTOCOL_VERSION,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -136,6 +137,10 @@ pub struct RoomSnapshot {
     pub members: Vec<Member>,
     /// The chat history.
     pub chat: Vec<ChatMessage>,
+    /// The room's metadata.
+    pub metadata: Metadata,
+    /// The metadata of every member that has any, in join order.
+    pub member_metadata: Vec<MemberMetadata>,
     /// Whether the room has ended.
     pub ended: bool,
 }
@@ -146,6 +151,8 @@ struct MemberState {
     resume_key: ResumeKey,
     identity: Option<String>,
     idle_timeout: Option<Duration>,
+    /// Set by the member or a host or manager; kept across a resume.
+    metadata: Metadata,
     /// When a dropped member leaves for good.
     grace_until: Option<Instant>,
 }
@@ -160,6 +167,7 @@ pub struct Room {
     share_locked: bool,
     audience_chat: bool,
     spotlight: Option<ParticipantId>,
+    metadata: Metadata,
     /// Members by id; ids grow with join order, so iteration is join order.
     members: BTreeMap<ParticipantId, MemberState>,
     host: Option<ParticipantId>,
@@ -191,6 +199,7 @@ impl Room {
             locked: false,
             share_locked: false,
             spotlight: None,
+            metadata: Metadata::new(),
             members: BTreeMap::new(),
             host: None,
             active: 0,
@@ -279,8 +288,35 @@ impl Room {
             session: self.session_info(),
             members: self.members().cloned().collect(),
             chat: self.chat.all().cloned().collect(),
+            metadata: self.metadata.clone(),
+            member_metadata: self.member_metadata(),
             ended: self.ended,
         }
+    }
+
+    /// The room's metadata.
+    #[must_use]
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The metadata of one member (empty when it set none).
+    #[must_use]
+    pub fn member_metadata_of(&self, id: ParticipantId) -> Option<&Metadata> {
+        self.members.get(&id).map(|m| &m.metadata)
+    }
+
+    /// The metadata of every member that has any, in join order.
+    #[must_use]
+    pub fn member_metadata(&self) -> Vec<MemberMetadata> {
+        self.members
+            .values()
+            .filter(|m| !m.metadata.is_empty())
+            .map(|m| MemberMetadata {
+                participant: m.public.id,
+                metadata: m.metadata.clone(),
+            })
+            .collect()
     }
 
     /// The grants `id` holds now.
@@ -421,6 +457,7 @@ impl Room {
                 resume_key: request.resume_key,
                 identity: request.identity,
                 idle_timeout: request.idle_timeout,
+                metadata: Metadata::new(),
                 grace_until: None,
             },
         );
@@ -495,7 +532,8 @@ impl Room {
     /// [`RoomError::PermissionDenied`] naming the missing permission, [`RoomError::NotFound`]
     /// for an unknown target, [`RoomError::InvalidTarget`], [`RoomError::InvalidState`],
     /// [`RoomError::ActiveLimitReached`], [`RoomError::NotJoined`], [`RoomError::Ended`],
-    /// or [`RoomError::Proto`] for invalid chat text.
+    /// or [`RoomError::Proto`] for invalid chat text or a metadata change that is invalid or
+    /// over its limit.
     pub fn handle(
         &mut self,
         now: Instant,
@@ -721,6 +759,30 @@ impl Room {
                     self.session_changed();
                 }
             }
+            Action::UpdateRoomMetadata { change } => {
+                self.require(who, Permission::Admin)?;
+                let (next, changes) = change.apply(&self.metadata, MAX_ROOM_METADATA_BYTES)?;
+                if !changes.is_empty() {
+                    self.metadata = next;
+                    self.emit(
+                        Recipient::Everyone,
+                        ServerEvent::RoomMetadataUpdated { by: who, changes },
+                    );
+                }
+            }
+            Action::UpdateMemberMetadata {
+                participant,
+                change,
+            } => {
+                let target = participant.unwrap_or(who);
+                if target == who {
+                    self.require(who, Permission::Participate)?;
+                } else {
+                    self.require(who, Permission::Admin)?;
+                    self.target_over(actor, target)?;
+                }
+                self.change_member_metadata(who, target, &change)?;
+            }
             Action::PromoteAudience { participant } => {
                 self.require(who, Permission::Admin)?;
                 let target = self.target_over(actor, participant)?;
@@ -854,6 +916,33 @@ impl Room {
             },
         );
         true
+    }
+
+    /// Applies a metadata change to member `target` and tells everyone, or changes nothing
+    /// when it is refused.
+    fn change_member_metadata(
+        &mut self,
+        by: ParticipantId,
+        target: ParticipantId,
+        change: &MetadataChange,
+    ) -> Result<(), RoomError> {
+        let member = self
+            .members
+            .get_mut(&target)
+            .ok_or(RoomError::NotFound(target))?;
+        let (next, changes) = change.apply(&member.metadata, MAX_MEMBER_METADATA_BYTES)?;
+        if !changes.is_empty() {
+            member.metadata = next;
+            self.emit(
+                Recipient::Everyone,
+                ServerEvent::MemberMetadataUpdated {
+                    participant: target,
+                    by,
+                    changes,
+                },
+            );
+        }
+        Ok(())
     }
 
     fn mute(&mut self, by: ParticipantId, target: ParticipantId) {
@@ -1074,6 +1163,8 @@ impl Room {
             session: self.session_info(),
             members: self.members().cloned().collect(),
             chat: self.chat.recent(id, chat),
+            metadata: self.metadata.clone(),
+            member_metadata: self.member_metadata(),
             heartbeat_interval_ms: u64::try_from(HEARTBEAT_INTERVAL.as_millis())
                 .unwrap_or(u64::MAX),
         }

@@ -6,8 +6,8 @@ mod common;
 
 use common::{Sim, TestResult};
 use huddle_proto::{
-    Action, ConnectionState, Member, ParticipantId, Reaction, Resume, ResumeKey, Role, ServerEvent,
-    SessionInfo,
+    Action, ConnectionState, Member, MemberMetadata, Metadata, MetadataChange, ParticipantId,
+    Reaction, Resume, ResumeKey, Role, ServerEvent, SessionInfo,
 };
 use huddle_room::RoomConfig;
 use std::collections::BTreeMap;
@@ -35,13 +35,32 @@ impl Rng {
 struct View {
     members: Vec<Member>,
     session: SessionInfo,
+    metadata: Metadata,
+    member_metadata: BTreeMap<ParticipantId, Metadata>,
 }
 
 impl View {
     fn apply(&mut self, event: &ServerEvent) {
         match event {
             ServerEvent::Joined { member } => self.members.push(member.clone()),
-            ServerEvent::Left { participant, .. } => self.members.retain(|m| m.id != *participant),
+            ServerEvent::Left { participant, .. } => {
+                self.members.retain(|m| m.id != *participant);
+                self.member_metadata.remove(participant);
+            }
+            ServerEvent::RoomMetadataUpdated { changes, .. } => {
+                changes.apply_to(&mut self.metadata);
+            }
+            ServerEvent::MemberMetadataUpdated {
+                participant,
+                changes,
+                ..
+            } => {
+                let meta = self.member_metadata.entry(*participant).or_default();
+                changes.apply_to(meta);
+                if meta.is_empty() {
+                    self.member_metadata.remove(participant);
+                }
+            }
             ServerEvent::Updated {
                 participant,
                 changes,
@@ -68,7 +87,15 @@ fn random_action(rng: &mut Rng, ids: &[ParticipantId]) -> Action {
         }
     };
     let participant = pick(rng);
-    match rng.below(26) {
+    let metadata_change = |rng: &mut Rng| {
+        let key = format!("k{}", rng.below(4));
+        match rng.below(3) {
+            0 => MetadataChange::delete(vec![key]),
+            1 => MetadataChange::replace(Metadata::from_iter([(key, rng.below(3).into())])),
+            _ => MetadataChange::merge(Metadata::from_iter([(key, rng.below(3).into())])),
+        }
+    };
+    match rng.below(28) {
         0 => Action::SetAudio { muted: rng.coin() },
         1 => Action::SetVideo { on: rng.coin() },
         2 => Action::SetSharing { on: rng.coin() },
@@ -111,6 +138,13 @@ fn random_action(rng: &mut Rng, ids: &[ParticipantId]) -> Action {
         21 => Action::MakeManager { participant },
         22 => Action::RevokeManager { participant },
         23 => Action::TransferHost { participant },
+        26 => Action::UpdateRoomMetadata {
+            change: metadata_change(rng),
+        },
+        27 => Action::UpdateMemberMetadata {
+            participant: rng.coin().then_some(participant),
+            change: metadata_change(rng),
+        },
         24 if rng.below(3) == 0 => Action::Leave,
         25 if rng.below(20) == 0 => Action::End,
         _ => Action::RaiseHand,
@@ -165,6 +199,12 @@ fn run(seed: u64, steps: usize) -> TestResult {
                         View {
                             members: w.members,
                             session: w.session,
+                            metadata: w.metadata,
+                            member_metadata: w
+                                .member_metadata
+                                .into_iter()
+                                .map(|m| (m.participant, m.metadata))
+                                .collect(),
                         },
                     );
                 }
@@ -222,6 +262,24 @@ fn run(seed: u64, steps: usize) -> TestResult {
             assert_eq!(
                 view.session, session,
                 "seed {seed} step {step}: session of {id}"
+            );
+            assert_eq!(
+                view.metadata,
+                *sim.room.metadata(),
+                "seed {seed} step {step}: room metadata of {id}"
+            );
+            let members_metadata: Vec<MemberMetadata> = view
+                .member_metadata
+                .iter()
+                .map(|(p, m)| MemberMetadata {
+                    participant: *p,
+                    metadata: m.clone(),
+                })
+                .collect();
+            assert_eq!(
+                members_metadata,
+                sim.room.member_metadata(),
+                "seed {seed} step {step}: member metadata of {id}"
             );
         }
         // Bookkeeping: at most one host, and the room knows which.

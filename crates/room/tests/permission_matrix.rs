@@ -5,7 +5,8 @@ mod common;
 
 use common::{for_member, Sim, TestResult};
 use huddle_proto::{
-    Action, EndReason, ErrorCode, LeaveReason, ParticipantId, Reaction, Role, ServerEvent,
+    Action, EndReason, ErrorCode, LeaveReason, Metadata, MetadataChange, ParticipantId, Reaction,
+    Role, ServerEvent,
 };
 use huddle_room::{Permission, Recipient, RoomConfig, RoomError};
 
@@ -100,6 +101,35 @@ fn updated(events: &Events, id: ParticipantId) -> bool {
         *r == Recipient::Everyone
             && matches!(e, ServerEvent::Updated { participant, .. } if *participant == id)
     })
+}
+
+fn topic() -> Metadata {
+    let mut m = Metadata::new();
+    m.insert(
+        "topic".into(),
+        serde_json::json!({"title": "Q3", "items": [1, 2]}),
+    );
+    m
+}
+
+fn member_metadata_set(
+    sim: &Sim,
+    whose: ParticipantId,
+    by_whom: ParticipantId,
+    events: &Events,
+) -> Result<(), String> {
+    ensure(
+        sim.room.member_metadata_of(whose) == Some(&topic()),
+        "member metadata set",
+    )?;
+    ensure(
+        has(events, |r, e| {
+            *r == Recipient::Everyone
+                && matches!(e, ServerEvent::MemberMetadataUpdated { participant, by, changes }
+                    if *participant == whose && *by == by_whom && changes.set == topic())
+        }),
+        "everyone told whose metadata changed, what and by whom",
+    )
 }
 
 fn cases() -> Vec<Case> {
@@ -403,6 +433,45 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "set the room's metadata",
+            action: |_| Action::UpdateRoomMetadata {
+                change: MetadataChange::merge(topic()),
+            },
+            allowed: ADMINS,
+            permission: Permission::Admin,
+            check: |sim, _, a, ev| {
+                ensure(*sim.room.metadata() == topic(), "room metadata set")?;
+                ensure(
+                    has(ev, |r, e| {
+                        *r == Recipient::Everyone
+                            && matches!(e, ServerEvent::RoomMetadataUpdated { by, changes }
+                                if *by == a && changes.set == topic())
+                    }),
+                    "everyone told what changed and by whom",
+                )
+            },
+        },
+        Case {
+            name: "set own metadata",
+            action: |_| Action::UpdateMemberMetadata {
+                participant: None,
+                change: MetadataChange::merge(topic()),
+            },
+            allowed: ALL,
+            permission: Permission::Participate,
+            check: |sim, _, a, ev| member_metadata_set(sim, a, a, ev),
+        },
+        Case {
+            name: "set someone's metadata",
+            action: |c| Action::UpdateMemberMetadata {
+                participant: Some(c.target),
+                change: MetadataChange::merge(topic()),
+            },
+            allowed: ADMINS,
+            permission: Permission::Admin,
+            check: |sim, c, a, ev| member_metadata_set(sim, c.target, a, ev),
+        },
+        Case {
             name: "spotlight someone",
             action: |c| Action::Spotlight {
                 participant: Some(c.target),
@@ -646,6 +715,10 @@ fn aim(action: &Action) -> Aim {
         | Action::LockSession { .. }
         | Action::SetAudienceChat { .. }
         | Action::Spotlight { participant: None }
+        | Action::UpdateRoomMetadata { .. }
+        | Action::UpdateMemberMetadata {
+            participant: None, ..
+        }
         | Action::Leave
         | Action::End => Aim::Nobody,
         Action::LowerHand {
@@ -653,6 +726,10 @@ fn aim(action: &Action) -> Aim {
         }
         | Action::Spotlight {
             participant: Some(p),
+        }
+        | Action::UpdateMemberMetadata {
+            participant: Some(p),
+            ..
         } => Aim::Control(*p, Permission::Admin),
         Action::MuteAudio { participant: p }
         | Action::StopVideo { participant: p }
@@ -743,8 +820,8 @@ fn managers_cannot_act_on_the_host() -> TestResult {
             }
         }
     }
-    // Twelve controls name a member: nine need `admin`, three are the host's own.
-    assert_eq!(controls, 2 * 12, "controls aimed at the host");
+    // Thirteen controls name a member: ten need `admin`, three are the host's own.
+    assert_eq!(controls, 2 * 13, "controls aimed at the host");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     Ok(())
 }

@@ -148,6 +148,10 @@ impl Call {
         self.tiles.clear_participants();
         let mut options = JoinOptions::new(server, request.session_name, request.display_name);
         options.passcode = request.passcode.filter(|p| !p.is_empty());
+        options.token = request
+            .token
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
         options.audio_muted = request.audio_muted;
         options.video_on = request.video_on;
         let mut options = CallOptions::new(options);
@@ -529,6 +533,7 @@ mod tests {
             session_name: "Weekly".into(),
             display_name: name.into(),
             passcode: None,
+            token: None,
             audio_muted: false,
             video_on: true,
             camera_id: None,
@@ -665,6 +670,57 @@ mod tests {
         call.leave().await?;
         server.shutdown().await;
         held.abort();
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_server_in_token_mode_admits_the_token_typed_on_the_form(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let secret = b"a secret shared with the organisation's backend".to_vec();
+        let mut config = huddle_server::ServerConfig::open_loopback();
+        config.bind = ([127, 0, 0, 1], 0).into();
+        config.auth = huddle_server::AuthMode::Jwt {
+            secret: secret.clone(),
+        };
+        let server = huddle_server::Server::start(config).await?;
+        let call = Call::new(Arc::default());
+        let mut without = request("Ann");
+        without.server = server.ws_url();
+        let (tx, _rx) = mpsc::channel();
+        let refused = call
+            .join(without.clone(), None, LocalMedia::default(), Queue(tx))
+            .await
+            .map(|_| ());
+        let view = refused.as_ref().map_err(AppError::view);
+        assert!(
+            matches!(view, Err(ref v) if v.kind == crate::error::ErrorKind::TokenRequired),
+            "{refused:?}"
+        );
+
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs();
+        let token = huddle_server::mint_token(
+            &secret,
+            &huddle_server::MintRequest {
+                session: "Weekly".into(),
+                role: huddle_proto::Role::Host,
+                ttl: Duration::from_secs(600),
+                identity: None,
+                session_key: None,
+                now_unix: now,
+            },
+        )?;
+        let mut with = without;
+        // As pasted: the form trims it.
+        with.token = Some(format!("  {token}\n"));
+        let (tx, _rx) = mpsc::channel();
+        let joined = call
+            .join(with, None, LocalMedia::default(), Queue(tx))
+            .await?;
+        assert_eq!(joined.state.role, view::RoleView::Host);
+        call.leave().await?;
+        server.shutdown().await;
         Ok(())
     }
 

@@ -398,6 +398,10 @@ pub struct JoinRequest {
     pub session_name: String,
     pub display_name: String,
     pub passcode: Option<String>,
+    /// A join token, for a server in token mode (issued by the organisation's backend);
+    /// `null` or empty: none.
+    #[serde(default)]
+    pub token: Option<String>,
     pub audio_muted: bool,
     pub video_on: bool,
     /// The devices picked on the pre-join screen; `null`: the system's default.

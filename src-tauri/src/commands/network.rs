@@ -28,6 +28,7 @@ fn server_base(typed: &str) -> String {
 #[tauri::command]
 pub async fn network_test(
     server: String,
+    token: Option<String>,
     on_progress: Channel<Progress>,
     host: State<'_, Host>,
     tests: State<'_, NetworkTest>,
@@ -48,7 +49,9 @@ pub async fn network_test(
             let _ = on_progress.send(event);
         }
     });
-    let result = nettest::run(&NettestOptions::new(base), Some(tx), cancel).await;
+    let mut options = NettestOptions::new(base);
+    options.token = token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    let result = nettest::run(&options, Some(tx), cancel).await;
     let _ = forward.await;
     Ok(result?)
 }

@@ -5,6 +5,8 @@ import {
   serverUrlError,
   sessionKey,
   sessionNameError,
+  TOKEN_MAX,
+  tokenError,
 } from "./validate";
 
 describe("session name", () => {
@@ -38,6 +40,24 @@ describe("passcode", () => {
     expect(passcodeError("12345678901")).toMatch(/at most 10/);
     expect(passcodeError("pässword")).toMatch(/ASCII/);
     expect(passcodeError("tab\there")).toMatch(/ASCII/);
+  });
+});
+
+describe("join token", () => {
+  const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzZXNzaW9uIjoiV2Vla2x5In0.c2lnbmF0dXJl";
+  it("is optional", () => expect(tokenError("  ")).toBeNull());
+  it("takes a JWT, with the spaces a paste brings", () => {
+    expect(tokenError(jwt)).toBeNull();
+    expect(tokenError(`  ${jwt}\n`)).toBeNull();
+  });
+  it("refuses what is not one, in words", () => {
+    for (const bad of ["hunter2", "a.b", `${jwt}.extra`, "a b.c.d", "<script>.x.y", "eyJ\u202e.x.y"]) {
+      expect(tokenError(bad), bad).toMatch(/isn't a join token/);
+    }
+  });
+  it("is bounded", () => {
+    const huge = `${"a".repeat(TOKEN_MAX)}.b.c`;
+    expect(tokenError(huge)).toMatch(/at most/);
   });
 });
 

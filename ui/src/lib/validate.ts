@@ -38,6 +38,19 @@ export function passcodeError(passcode: string): string | null {
   return null;
 }
 
+/** Longest join token the form takes (a join message before `welcome` is capped at 16 KiB). */
+export const TOKEN_MAX = 8192;
+
+/** Error for a join token, or null. Empty means none; a token is a JWT (base64url parts). */
+export function tokenError(token: string): string | null {
+  const t = token.trim();
+  if (t.length === 0) return null;
+  if (t.length > TOKEN_MAX) return `Join tokens are at most ${TOKEN_MAX} characters.`;
+  if (!/^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*$/.test(t))
+    return "That isn't a join token: paste the whole token you were given (three parts separated by dots).";
+  return null;
+}
+
 /** Error for a server address, or null. Empty means the server on this computer. */
 export function serverUrlError(url: string): string | null {
   const trimmed = url.trim();

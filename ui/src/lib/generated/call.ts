@@ -57,7 +57,12 @@ export type JoinRequest = {
 /**
  * Empty: the server hosted on this computer.
  */
-server: string, sessionName: string, displayName: string, passcode: string | null, audioMuted: boolean, videoOn: boolean, 
+server: string, sessionName: string, displayName: string, passcode: string | null, 
+/**
+ * A join token, for a server in token mode (issued by the organisation's backend);
+ * `null` or empty: none.
+ */
+token: string | null, audioMuted: boolean, videoOn: boolean, 
 /**
  * The devices picked on the pre-join screen; `null`: the system's default.
  */

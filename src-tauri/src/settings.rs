@@ -29,6 +29,27 @@ pub struct Settings {
     pub speaker_id: Option<String>,
     /// Host for others on this computer's network, not only for this computer.
     pub host_on_network: bool,
+    /// Light or dark, or whatever the system uses.
+    #[serde(deserialize_with = "lenient_theme")]
+    pub theme: Theme,
+}
+
+/// The app's colours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// Follow the system's light or dark setting, also when it changes.
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+/// A theme a later version wrote (or a typo) means the system's, rather than a settings
+/// file set aside for one unknown word.
+fn lenient_theme<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Theme, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).unwrap_or_default())
 }
 
 impl Default for Settings {
@@ -44,6 +65,7 @@ impl Default for Settings {
             microphone_id: None,
             speaker_id: None,
             host_on_network: false,
+            theme: Theme::System,
         }
     }
 }
@@ -249,6 +271,20 @@ mod tests {
             .is_some_and(|n| n.contains("could not be read")));
         let aside = store.path().with_extension("json.unreadable");
         assert_eq!(std::fs::read(aside)?, b"{ not json");
+        std::fs::remove_dir_all(dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn an_unknown_theme_means_the_systems_and_keeps_the_rest(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let (store, dir) = temp_store("theme")?;
+        std::fs::write(store.path(), r#"{"displayName":"Ann","theme":"sepia"}"#)?;
+        let loaded = store.load()?;
+        assert_eq!(loaded.settings.display_name, "Ann");
+        assert_eq!(loaded.settings.theme, Theme::System);
+        std::fs::write(store.path(), r#"{"theme":"dark"}"#)?;
+        assert_eq!(store.load()?.settings.theme, Theme::Dark);
         std::fs::remove_dir_all(dir)?;
         Ok(())
     }

@@ -3,7 +3,7 @@
 // text at 200 % nothing is cut off (scrolling allowed); and with the sound server stopped
 // the microphone says so in words, with the technical account behind "Details".
 // Screenshots go to target/e2e/ (prejoin-1366x768.png, prejoin-1024x640.png,
-// prejoin-text-200.png, prejoin-no-sound.png).
+// prejoin-text-200.png, prejoin-dark.png, prejoin-no-sound.png).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -120,6 +120,30 @@ describe("the layout", () => {
       await assertReachable(app, ESSENTIALS);
     } finally {
       await app.exec(`document.documentElement.style.fontSize = ""; window.scrollTo(0, 0); return true;`);
+    }
+  });
+
+  test("Appearance switches to dark colours at once, and back", async () => {
+    await resize(app, 1366, 768);
+    // The page's background as relative luminance, 0 (black) to 1 (white).
+    const luminance = () =>
+      app.exec(`const [r, g, b] = getComputedStyle(document.documentElement).backgroundColor.match(/\\d+/g).map(Number);
+        return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;`);
+    const choose = (theme) =>
+      app.exec(`const el = document.getElementById("theme");
+        el.value = arguments[0];
+        el.dispatchEvent(new Event("change", { bubbles: true }));
+        return true;`, [theme]);
+    try {
+      await choose("light");
+      await waitFor("light colours", async () => (await luminance()) > 0.8, 3000);
+      await choose("dark");
+      await waitFor("dark colours", async () => (await luminance()) < 0.2, 3000);
+      assert.equal(await app.exec(`return document.documentElement.dataset.theme;`), "dark");
+      await sleep(200);
+      await app.screenshot("prejoin-dark");
+    } finally {
+      await choose("system");
     }
   });
 });

@@ -2,6 +2,7 @@
 // or an AppError { kind, message, detail }: the message is written for a person, the detail
 // is the technical account for the "Details" disclosure, and only the kind is for logic.
 import { invoke } from "@tauri-apps/api/core";
+import type { Theme } from "./theme";
 import type { ErrorView } from "./generated/error";
 
 export type AppError = ErrorView;
@@ -24,6 +25,8 @@ export interface Settings {
   speakerId: string | null;
   /** Host for others on this computer's network, not only for this computer. */
   hostOnNetwork: boolean;
+  /** Light, dark, or the system's colours. */
+  theme: Theme;
 }
 
 export interface LoadedSettings {
@@ -42,6 +45,7 @@ export const defaultSettings: Settings = {
   microphoneId: null,
   speakerId: null,
   hostOnNetwork: false,
+  theme: "system",
 };
 
 /**

@@ -28,11 +28,16 @@
 // The speech matching of the media tests (loudness envelope, normalized correlation).
 #[path = "../tests/call_support/mod.rs"]
 mod call_support;
+// The server in a child process.
+mod bench_support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use bench_support::{
+    cpu_seconds, init_tracing, load_average, serve, BenchResult, ServerProcess, SfuCounts,
+};
 use call_support::{best_lag, envelope};
 use futures_util::StreamExt as _;
 use huddle_client::call::{
@@ -42,11 +47,7 @@ use huddle_client::session::JoinOptions;
 use huddle_media::camera::{CameraRegistry, CaptureFormat, SyntheticFault};
 use huddle_media::{media_now, read_stamp, AudioFrame, FrameSource, SpeechSource};
 use huddle_server::{Server, ServerConfig};
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
-use tokio::process::{ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
-
-type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// The camera of `join-latency` and `glass`.
 const SMALL: CaptureFormat = CaptureFormat {
@@ -70,13 +71,7 @@ const BLOCK: usize = 480;
 const LOSS_LIMIT_PCT: f64 = 0.5;
 
 fn main() -> BenchResult {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_tracing();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let numbers: Vec<usize> = args.iter().skip(1).filter_map(|a| a.parse().ok()).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -802,151 +797,7 @@ async fn audio_room(speakers: usize, listener_counts: &[usize]) -> BenchResult {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The server in a child process
-
-/// The child: an open-mode server on free loopback ports. Each `stats` line on standard input
-/// is answered with the forwarding unit's counters; end of input shuts it down.
-async fn serve() -> BenchResult {
-    let handle = Server::start(ServerConfig::open_loopback()).await?;
-    println!("ADDR {}", handle.http_url());
-    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
-    while let Some(line) = stdin.next_line().await? {
-        if line.trim() == "stats" {
-            let get = |f: fn(&huddle_server::sfu::SfuStats) -> &std::sync::atomic::AtomicU64| {
-                handle
-                    .media_stats()
-                    .map_or(0, |s| f(s).load(Ordering::Relaxed))
-            };
-            println!(
-                "STATS {} {} {}",
-                get(|s| &s.rtp_in),
-                get(|s| &s.rtp_out),
-                get(|s| &s.unrouted)
-            );
-        }
-    }
-    handle.shutdown().await;
-    Ok(())
-}
-
-/// The forwarding unit's counters.
-struct SfuCounts {
-    rtp_in: u64,
-    rtp_out: u64,
-    unrouted: u64,
-}
-
-struct ServerProcess {
-    child: tokio::process::Child,
-    stdin: ChildStdin,
-    lines: Lines<BufReader<ChildStdout>>,
-    pid: u32,
-    url: String,
-}
-
-impl ServerProcess {
-    async fn start() -> BenchResult<ServerProcess> {
-        let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
-            .arg("serve")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()?;
-        let stdin = child.stdin.take().ok_or("no stdin")?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let pid = child.id().ok_or("server exited")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines.next_line().await?.ok_or("server exited")?;
-            if let Some(url) = line.strip_prefix("ADDR ") {
-                break url.to_owned();
-            }
-        };
-        Ok(ServerProcess {
-            child,
-            stdin,
-            lines,
-            pid,
-            url,
-        })
-    }
-
-    async fn media(&mut self) -> BenchResult<SfuCounts> {
-        self.stdin.write_all(b"stats\n").await?;
-        self.stdin.flush().await?;
-        loop {
-            let line = self.lines.next_line().await?.ok_or("server exited")?;
-            if let Some(rest) = line.strip_prefix("STATS ") {
-                let n: Vec<u64> = rest
-                    .split_whitespace()
-                    .filter_map(|x| x.parse().ok())
-                    .collect();
-                if let [rtp_in, rtp_out, unrouted] = n[..] {
-                    return Ok(SfuCounts {
-                        rtp_in,
-                        rtp_out,
-                        unrouted,
-                    });
-                }
-                return Err(format!("bad stats line: {line}").into());
-            }
-        }
-    }
-
-    fn cpu_seconds(&self) -> f64 {
-        cpu_seconds(&self.pid.to_string())
-    }
-
-    /// (current RSS, peak RSS) in MiB.
-    fn memory(&self) -> (f64, f64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
-        let field = |name: &str| -> f64 {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-                .map_or(0.0, |kb| kb / 1024.0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
-    }
-
-    async fn stop(mut self) -> BenchResult {
-        // Closing its standard input asks the child to shut down gracefully.
-        drop(self.stdin);
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await??;
-        Ok(())
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Small helpers
-
-/// CPU seconds (user + system) of a process: a pid or `self`.
-fn cpu_seconds(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // Linux reports these in clock ticks of 1/100 s on every common configuration.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// The one-minute load average.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_default()
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0

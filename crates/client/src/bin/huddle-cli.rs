@@ -364,10 +364,27 @@ mod typed {
 
     use huddle_proto::ParticipantId;
 
+    /// Whose metadata a `/meta` or `/unmeta` line changes.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) enum Whose {
+        Room,
+        Me,
+        Member(ParticipantId),
+    }
+
     /// One typed line.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub(super) enum Typed {
         Chat(String),
+        Meta {
+            whose: Whose,
+            key: String,
+            value: serde_json::Value,
+        },
+        Unmeta {
+            whose: Whose,
+            key: String,
+        },
         Share(bool),
         Hand(bool),
         Mute(ParticipantId),
@@ -380,7 +397,8 @@ mod typed {
 
     pub(super) const HELP: &str = "lines are chat to everyone (start one with // to send a \
         leading /); commands: /share on|off, /hand up|down, /mute ID, /remove ID, \
-        /lock on|off, /lock-sharing on|off, /end, /help";
+        /lock on|off, /lock-sharing on|off, /meta room|me|ID KEY=JSON, /unmeta room|me|ID KEY, \
+        /end, /help";
 
     /// Parses a typed line; an error says what was wrong in words.
     pub(super) fn parse(line: &str) -> Result<Typed, String> {
@@ -390,6 +408,13 @@ mod typed {
         let Some(command) = line.strip_prefix('/') else {
             return Ok(Typed::Chat(line.to_owned()));
         };
+        // A JSON value may hold spaces, so these take the rest of the line as it is.
+        if let Some(rest) = command.strip_prefix("meta ") {
+            return parse_meta(rest);
+        }
+        if let Some(rest) = command.strip_prefix("unmeta ") {
+            return parse_unmeta(rest);
+        }
         let mut words = command.split_whitespace();
         let name = words.next().unwrap_or("");
         let arg = words.next();
@@ -419,8 +444,56 @@ mod typed {
             "lock-sharing" => switch("on", "off").map(Typed::LockSharing),
             "end" => none(Typed::End),
             "help" => none(Typed::Help),
+            "meta" => Err("/meta takes room, me or a member id, then KEY=JSON".to_owned()),
+            "unmeta" => Err("/unmeta takes room, me or a member id, then KEY".to_owned()),
             other => Err(format!("unknown command /{other} ({HELP})")),
         }
+    }
+
+    fn whose(word: &str, command: &str) -> Result<Whose, String> {
+        match word {
+            "room" => Ok(Whose::Room),
+            "me" => Ok(Whose::Me),
+            id => id
+                .parse()
+                .map(|id| Whose::Member(ParticipantId(id)))
+                .map_err(|_| format!("/{command} takes room, me or a member id, not {id:?}")),
+        }
+    }
+
+    /// `/meta WHOSE KEY=JSON`.
+    fn parse_meta(rest: &str) -> Result<Typed, String> {
+        let (who, assignment) = rest
+            .trim_start()
+            .split_once(char::is_whitespace)
+            .ok_or("/meta takes room, me or a member id, then KEY=JSON")?;
+        let whose = whose(who, "meta")?;
+        let (key, value) = assignment
+            .trim()
+            .split_once('=')
+            .ok_or("/meta needs KEY=JSON, e.g. topic=\"Q3 review\"")?;
+        let value = serde_json::from_str(value.trim()).map_err(|e| {
+            format!(
+                "/meta: the value of {key:?} is not JSON ({e}); text needs quotes: {key}=\"...\""
+            )
+        })?;
+        Ok(Typed::Meta {
+            whose,
+            key: key.trim().to_owned(),
+            value,
+        })
+    }
+
+    /// `/unmeta WHOSE KEY`.
+    fn parse_unmeta(rest: &str) -> Result<Typed, String> {
+        let mut words = rest.split_whitespace();
+        let (Some(who), Some(key), None) = (words.next(), words.next(), words.next()) else {
+            return Err("/unmeta takes room, me or a member id, then one KEY".to_owned());
+        };
+        Ok(Typed::Unmeta {
+            whose: whose(who, "unmeta")?,
+            key: key.to_owned(),
+        })
     }
 
     #[cfg(test)]
@@ -440,6 +513,59 @@ mod typed {
             assert_eq!(parse("/lock off"), Ok(Typed::Lock(false)));
             assert_eq!(parse("/end"), Ok(Typed::End));
             assert_eq!(parse("/help"), Ok(Typed::Help));
+        }
+
+        #[test]
+        fn meta_lines_take_a_json_value() {
+            assert_eq!(
+                parse("/meta room topic=\"Q3 review\""),
+                Ok(Typed::Meta {
+                    whose: Whose::Room,
+                    key: "topic".into(),
+                    value: serde_json::json!("Q3 review"),
+                })
+            );
+            assert_eq!(
+                parse("/meta me  status = {\"away\": true, \"until\": [10, 30]}"),
+                Ok(Typed::Meta {
+                    whose: Whose::Me,
+                    key: "status".into(),
+                    value: serde_json::json!({"away": true, "until": [10, 30]}),
+                })
+            );
+            assert_eq!(
+                parse("/meta 7 team=null"),
+                Ok(Typed::Meta {
+                    whose: Whose::Member(ParticipantId(7)),
+                    key: "team".into(),
+                    value: serde_json::Value::Null,
+                })
+            );
+            assert_eq!(
+                parse("/unmeta room topic"),
+                Ok(Typed::Unmeta {
+                    whose: Whose::Room,
+                    key: "topic".into(),
+                })
+            );
+        }
+
+        #[test]
+        fn bad_meta_lines_say_why() {
+            for (line, says) in [
+                ("/meta", "room, me or a member id"),
+                ("/meta room", "room, me or a member id"),
+                ("/meta room topic", "KEY=JSON"),
+                ("/meta room topic=Q3 review", "not JSON"),
+                ("/meta room topic=", "not JSON"),
+                ("/meta ann topic=1", "not \"ann\""),
+                ("/unmeta room", "one KEY"),
+                ("/unmeta room a b", "one KEY"),
+                ("/unmeta -1 a", "member id"),
+            ] {
+                let err = parse(line).expect_err(line);
+                assert!(err.contains(says), "{line}: {err}");
+            }
         }
 
         #[test]
@@ -472,17 +598,18 @@ mod join {
     use huddle_client::call::{
         self, AudioDevices, AudioInput, CallEvent, CallOptions, MediaState, ScreenInput, VideoInput,
     };
+    use huddle_client::session::MetadataChanged;
     use huddle_client::session::{
         CallState, CloseReason, ConnectionStatus, JoinOptions, Notice, SessionEvent,
     };
     use huddle_client::tls::Trust;
     use huddle_client::ClientError;
     use huddle_media::camera::{CameraRegistry, CaptureFormat, SyntheticFault};
-    use huddle_proto::{Action, ChatMessage, LeaveReason, MemberUpdate, ServerEvent};
+    use huddle_proto::{Action, ChatMessage, LeaveReason, MemberUpdate, Metadata, ServerEvent};
     use serde_json::json;
     use tokio::io::AsyncBufReadExt as _;
 
-    use super::typed::{self, Typed};
+    use super::typed::{self, Typed, Whose};
     use super::{read_pem_certs, JoinArgs, MediaSource};
 
     pub(super) async fn run(args: JoinArgs) -> ExitCode {
@@ -676,6 +803,19 @@ mod join {
             Typed::Remove(who) => session.remove(who).await,
             Typed::Lock(on) => session.lock_session(on).await,
             Typed::LockSharing(on) => session.request(Action::LockSharing { locked: on }).await,
+            Typed::Meta { whose, key, value } => {
+                let set = Metadata::from_iter([(key, value)]);
+                match whose {
+                    Whose::Room => session.set_room_metadata(set).await,
+                    Whose::Me => session.set_member_metadata(None, set).await,
+                    Whose::Member(id) => session.set_member_metadata(Some(id), set).await,
+                }
+            }
+            Typed::Unmeta { whose, key } => match whose {
+                Whose::Room => session.delete_room_metadata(vec![key]).await,
+                Whose::Me => session.delete_member_metadata(None, vec![key]).await,
+                Whose::Member(id) => session.delete_member_metadata(Some(id), vec![key]).await,
+            },
             Typed::End => session.end().await,
             Typed::Help => Ok(()),
         }
@@ -718,14 +858,21 @@ mod join {
             state.me,
             state.role.as_str()
         );
+        if !state.metadata.is_empty() {
+            out += &format!("* session metadata: {}\n", metadata_line(&state.metadata));
+        }
         for m in &state.members {
             out += &format!(
-                "*   {} (id {}, {}){}{}\n",
+                "*   {} (id {}, {}){}{}{}\n",
                 m.display_name,
                 m.id,
                 m.role.as_str(),
                 if m.audio_muted { ", muted" } else { "" },
                 if m.hand_raised { ", hand raised" } else { "" },
+                state
+                    .metadata_of(m.id)
+                    .map(|meta| format!(", metadata: {}", metadata_line(meta)))
+                    .unwrap_or_default(),
             );
         }
         for message in &state.chat {
@@ -758,6 +905,9 @@ mod join {
                     }
                     SessionEvent::Chat(message) => json!({ "type": "chat", "message": message }),
                     SessionEvent::Notice(notice) => json!({ "type": "notice", "notice": notice }),
+                    SessionEvent::Metadata(change) => {
+                        json!({ "type": "metadata", "change": change })
+                    }
                     SessionEvent::Connection(status) => {
                         json!({ "type": "connection", "status": status })
                     }
@@ -795,6 +945,7 @@ mod join {
             SessionEvent::StateChanged { .. } => None,
             SessionEvent::Chat(message) => Some(chat_line(joined, message)),
             SessionEvent::Notice(notice) => Some(format!("* {}", describe_notice(notice))),
+            SessionEvent::Metadata(change) => Some(describe_metadata(joined, change)),
             SessionEvent::Connection(status) => Some(match status {
                 ConnectionStatus::Connected => "* connected".to_owned(),
                 ConnectionStatus::Reconnecting => "* connection lost, reconnecting...".to_owned(),
@@ -804,6 +955,35 @@ mod join {
             }),
             _ => None,
         }
+    }
+
+    fn describe_metadata(joined: &CallState, change: &MetadataChanged) -> String {
+        let whose = match change.participant {
+            None => "the session's".to_owned(),
+            Some(id) if id == joined.me => "your".to_owned(),
+            Some(id) if id == change.by => "their own".to_owned(),
+            Some(id) => format!("member {id}'s"),
+        };
+        let mut parts: Vec<String> = change
+            .changes
+            .set
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        parts.extend(change.changes.deleted.iter().map(|key| format!("-{key}")));
+        format!(
+            "* {} changed {whose} metadata: {}",
+            change.by_name,
+            parts.join(", ")
+        )
+    }
+
+    fn metadata_line(metadata: &Metadata) -> String {
+        metadata
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn describe_update(c: &MemberUpdate) -> String {

@@ -362,6 +362,9 @@ impl Driver {
                 if let Some(notice) = applied.notice {
                     self.emit(SessionEvent::Notice(notice));
                 }
+                if let Some(change) = applied.metadata {
+                    self.emit(SessionEvent::Metadata(change));
+                }
                 if let Some(after) = applied.refill_after {
                     if let Err(e) = self.send_history(ws, after).await {
                         return Flow::Lost(e);

@@ -22,8 +22,8 @@ use std::time::Duration;
 
 use huddle_proto::limits::{DEFAULT_RECONNECT_GRACE, JOIN_TIMEOUT};
 use huddle_proto::{
-    Action, ChatMessage, EndReason, ErrorCode, Join, MediaEvent, MediaRequest, ParticipantId,
-    Reaction, ServerEvent, PROTOCOL_VERSION,
+    Action, ChatMessage, EndReason, ErrorCode, Join, MediaEvent, MediaRequest, Metadata,
+    MetadataChange, ParticipantId, Reaction, ServerEvent, PROTOCOL_VERSION,
 };
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::error::ClientError;
 use crate::tls::Trust;
 
-pub use state::{Applied, CallState, Notice};
+pub use state::{Applied, CallState, MetadataChanged, Notice};
 
 /// How to join.
 #[derive(Debug, Clone)]
@@ -190,6 +190,8 @@ pub enum SessionEvent {
     Chat(ChatMessage),
     /// Something a person should be told.
     Notice(Notice),
+    /// The room's or a member's metadata changed (the state already holds the new values).
+    Metadata(MetadataChanged),
     /// The link changed.
     Connection(ConnectionStatus),
 }
@@ -567,6 +569,75 @@ impl Session {
     /// As [`Session::request`].
     pub async fn spotlight(&self, participant: Option<ParticipantId>) -> Result<(), ClientError> {
         self.request(Action::Spotlight { participant }).await
+    }
+
+    /// Set keys of the session's metadata, keeping the others (host, manager).
+    ///
+    /// # Errors
+    /// As [`Session::request`]; `invalid_metadata` for a bad key, `metadata_too_large` over
+    /// the limits.
+    pub async fn set_room_metadata(&self, set: Metadata) -> Result<(), ClientError> {
+        self.update_room_metadata(MetadataChange::merge(set)).await
+    }
+
+    /// Delete keys of the session's metadata (host, manager).
+    ///
+    /// # Errors
+    /// As [`Session::set_room_metadata`].
+    pub async fn delete_room_metadata(&self, keys: Vec<String>) -> Result<(), ClientError> {
+        self.update_room_metadata(MetadataChange::delete(keys))
+            .await
+    }
+
+    /// Change the session's metadata: set, delete or replace (host, manager).
+    ///
+    /// # Errors
+    /// As [`Session::set_room_metadata`].
+    pub async fn update_room_metadata(&self, change: MetadataChange) -> Result<(), ClientError> {
+        self.request(Action::UpdateRoomMetadata { change }).await
+    }
+
+    /// Set keys of my metadata (`participant` `None`) or, as host or manager, someone
+    /// else's, keeping the other keys.
+    ///
+    /// # Errors
+    /// As [`Session::set_room_metadata`].
+    pub async fn set_member_metadata(
+        &self,
+        participant: Option<ParticipantId>,
+        set: Metadata,
+    ) -> Result<(), ClientError> {
+        self.update_member_metadata(participant, MetadataChange::merge(set))
+            .await
+    }
+
+    /// Delete keys of my metadata or, as host or manager, someone else's.
+    ///
+    /// # Errors
+    /// As [`Session::set_room_metadata`].
+    pub async fn delete_member_metadata(
+        &self,
+        participant: Option<ParticipantId>,
+        keys: Vec<String>,
+    ) -> Result<(), ClientError> {
+        self.update_member_metadata(participant, MetadataChange::delete(keys))
+            .await
+    }
+
+    /// Change my metadata or, as host or manager, someone else's: set, delete or replace.
+    ///
+    /// # Errors
+    /// As [`Session::set_room_metadata`].
+    pub async fn update_member_metadata(
+        &self,
+        participant: Option<ParticipantId>,
+        change: MetadataChange,
+    ) -> Result<(), ClientError> {
+        self.request(Action::UpdateMemberMetadata {
+            participant,
+            change,
+        })
+        .await
     }
 
     /// End the session for everyone (host).

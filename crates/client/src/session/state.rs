@@ -1,5 +1,6 @@
 //! The call as a UI shows it: who I am, the session's settings, the members in join order,
-//! the chat ordered by sequence number, and whether the session is over.
+//! the chat ordered by sequence number, the room's and the members' metadata, and whether
+//! the session is over.
 //!
 //! Pure data with no IO: [`CallState::from_welcome`] builds it, [`CallState::apply`] folds in
 //! each server event and says what a person should be told ([`Notice`]) and whether a chat
@@ -7,8 +8,8 @@
 //! The session driver owns one and publishes snapshots of it.
 
 use huddle_proto::{
-    ChatMessage, ChatSeq, EndReason, LeaveReason, Member, ParticipantId, Reaction, Role,
-    ServerEvent, SessionInfo, Welcome,
+    ChatMessage, ChatSeq, EndReason, LeaveReason, Member, Metadata, MetadataDiff, ParticipantId,
+    Reaction, Role, ServerEvent, SessionInfo, Welcome,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -26,6 +27,10 @@ pub struct CallState {
     pub members: Vec<Member>,
     /// Chat addressed to me, ordered by sequence number, without duplicates.
     pub chat: Vec<ChatMessage>,
+    /// The session's metadata (set by the host and managers).
+    pub metadata: Metadata,
+    /// Each member's metadata; members without any are not listed.
+    pub member_metadata: BTreeMap<ParticipantId, Metadata>,
     /// Why the session ended, once it has.
     pub ended: Option<EndReason>,
     /// Who removed me, once someone has.
@@ -135,6 +140,19 @@ pub enum Notice {
     },
 }
 
+/// The room's or a member's metadata changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MetadataChanged {
+    /// Whose metadata; `None` for the room's.
+    pub participant: Option<ParticipantId>,
+    /// Who changed it.
+    pub by: ParticipantId,
+    /// Their name.
+    pub by_name: String,
+    /// The keys set (with their new values) and deleted.
+    pub changes: MetadataDiff,
+}
+
 /// What applying one event produced besides the new state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
@@ -144,6 +162,8 @@ pub struct Applied {
     pub new_chat: Option<ChatMessage>,
     /// A chat gap was seen: ask for `chat_history {after_seq}` with this value.
     pub refill_after: Option<ChatSeq>,
+    /// The metadata change the event carried.
+    pub metadata: Option<MetadataChanged>,
 }
 
 /// Shown when an event names someone the client never knew.
@@ -164,6 +184,13 @@ impl CallState {
             session: welcome.session.clone(),
             members,
             chat: Vec::new(),
+            metadata: welcome.metadata.clone(),
+            member_metadata: welcome
+                .member_metadata
+                .iter()
+                .filter(|m| !m.metadata.is_empty())
+                .map(|m| (m.participant, m.metadata.clone()))
+                .collect(),
             ended: None,
             removed_by: None,
             high_water: None,
@@ -194,6 +221,12 @@ impl CallState {
     #[must_use]
     pub fn myself(&self) -> Option<&Member> {
         self.member(self.me)
+    }
+
+    /// The metadata of one member (`None` when it has none).
+    #[must_use]
+    pub fn metadata_of(&self, id: ParticipantId) -> Option<&Metadata> {
+        self.member_metadata.get(&id)
     }
 
     /// The highest chat seq held, if any.
@@ -273,9 +306,26 @@ impl CallState {
                         self.departed.pop_first();
                     }
                 }
+                self.member_metadata.remove(participant);
                 if self.session.spotlight == Some(*participant) {
                     self.session.spotlight = None;
                 }
+            }
+            ServerEvent::RoomMetadataUpdated { by, changes } => {
+                changes.apply_to(&mut self.metadata);
+                out.metadata = Some(self.metadata_changed(None, *by, changes));
+            }
+            ServerEvent::MemberMetadataUpdated {
+                participant,
+                by,
+                changes,
+            } => {
+                let metadata = self.member_metadata.entry(*participant).or_default();
+                changes.apply_to(metadata);
+                if metadata.is_empty() {
+                    self.member_metadata.remove(participant);
+                }
+                out.metadata = Some(self.metadata_changed(Some(*participant), *by, changes));
             }
             ServerEvent::Updated {
                 participant,
@@ -376,6 +426,20 @@ impl CallState {
         out
     }
 
+    fn metadata_changed(
+        &self,
+        participant: Option<ParticipantId>,
+        by: ParticipantId,
+        changes: &MetadataDiff,
+    ) -> MetadataChanged {
+        MetadataChanged {
+            participant,
+            by,
+            by_name: self.name_of(by),
+            changes: changes.clone(),
+        }
+    }
+
     // The personal events (muted, renamed...) also arrive as `updated` for everyone; applying
     // them to my entry as well keeps the state right whichever comes first.
     fn set_mine(&mut self, change: impl FnOnce(&mut Member)) {
@@ -439,6 +503,8 @@ mod tests {
                 member(1, "Ann", Role::Host),
             ],
             chat,
+            metadata: Metadata::new(),
+            member_metadata: Vec::new(),
             heartbeat_interval_ms: 5000,
         }
     }
@@ -592,5 +658,67 @@ mod tests {
         let state = old.resumed(&w);
         assert_eq!(seqs(&state), vec![1, 2, 5]);
         assert_eq!(state.members.len(), 3);
+    }
+
+    #[test]
+    fn metadata_follows_the_events_and_the_welcome() {
+        let mut w = welcome(Vec::new());
+        w.metadata.insert("topic".into(), "Q3".into());
+        w.member_metadata.push(huddle_proto::MemberMetadata {
+            participant: ParticipantId(1),
+            metadata: Metadata::from_iter([("status".to_owned(), "away".into())]),
+        });
+        let mut state = CallState::from_welcome(&w);
+        assert_eq!(state.metadata.get("topic"), Some(&"Q3".into()));
+        assert!(state.metadata_of(ParticipantId(1)).is_some());
+
+        let applied = state.apply(&ServerEvent::RoomMetadataUpdated {
+            by: ParticipantId(1),
+            changes: MetadataDiff {
+                set: Metadata::from_iter([("agenda".to_owned(), vec![1, 2].into())]),
+                deleted: vec!["topic".into()],
+            },
+        });
+        assert_eq!(
+            state.metadata,
+            Metadata::from_iter([("agenda".to_owned(), vec![1, 2].into())])
+        );
+        let changed = applied
+            .metadata
+            .as_ref()
+            .map(|m| (m.participant, m.by_name.as_str()));
+        assert_eq!(changed, Some((None, "Ann")));
+
+        let applied = state.apply(&ServerEvent::MemberMetadataUpdated {
+            participant: ParticipantId(2),
+            by: ParticipantId(2),
+            changes: MetadataDiff {
+                set: Metadata::from_iter([("hat".to_owned(), true.into())]),
+                deleted: Vec::new(),
+            },
+        });
+        assert_eq!(
+            applied.metadata.map(|m| m.participant),
+            Some(Some(ParticipantId(2)))
+        );
+        assert_eq!(
+            state.metadata_of(ParticipantId(2)),
+            Some(&Metadata::from_iter([("hat".to_owned(), true.into())]))
+        );
+        // Deleting the last key forgets the member's entry; leaving forgets it too.
+        state.apply(&ServerEvent::MemberMetadataUpdated {
+            participant: ParticipantId(2),
+            by: ParticipantId(1),
+            changes: MetadataDiff {
+                set: Metadata::new(),
+                deleted: vec!["hat".into()],
+            },
+        });
+        assert_eq!(state.metadata_of(ParticipantId(2)), None);
+        state.apply(&ServerEvent::Left {
+            participant: ParticipantId(1),
+            reason: LeaveReason::Left,
+        });
+        assert!(state.member_metadata.is_empty());
     }
 }

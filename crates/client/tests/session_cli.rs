@@ -4,37 +4,16 @@
 
 mod session_support;
 
-use std::process::Stdio;
-
 use huddle_client::session::{Notice, SessionEvent};
 use huddle_proto::LeaveReason;
-use session_support::{join, start_open, wait_event, wait_state, TestResult, PATIENCE};
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+use session_support::{cli_join, join, start_open, wait_event, wait_state, TestResult, PATIENCE};
+use tokio::io::AsyncWriteExt as _;
 
 #[tokio::test]
 async fn cli_chats_from_stdin_and_leaves_on_eof() -> TestResult {
     let server = start_open().await?;
     let (ann, mut ann_events) = join(&server, "cli room", "Ann").await?;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_huddle-cli"))
-        .args([
-            "join",
-            &server.http_url(),
-            "cli room",
-            "--name",
-            "Term",
-            "--json",
-            "--camera",
-            "none",
-            "--microphone",
-            "none",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let mut stdin = child.stdin.take().ok_or("no stdin")?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let (mut child, mut stdin, mut lines) = cli_join(&server, "cli room")?;
 
     // The first line is the welcome, as JSON, naming the session's members.
     let first = tokio::time::timeout(PATIENCE, lines.next_line())

@@ -6,7 +6,6 @@
 
 mod session_support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use huddle_client::session::{ConnectionStatus, SessionEvent};
@@ -14,8 +13,10 @@ use huddle_client::ClientError;
 use huddle_proto::limits::MAX_MEMBER_METADATA_BYTES;
 use huddle_proto::{ErrorCode, Metadata, MetadataChange};
 use serde_json::{json, Value};
-use session_support::{join, start_open, wait_event, wait_state, TestResult, PATIENCE};
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+use session_support::{
+    cli_join, join, start_open, wait_event, wait_state, ChildLines, TestResult, PATIENCE,
+};
+use tokio::io::AsyncWriteExt as _;
 
 fn obj(v: Value) -> Metadata {
     match v {
@@ -99,10 +100,7 @@ async fn metadata_reaches_every_state_and_survives_a_reconnect() -> TestResult {
 }
 
 /// The next JSON line of type `kind` (any type when `kind` is empty).
-async fn next_line(
-    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
-    kind: &str,
-) -> TestResult<Value> {
+async fn next_line(lines: &mut ChildLines, kind: &str) -> TestResult<Value> {
     loop {
         let line = tokio::time::timeout(PATIENCE, lines.next_line())
             .await??
@@ -118,26 +116,7 @@ async fn next_line(
 async fn cli_sets_and_deletes_metadata_and_reports_it_as_json() -> TestResult {
     let server = start_open().await?;
     let (ann, _ann_events) = join(&server, "cli meta", "Ann").await?;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_huddle-cli"))
-        .args([
-            "join",
-            &server.http_url(),
-            "cli meta",
-            "--name",
-            "Term",
-            "--json",
-            "--camera",
-            "none",
-            "--microphone",
-            "none",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let mut stdin = child.stdin.take().ok_or("no stdin")?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let (mut child, mut stdin, mut lines) = cli_join(&server, "cli meta")?;
     next_line(&mut lines, "welcome").await?;
 
     stdin

@@ -86,3 +86,40 @@ pub fn roster(state: &CallState) -> Vec<(u64, String, huddle_proto::Role, bool, 
         })
         .collect()
 }
+
+/// Output lines of a child process.
+pub type ChildLines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
+
+/// `huddle-cli join` into `session` as "Term", with `--json` and no devices, its standard
+/// input and output piped; killed when dropped.
+pub fn cli_join(
+    server: &ServerHandle,
+    session: &str,
+) -> TestResult<(
+    tokio::process::Child,
+    tokio::process::ChildStdin,
+    ChildLines,
+)> {
+    use std::process::Stdio;
+    use tokio::io::AsyncBufReadExt as _;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_huddle-cli"))
+        .args([
+            "join",
+            &server.http_url(),
+            session,
+            "--name",
+            "Term",
+            "--json",
+            "--camera",
+            "none",
+            "--microphone",
+            "none",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdin = child.stdin.take().ok_or("no stdin")?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    Ok((child, stdin, tokio::io::BufReader::new(stdout).lines()))
+}

@@ -8,6 +8,7 @@ fn main() {
     let manifest = tauri_build::AppManifest::new().commands(&[
         "app_info",
         "video_endpoint",
+        "take_join_link",
         "devices_list",
         "preview_start",
         "preview_stop",

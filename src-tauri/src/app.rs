@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tauri::Manager;
+use tauri::{Emitter, Manager};
 
 use crate::error::AppError;
 use crate::frames::Hub;
 use crate::host::Host;
+use crate::links::PendingLink;
 use crate::logging::LogHandle;
 use crate::settings::SettingsStore;
 use crate::video_server::VideoServer;
@@ -30,7 +31,30 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
         path: "127.0.0.1".to_owned(),
         source,
     })?;
+    let links = PendingLink::default();
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(link) = crate::links::links_in(&args).last() {
+        links.offer(link);
+    }
+    let instance = instance_id(state.settings.path());
     tauri::Builder::default()
+        // First, so that a second launch hands over before anything else starts.
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(instance)
+                .callback(|app, args, _cwd| {
+                    tracing::info!("a second launch handed over");
+                    if let Some(link) = crate::links::links_in(&args).last() {
+                        app.state::<PendingLink>().offer(link);
+                        if let Err(e) = app.emit("join_link", ()) {
+                            tracing::warn!(error = %e, "cannot tell the window about a link");
+                        }
+                    }
+                    bring_forward(app);
+                })
+                .build(),
+        )
+        .manage(links)
         .manage(state)
         .manage(video)
         .manage(Host::default())
@@ -55,6 +79,7 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
         .invoke_handler(tauri::generate_handler![
             crate::commands::app::app_info,
             crate::commands::app::video_endpoint,
+            crate::commands::app::take_join_link,
             crate::commands::devices::devices_list,
             crate::commands::devices::preview_start,
             crate::commands::devices::preview_stop,
@@ -110,4 +135,30 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
     tracing::info!("huddle closed");
     drop(log);
     Ok(())
+}
+
+/// The name this app's single instance is known by: one per settings profile, so two people
+/// (or two test runs) with their own settings each get their own window, and a launch with
+/// the same settings reaches the running one.
+fn instance_id(settings: &std::path::Path) -> String {
+    // FNV-1a: stable across runs and builds, unlike the standard library's hasher.
+    let hash = settings
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("app.huddle.desktop.p{hash:016x}")
+}
+
+/// Shows the main window on top, as the second launch asked for it.
+fn bring_forward(app: &tauri::AppHandle) {
+    let Some(window) = app.get_webview_window("main") else {
+        return;
+    };
+    for result in [window.unminimize(), window.show(), window.set_focus()] {
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "bringing the window forward");
+        }
+    }
 }

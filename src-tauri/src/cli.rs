@@ -19,7 +19,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Invocation {
         match arg.to_str() {
             Some("--version" | "-V") => return Invocation::Version,
             Some("--help" | "-h") => return Invocation::Help,
-            // Some desktop launchers append a file or URL placeholder; the app opens no files.
+            // Anything else is a join link (see `links`) or a launcher's placeholder.
             Some(other) if other.starts_with('-') => {
                 invocation = Invocation::Invalid(format!("unknown option '{other}'"));
             }
@@ -37,7 +37,7 @@ pub fn version_line() -> String {
 
 pub fn help_text() -> String {
     format!(
-        "{}\nVideo meetings that join in a blink.\n\nUsage: huddle [OPTIONS]\n\nOptions:\n  -h, --help     Print this help\n  -V, --version  Print the version\n\nEnvironment:\n  RUST_LOG       Log filter (default: info), e.g. RUST_LOG=huddle=debug",
+        "{}\nVideo meetings that join in a blink.\n\nUsage: huddle [OPTIONS] [LINK]\n\nArguments:\n  [LINK]         A join link (huddle://join?session=...&server=...) to open on the\n                 pre-join screen; handed to the running app if there is one\n\nOptions:\n  -h, --help     Print this help\n  -V, --version  Print the version\n\nEnvironment:\n  RUST_LOG       Log filter (default: info), e.g. RUST_LOG=huddle=debug",
         version_line()
     )
 }

@@ -33,6 +33,9 @@ pub enum AppError {
     },
     #[error("invalid setting: {0}")]
     InvalidSetting(String),
+    /// A join link the app cannot open (written for people: "the link names no session").
+    #[error("invalid join link: {0}")]
+    InvalidLink(String),
     #[error("could not start logging: {0}")]
     Logging(String),
     /// A camera, microphone, speaker or screen failed.
@@ -125,6 +128,7 @@ pub enum ErrorKind {
     HostingRefused,
     HostingFailed,
     // The app itself.
+    InvalidLink,
     Settings,
     Storage,
     Internal,
@@ -186,16 +190,16 @@ impl AppError {
 /// The app's own errors: kind, words, and whether the detail says more than the words.
 fn app_words(e: &AppError) -> (ErrorKind, String, bool) {
     use ErrorKind as K;
-    if let AppError::InvalidSetting(why) = e {
-        // Written for people already ("display name is longer than 200 characters").
-        return (
-            K::Settings,
-            format!(
-                "The settings can't be saved: {}.",
-                why.trim().trim_end_matches('.')
-            ),
-            false,
-        );
+    // Written for people already ("display name is longer than 200 characters", "the link
+    // names no session"): the reason completes the sentence.
+    let because = match e {
+        AppError::InvalidSetting(why) => Some((K::Settings, "The settings can't be saved", why)),
+        AppError::InvalidLink(why) => Some((K::InvalidLink, "That link can't be opened", why)),
+        _ => None,
+    };
+    if let Some((kind, what, why)) = because {
+        let why = why.trim().trim_end_matches('.');
+        return (kind, format!("{what}: {why}."), false);
     }
     let (kind, words, technical) = match e {
         AppError::NoHomeDirectory => (
@@ -247,9 +251,10 @@ fn app_words(e: &AppError) -> (ErrorKind, String, bool) {
             (K::Internal, INTERNAL, true)
         }
         // Put into words by `view`, `media_words` and `client_words`.
-        AppError::InvalidSetting(_) | AppError::Media(_) | AppError::Client(_) => {
-            (K::Internal, INTERNAL, true)
-        }
+        AppError::InvalidSetting(_)
+        | AppError::InvalidLink(_)
+        | AppError::Media(_)
+        | AppError::Client(_) => (K::Internal, INTERNAL, true),
     };
     (kind, words.to_owned(), technical)
 }
@@ -773,6 +778,7 @@ mod tests {
                 std::io::Error::other("disk full"),
             ),
             AppError::InvalidSetting("display name is too long".into()),
+            AppError::InvalidLink("the link names no session".into()),
             AppError::NotHosting,
             AppError::HostNetwork(NetworkRefusal::NoNetwork),
             AppError::HostNetwork(NetworkRefusal::PublicAddress(IpAddr::from([8, 8, 8, 8]))),

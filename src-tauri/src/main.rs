@@ -15,6 +15,7 @@ mod frames;
 #[cfg(test)]
 mod generated;
 mod host;
+mod links;
 mod logging;
 mod renderer;
 mod settings;

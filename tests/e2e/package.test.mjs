@@ -1,5 +1,6 @@
 // The installers hold a working app: unpack the .deb built for this machine and run the
-// packaged binary's --version; the .rpm is checked for the same binary.
+// packaged binary's --version, and its desktop entry opens join links; the .rpm is checked for
+// the same binary.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -29,8 +30,14 @@ test("the .deb unpacks and its binary prints the version", () => {
     assert.match(control, /Package: huddle/);
     assert.match(control, new RegExp(`Version: ${version.replace(/\./g, "\\.")}`));
     assert.match(control, /libwebkit2gtk-4\.1-0/);
-    const desktop = readdirSync(path.join(dir, "usr", "share", "applications"));
-    assert.ok(desktop.some((f) => f.endsWith(".desktop")), "a .desktop entry is installed");
+    const applications = path.join(dir, "usr", "share", "applications");
+    const desktop = readdirSync(applications).filter((f) => f.endsWith(".desktop"));
+    assert.equal(desktop.length, 1, "a .desktop entry is installed");
+    // Join links open the app: the entry handles the huddle: scheme and passes the link on.
+    const entry = readFileSync(path.join(applications, desktop[0]), "utf8");
+    assert.match(entry, /^MimeType=.*x-scheme-handler\/huddle;/m);
+    assert.match(entry, /^Exec=huddle %u$/m);
+    assert.match(entry, /^Categories=[^;]+(;[^;]+)*;$/m, "categories end in one semicolon");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

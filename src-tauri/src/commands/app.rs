@@ -4,6 +4,7 @@ use serde::Serialize;
 use tauri::State;
 
 use crate::app::AppState;
+use crate::links::{LinkView, PendingLink};
 use crate::video_server::{VideoEndpoint, VideoServer};
 
 #[derive(Debug, Serialize)]
@@ -27,4 +28,10 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
 #[tauri::command]
 pub fn video_endpoint(video: State<'_, VideoServer>) -> VideoEndpoint {
     video.endpoint()
+}
+
+/// The join link the app was opened with (or handed since), once; or why it was refused.
+#[tauri::command]
+pub fn take_join_link(links: State<'_, PendingLink>) -> Option<LinkView> {
+    links.take()
 }

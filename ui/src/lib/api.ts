@@ -3,6 +3,7 @@
 // is the technical account for the "Details" disclosure, and only the kind is for logic.
 import { invoke } from "@tauri-apps/api/core";
 import type { Theme } from "./theme";
+import type { LinkView } from "./generated/links";
 import type { ErrorView } from "./generated/error";
 
 export type AppError = ErrorView;
@@ -124,6 +125,8 @@ export const api = {
   loadSettings: () => invoke<LoadedSettings>("load_settings"),
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
   devicesList: () => invoke<Devices>("devices_list"),
+  /** The join link the app was opened with (or handed since), once. */
+  takeJoinLink: () => invoke<LinkView | null>("take_join_link"),
 };
 
 /**

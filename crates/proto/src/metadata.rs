@@ -11,6 +11,7 @@ use crate::ids::ParticipantId;
 use crate::limits::{MAX_METADATA_KEYS, MAX_METADATA_KEY_CHARS};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// A metadata object: string keys, any JSON values.
 pub type Metadata = Map<String, Value>;
@@ -155,6 +156,20 @@ impl MetadataDiff {
         }
         for (key, value) in &self.set {
             metadata.insert(key.clone(), value.clone());
+        }
+    }
+
+    /// Applies the diff to one member's entry in a map of every member's metadata, dropping
+    /// the entry once it is empty (as `welcome` lists only members with metadata).
+    pub fn apply_to_member(
+        &self,
+        all: &mut BTreeMap<ParticipantId, Metadata>,
+        participant: ParticipantId,
+    ) {
+        let metadata = all.entry(participant).or_default();
+        self.apply_to(metadata);
+        if metadata.is_empty() {
+            all.remove(&participant);
         }
     }
 }

@@ -55,11 +55,7 @@ impl View {
                 changes,
                 ..
             } => {
-                let meta = self.member_metadata.entry(*participant).or_default();
-                changes.apply_to(meta);
-                if meta.is_empty() {
-                    self.member_metadata.remove(participant);
-                }
+                changes.apply_to_member(&mut self.member_metadata, *participant);
             }
             ServerEvent::Updated {
                 participant,

@@ -320,11 +320,7 @@ impl CallState {
                 by,
                 changes,
             } => {
-                let metadata = self.member_metadata.entry(*participant).or_default();
-                changes.apply_to(metadata);
-                if metadata.is_empty() {
-                    self.member_metadata.remove(participant);
-                }
+                changes.apply_to_member(&mut self.member_metadata, *participant);
                 out.metadata = Some(self.metadata_changed(Some(*participant), *by, changes));
             }
             ServerEvent::Updated {

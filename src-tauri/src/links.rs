@@ -99,6 +99,17 @@ pub fn parse(raw: &str) -> Result<JoinLink, AppError> {
     })
 }
 
+/// The link that leads others to `session` on `server` (`None`: this computer's server,
+/// which only works for others when it is hosted for the network).
+pub fn join_link(session: &str, server: Option<&str>) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("session", session);
+    if let Some(server) = server {
+        query.append_pair("server", server);
+    }
+    format!("{SCHEME}://join?{}", query.finish())
+}
+
 /// A server address as the pre-join form takes it: `host:port` or a ws(s)/http(s) URL.
 fn server_address(address: &str) -> Result<String, String> {
     if address.len() > 260 {
@@ -203,6 +214,18 @@ mod tests {
         );
         let long_name = format!("huddle://join?session={}", "a".repeat(151));
         assert!(parse(&long_name).is_err());
+    }
+
+    #[test]
+    fn an_invite_link_reads_back_as_what_it_names() {
+        for (session, server) in [
+            ("Weekly review", Some("meet.example.org:7880")),
+            ("Zürich & co = 100%", Some("ws://192.168.1.20:7880/v1/ws")),
+            ("Standup", None),
+        ] {
+            let link = join_link(session, server);
+            assert_eq!(parse(&link).ok(), Some(join(session, server)), "{link}");
+        }
     }
 
     #[test]

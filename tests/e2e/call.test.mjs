@@ -212,6 +212,18 @@ describe("the app as host, with two headless members", () => {
     assert.match(await textOf("#people-count"), /^3 people/);
   });
 
+  test("the invite link leads to this session on this server, and Copy says so", async () => {
+    const button = await app.find("#copy-invite");
+    const link = new URL(await app.exec(`return document.getElementById("copy-invite").dataset.link;`));
+    assert.equal(link.protocol, "huddle:");
+    assert.equal(link.searchParams.get("session"), session);
+    assert.match(link.searchParams.get("server") ?? "", new RegExp(`${address.replace(/\./g, "\\.")}`));
+    await app.click(button);
+    // Copied where the clipboard takes it; shown for copying by hand where it does not.
+    await waitFor("the invite note", async () =>
+      (await app.exec(`return [...document.querySelectorAll(".toast")].map((t) => t.textContent).join("|");`)).match(/invite link/i), 5000);
+  });
+
   test("the grid has a tile each, mine showing the moving camera preview", async () => {
     const tiles = await app.findAll(".tile");
     assert.equal(tiles.length, 3);

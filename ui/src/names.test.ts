@@ -100,7 +100,7 @@ describe("the call view isolates display names", () => {
   });
 
   it("in notices", () => {
-    let model = initialModel({ state: snapshot, chat: [], media: { kind: "connected" } });
+    let model = initialModel({ state: snapshot, chat: [], media: { kind: "connected" }, inviteLink: "huddle://join?session=Weekly" });
     model = applyEvent(model, { type: "notice", notice: { kind: "joined", id: 2, name: EVE } }, 0);
     model = applyEvent(model, { type: "notice", notice: { kind: "unmute_requested", by: EVE } }, 0);
     const store = {

@@ -146,6 +146,7 @@ impl Call {
             let _ = old.call.leave().await;
         }
         self.tiles.clear_participants();
+        let invite_server = server.clone();
         let mut options = JoinOptions::new(server, request.session_name, request.display_name);
         options.passcode = request.passcode.filter(|p| !p.is_empty());
         options.token = request
@@ -189,6 +190,7 @@ impl Call {
             state: view::snapshot(&state, &session.status()),
             chat: state.chat.iter().map(view::chat).collect(),
             media: view::media(&call.media_state()),
+            invite_link: crate::links::join_link(&state.session.name, Some(&invite_server)),
         };
         let tasks = vec![
             tauri::async_runtime::spawn(show_own_camera(

@@ -375,6 +375,8 @@ pub struct JoinedView {
     pub state: CallSnapshot,
     pub chat: Vec<ChatView>,
     pub media: MediaView,
+    /// `huddle://join?…` for this session on the server joined, to hand to others.
+    pub invite_link: String,
 }
 
 /// How big a participant's tile is drawn, in device pixels, so that the server can send a

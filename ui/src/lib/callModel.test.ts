@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyEvent, cameraNote, dismiss, expire, initialModel, MAX_TOASTS, mediaNote, myself, TOAST_MS } from "./callModel";
+import { applyEvent, cameraNote, dismiss, expire, initialModel, MAX_TOASTS, mediaNote, myself, say, TOAST_MS } from "./callModel";
 import { member as fixture, session } from "./fixtures";
 import type { CallSnapshot, JoinedView, MemberView } from "./generated/call";
 import { plain } from "./named";
@@ -18,6 +18,7 @@ const joined: JoinedView = {
   state: snapshot,
   chat: [{ seq: 1, from: 2, fromName: "m2", to: null, text: "hi" }],
   media: { kind: "connecting" },
+  inviteLink: "huddle://join?session=Weekly&server=127.0.0.1%3A7880",
 };
 
 describe("the call model", () => {
@@ -26,6 +27,13 @@ describe("the call model", () => {
     expect(m.chat).toHaveLength(1);
     expect(myself(m)?.id).toBe(1);
     expect(m.ended).toBeNull();
+    expect(m.inviteLink).toBe(joined.inviteLink);
+  });
+
+  it("shows the app's own notes like the call's, for a while", () => {
+    const m = say(initialModel(joined), "Invite link copied.", 1000);
+    expect(m.toasts.map((t) => plain(t.text))).toEqual(["Invite link copied."]);
+    expect(m.toasts[0].until).toBe(1000 + TOAST_MS);
   });
 
   it("follows my camera, and says why it fails", () => {

@@ -46,6 +46,8 @@ export interface CallModel {
   quality: Record<number, QualityView>;
   ended: EndView | null;
   nextToast: number;
+  /** The link that leads others to this session. */
+  inviteLink: string;
 }
 
 export const TOAST_MS = 5000;
@@ -64,6 +66,7 @@ export function initialModel(joined: JoinedView): CallModel {
     quality: {},
     ended: null,
     nextToast: 1,
+    inviteLink: joined.inviteLink,
   };
 }
 
@@ -141,6 +144,11 @@ export const qualityLabel: Record<QualityView, string> = {
 /** What my own tile says about my camera (the app's words for the failure), or null. */
 export function cameraNote(camera: CameraView): string | null {
   return camera.kind === "failed" ? camera.error.message : null;
+}
+
+/** A note of this app's own (not from the call), shown like any other. */
+export function say(m: CallModel, text: string, now: number): CallModel {
+  return withToast(m, [text], false, now);
 }
 
 /** Drops toasts and reactions whose time is up. */

@@ -2,7 +2,7 @@
 // model (callModel.ts) and keeps it reactive for the components.
 import { Channel } from "@tauri-apps/api/core";
 import { callApi } from "./callApi";
-import { applyEvent, dismiss, expire, initialModel, type CallModel } from "./callModel";
+import { applyEvent, dismiss, expire, initialModel, say, type CallModel } from "./callModel";
 import type { CallEvent, EndView, JoinRequest } from "./generated/call";
 
 export interface LocalMedia {
@@ -34,6 +34,23 @@ export class CallStore {
     this.media = media;
     this.endedByMe = false;
     this.model = model;
+  }
+
+  /** Shows a note of the app's own in the call. */
+  say(text: string): void {
+    if (this.model) this.model = say(this.model, text, Date.now());
+  }
+
+  /** Copies the invite link to the clipboard (or shows it, where the clipboard refuses). */
+  async copyInvite(): Promise<void> {
+    const link = this.model?.inviteLink;
+    if (!link) return;
+    try {
+      await navigator.clipboard.writeText(link);
+      this.say("Invite link copied. Anyone with Huddle who opens it lands on this session's pre-join screen.");
+    } catch {
+      this.say(`Copy this invite link: ${link}`);
+    }
   }
 
   /** Shows the closing screen with this reason unless the call already ended otherwise. */

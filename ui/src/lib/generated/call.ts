@@ -49,7 +49,11 @@ export type QualityView = "good" | "fair" | "poor";
 
 export type MemberQuality = { id: number, quality: QualityView, };
 
-export type JoinedView = { state: CallSnapshot, chat: Array<ChatView>, media: MediaView, };
+export type JoinedView = { state: CallSnapshot, chat: Array<ChatView>, media: MediaView, 
+/**
+ * `huddle://join?…` for this session on the server joined, to hand to others.
+ */
+inviteLink: string, };
 
 export type TileSize = { participant: number, width: number, height: number, };
 

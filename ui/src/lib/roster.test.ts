@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { activeSpeaker, byImportance, countLabel, gridColumns, initials, sortForList, stage, tileStage } from "./roster";
+import {
+  activeSpeaker,
+  byImportance,
+  countLabel,
+  gridColumns,
+  initials,
+  sortForList,
+  stage,
+  tileStage,
+  withoutNoVideo,
+} from "./roster";
 import { member, session } from "./fixtures";
 
 describe("sortForList", () => {
@@ -139,5 +149,29 @@ describe("tileStage", () => {
   it("shows my own share", () => {
     const s = tileStage({ members: [{ ...me, sharing: true }], session }, "gallery", null, null);
     expect(s.main && names([s.main])).toEqual(["screen:1"]);
+  });
+});
+
+describe("withoutNoVideo", () => {
+  const names = (tiles: { member: { id: number }; screen: boolean }[]) =>
+    tiles.map((t) => `${t.screen ? "screen" : "camera"}:${t.member.id}`);
+
+  it("leaves out others with their camera off, never me, a screen or the large tile", () => {
+    const members = [
+      member(1, "host", { isMe: true, videoOn: false }),
+      member(2, "participant", { videoOn: true }),
+      member(3, "participant", { videoOn: false, sharing: true, joinOrder: 3 }),
+      member(4, "participant", { videoOn: false }),
+    ];
+    const staged = tileStage({ members, session }, "gallery", null, null);
+    const { view, hidden } = withoutNoVideo(staged);
+    expect(view.main && names([view.main])).toEqual(["screen:3"]);
+    expect(names(view.others)).toEqual(["camera:1", "camera:2"]);
+    expect(hidden).toBe(2);
+  });
+  it("hides nothing when everyone's camera is on", () => {
+    const members = [member(1, "host", { isMe: true }), member(2, "participant", { videoOn: true })];
+    const staged = tileStage({ members, session }, "gallery", null, null);
+    expect(withoutNoVideo(staged).hidden).toBe(0);
   });
 });

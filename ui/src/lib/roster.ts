@@ -157,3 +157,13 @@ export function tileStage(
   const cameras = state.members.filter((m) => m.role !== "audience").map(camera);
   return { main: shares[0], others: [...shares.slice(1), ...cameras] };
 }
+
+/**
+ * The stage without the camera tiles of others who have their camera off (a local view
+ * option): my own tile, shared screens and the large tile stay. Also says how many are hidden.
+ */
+export function withoutNoVideo(view: TileStage): { view: TileStage; hidden: number } {
+  const keep = (t: StageTile) => t.screen || t.member.isMe || t.member.videoOn;
+  const others = view.others.filter(keep);
+  return { view: { main: view.main, others }, hidden: view.others.length - others.length };
+}

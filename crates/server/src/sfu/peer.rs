@@ -12,6 +12,7 @@ use huddle_rtp::rtc::media_stream::MediaStreamTrackId;
 use huddle_rtp::rtc::peer_connection::RTCPeerConnection;
 use huddle_rtp::rtc::rtp;
 use huddle_rtp::rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
+use huddle_rtp::rtc::sansio::Protocol as _;
 use huddle_rtp::SlotKind;
 
 use super::Forwarding;
@@ -187,6 +188,10 @@ pub struct Peer {
     pub connected: bool,
     /// When the connection was made (for the connect timeout).
     pub created: Instant,
+    /// The connection's next timer as last asked (`poll_timeout`), valid unless `timer_stale`.
+    pub timer: Option<Instant>,
+    /// The connection was driven (read, written, timed) since `timer` was asked.
+    pub timer_stale: bool,
 }
 
 impl Peer {
@@ -221,6 +226,15 @@ impl Peer {
     /// Whether it publishes a stream of `kind`.
     pub fn publishes(&self, kind: SlotKind) -> bool {
         self.inbound.values().any(|i| i.kind == kind)
+    }
+
+    /// The connection's next timer, asked again only when it was driven since.
+    pub fn timer(&mut self) -> Option<Instant> {
+        if self.timer_stale {
+            self.timer = self.pc.poll_timeout();
+            self.timer_stale = false;
+        }
+        self.timer
     }
 
     /// When a keyframe was last asked of its stream of `kind`.

@@ -148,11 +148,13 @@ impl Router {
     }
 
     /// When to call [`Router::handle_timeout`] next: the earliest timer of any connection,
-    /// or the next sweep; `None` while there is no connection.
+    /// or the next sweep; `None` while there is no connection. Only connections driven since
+    /// the last call are asked again (the others' timers cannot have moved): asking every one,
+    /// through its whole pipeline, after every datagram made each datagram cost O(members).
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         self.peers
             .values_mut()
-            .filter_map(|p| p.pc.poll_timeout())
+            .filter_map(Peer::timer)
             .chain(self.next_sweep)
             .min()
     }
@@ -287,7 +289,7 @@ impl Router {
         let due: Vec<PeerKey> = self
             .peers
             .iter_mut()
-            .filter_map(|(k, p)| p.pc.poll_timeout().is_some_and(|t| t <= now).then_some(*k))
+            .filter_map(|(k, p)| p.timer().is_some_and(|t| t <= now).then_some(*k))
             .collect();
         for key in due {
             if let Some(peer) = self.peers.get_mut(&key) {
@@ -513,6 +515,8 @@ impl Router {
                 told: None,
                 connected: false,
                 created: now,
+                timer: None,
+                timer_stale: true,
             },
             answer,
         ))
@@ -592,6 +596,7 @@ impl Router {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
+        peer.timer_stale = true;
         drain_writes(&mut peer.pc, &mut self.outputs);
         let mut events = Vec::new();
         while let Some(event) = peer.pc.poll_event() {
@@ -754,6 +759,13 @@ impl Router {
         // packet. Borrowed, not copied: the lists, the peers and the outputs are separate
         // fields.
         let receivers = self.fanout.of(key, inbound.kind);
+        // What every copy shares, done once: the copies differ only in SSRC, numbering and
+        // the audio level. Without the publisher's extensions a copy allocates nothing.
+        let mut template = packet;
+        template.header.payload_type = pt;
+        template.header.extension = false;
+        template.header.extension_profile = 0;
+        template.header.extensions.clear();
         let mut wants_keyframe = false;
         for &Receiver { who: member, slot } in receivers {
             let Some(sub) = self.peers.get_mut(&(key.0, member)) else {
@@ -773,13 +785,9 @@ impl Router {
                     continue;
                 }
             }
-            let mut out = packet.clone();
+            let mut out = template.clone();
             slot.rewrite.apply(&mut out, clock, now);
             out.header.ssrc = slot.ssrc;
-            out.header.payload_type = pt;
-            out.header.extension = false;
-            out.header.extension_profile = 0;
-            out.header.extensions.clear();
             if let (Some(id), Some((voice, dbov))) = (slot.audio_level_id, level) {
                 let byte = (u8::from(voice) << 7) | dbov;
                 let _ = out
@@ -796,6 +804,7 @@ impl Router {
                 }
             }
             drain_writes(&mut sub.pc, &mut self.outputs);
+            sub.timer_stale = true;
         }
         if wants_keyframe {
             self.request_keyframe(key, inbound.kind, now);
@@ -829,6 +838,7 @@ impl Router {
             return;
         };
         *peer.last_pli_mut(kind) = Some(now);
+        peer.timer_stale = true;
         if let Some(mut receiver) = peer.pc.rtp_receiver(inbound.receiver) {
             let pli = PictureLossIndication {
                 sender_ssrc: 0,

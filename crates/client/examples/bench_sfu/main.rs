@@ -5,14 +5,17 @@
 //!
 //! ```text
 //! cargo build --release -p huddle-client --example bench_sfu
-//! ulimit -n 65536; target/release/examples/bench_sfu [SUBSCRIBERS...]
+//! target/release/examples/bench_sfu [--all] [SUBSCRIBERS...]
 //! ```
 //!
 //! The publisher sends a 1280×720 at 30 fps camera's packets (2.5 Mbit/s, no encoder) and
 //! speech-sized audio; each subscriber receives both through its slots. Loss is per subscriber,
 //! from the sequence numbers it received (the server rewrites them into one continuous run per
-//! slot). Rows stop once the worst subscriber lost more than 0.5 %, once the server and the
-//! load side together use most of the machine, or once the load side's one thread is full.
+//! slot). Rows stop once the worst subscriber lost more than 0.5 %, once the server reads less
+//! than 98 % of what the publisher sends (its queue grows), once not every subscriber could
+//! connect, once the server and the load side together use most of the machine, or once the
+//! load side's one thread is full; `--all` runs every row anyway. Each member holds a UDP
+//! socket and a WebSocket here and one at the server: many need a raised open-file limit.
 
 // The server in a child process.
 #[path = "../bench_support/mod.rs"]
@@ -39,6 +42,8 @@ const SETTLE: Duration = Duration::from_secs(5);
 const MEASURE: Duration = Duration::from_secs(10);
 /// Loss above which a row counts as not held.
 const LOSS_LIMIT_PCT: f64 = 0.5;
+/// The server reading less than this share of what the publisher sent has fallen behind.
+const KEPT_UP: f64 = 0.98;
 /// The load side runs on one thread: above this it is what limits the row, not the server.
 const LOAD_THREAD_FULL: f64 = 0.95;
 
@@ -51,6 +56,8 @@ fn main() -> BenchResult {
             .build()?;
         return runtime.block_on(serve());
     }
+    // `--all`: every row is run, saturated or not (the stop rules are still reported).
+    let all = args.iter().any(|a| a == "--all");
     let mut counts: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     if counts.is_empty() {
         counts = vec![10, 50, 100, 200, 400];
@@ -60,7 +67,7 @@ fn main() -> BenchResult {
         .enable_all()
         .build()?;
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, fanout(&counts))
+    local.block_on(&runtime, fanout(&counts, all))
 }
 
 /// Counters read at one moment.
@@ -100,7 +107,7 @@ impl Snapshot {
     }
 }
 
-async fn fanout(counts: &[usize]) -> BenchResult {
+async fn fanout(counts: &[usize], all: bool) -> BenchResult {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     println!(
         "bench_sfu: one publisher (1280x720@30 packets at {} kbit/s without an encoder, \
@@ -150,7 +157,22 @@ async fn fanout(counts: &[usize]) -> BenchResult {
                 stop.clone(),
             )));
         }
-        wait_connected(&subscribers).await?;
+        if let Err(e) = wait_connected(&subscribers).await {
+            // A server that no longer keeps up answers the newcomers' ICE checks behind
+            // seconds of queued media, and their checks run out.
+            println!("{n:>4} not measured: {e} (load {})", load_average());
+            println!("saturated at N = {n}: not every subscriber connected");
+            stop_tx.send_replace(true);
+            for task in tasks {
+                task.await?;
+            }
+            server.stop().await?;
+            if all {
+                continue;
+            }
+            println!("stopping");
+            break;
+        }
         let joined_in = joins_started.elapsed();
         tokio::time::sleep(SETTLE).await;
         let start = Snapshot::take(&mut server, &publisher, &subscribers).await?;
@@ -197,15 +219,20 @@ async fn fanout(counts: &[usize]) -> BenchResult {
         );
         let unforwarded = 100.0 * (1.0 - rtp_out / (n as f64 * rtp_in));
         let sent = (end.published - start.published) as f64 / seconds;
+        // Read by the server against sent: below 1 the server's socket queue grows (it falls
+        // behind) even before anything is lost.
+        let kept_up = rtp_in / seconds / sent;
         let send_dropped: u64 = subscribers
             .iter()
             .chain(std::iter::once(&publisher))
             .map(|c| c.send_dropped.load(Ordering::Relaxed))
             .sum();
         println!(
-            "     publisher sent {sent:.0} pkt/s, {} keyframes in all; server did not forward \
-             {unforwarded:.3}% of N x in; unrouted {}; all joined and connected in {:.1} s; \
-             datagrams not sent by the load side {send_dropped}; {seconds:.1} s measured",
+            "     publisher sent {sent:.0} pkt/s, the server read {:.1}% of that; {} keyframes \
+             in all; server did not forward {unforwarded:.3}% of N x in; unrouted {}; all joined \
+             and connected in {:.1} s; datagrams not sent by the load side {send_dropped}; \
+             {seconds:.1} s measured",
+            100.0 * kept_up,
             publisher.keyframes.load(Ordering::Relaxed),
             end.sfu.unrouted,
             joined_in.as_secs_f64()
@@ -215,17 +242,23 @@ async fn fanout(counts: &[usize]) -> BenchResult {
             task.await?;
         }
         server.stop().await?;
-        if worst > LOSS_LIMIT_PCT {
-            println!("stopping: loss above {LOSS_LIMIT_PCT}% at N = {n}");
-            break;
-        }
-        if own_cores > LOAD_THREAD_FULL {
-            println!("stopping: the load side's thread is full at N = {n}");
-            break;
-        }
-        if server_cores + own_cores > 0.85 * cores as f64 {
-            println!("stopping: server and load side together use most of the machine at N = {n}");
-            break;
+        let stop_rule = if worst > LOSS_LIMIT_PCT {
+            Some(format!("loss above {LOSS_LIMIT_PCT}%"))
+        } else if kept_up < KEPT_UP {
+            Some("the server fell behind the publisher".to_owned())
+        } else if own_cores > LOAD_THREAD_FULL {
+            Some("the load side's thread is full".to_owned())
+        } else if server_cores + own_cores > 0.85 * cores as f64 {
+            Some("server and load side together use most of the machine".to_owned())
+        } else {
+            None
+        };
+        if let Some(why) = stop_rule {
+            println!("saturated at N = {n}: {why}");
+            if !all {
+                println!("stopping");
+                break;
+            }
         }
     }
     Ok(())

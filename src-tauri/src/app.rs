@@ -1,9 +1,11 @@
 //! Wiring of the Tauri shell: shared state, commands and the main window.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tauri::{Emitter, Manager};
+use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
 use crate::error::AppError;
 use crate::frames::Hub;
@@ -54,6 +56,13 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
                 })
                 .build(),
         )
+        // The window opens where, and as large, as it was left (saved on close and exit, in
+        // the app's config directory; a place off every screen is not restored).
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                .with_state_flags(WINDOW_STATE)
+                .build(),
+        )
         .manage(links)
         .manage(state)
         .manage(video)
@@ -74,6 +83,7 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
             tauri::async_runtime::spawn(async move {
                 handle.state::<Host>().start_at_launch(reach).await;
             });
+            save_window_state_when_it_settles(app);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -135,6 +145,43 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
     tracing::info!("huddle closed");
     drop(log);
     Ok(())
+}
+
+/// What of the window is remembered.
+const WINDOW_STATE: StateFlags = StateFlags::SIZE
+    .union(StateFlags::POSITION)
+    .union(StateFlags::MAXIMIZED)
+    .union(StateFlags::FULLSCREEN);
+/// A resize or move is saved once the window has been still this long.
+const WINDOW_SAVE_QUIET: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Saves the window's place and size shortly after it was moved or resized, not only when it
+/// closes: an app ended without closing its window (logging out, a signal) keeps them too.
+fn save_window_state_when_it_settles(app: &tauri::App) {
+    let Some(window) = app.get_webview_window("main") else {
+        return;
+    };
+    let handle = app.handle().clone();
+    let changes = Arc::new(AtomicU64::new(0));
+    window.on_window_event(move |event| {
+        if !matches!(
+            event,
+            tauri::WindowEvent::Resized(_) | tauri::WindowEvent::Moved(_)
+        ) {
+            return;
+        }
+        let change = changes.fetch_add(1, Ordering::Relaxed) + 1;
+        let changes = Arc::clone(&changes);
+        let handle = handle.clone();
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep(WINDOW_SAVE_QUIET).await;
+            if changes.load(Ordering::Relaxed) == change {
+                if let Err(e) = handle.save_window_state(WINDOW_STATE) {
+                    tracing::warn!(error = %e, "cannot save the window's place and size");
+                }
+            }
+        });
+    });
 }
 
 /// The name this app's single instance is known by: one per settings profile, so two people

@@ -3,14 +3,13 @@
 //! to a Tauri channel and stops when asked, when the device goes away, or when the window
 //! stops listening.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use huddle_media::{
     CameraCapture, CameraRegistry, CaptureFormat, DeviceKind, MediaError, MicCapture,
-    SpeakerPlayout, SyntheticFault, VideoFrame,
+    SpeakerPlayout, SyntheticFault, VideoFrame, Worker,
 };
 use serde::Serialize;
 
@@ -50,46 +49,11 @@ pub struct MeterReading {
     pub voice: bool,
 }
 
-/// A device thread and its stop flag; dropping it stops and joins the thread.
-pub struct Stream {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Stream {
-    pub fn spawn(
-        name: &str,
-        body: impl FnOnce(Arc<AtomicBool>) + Send + 'static,
-    ) -> Result<Self, AppError> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || body(flag))
-            .map_err(AppError::Thread)?;
-        Ok(Stream {
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            // The threads (here and in `call::media`) wake at least every 200 ms to check
-            // the flag.
-            let _ = thread.join();
-        }
-    }
-}
-
 /// Owns the devices the pre-join screen has open.
 pub struct DeviceCheck {
     cameras: CameraRegistry,
-    preview: Mutex<Option<Stream>>,
-    meter: Mutex<Option<Stream>>,
+    preview: Mutex<Option<Worker>>,
+    meter: Mutex<Option<Worker>>,
     speaker: Mutex<Option<(Option<String>, SpeakerPlayout)>>,
 }
 
@@ -162,7 +126,7 @@ impl DeviceCheck {
         let (capture, info) = CameraCapture::start(self.cameras.clone(), id, PREVIEW_FORMAT)?;
         // Two frames of slack: a late frame is dropped, never queued behind newer ones.
         let frames = capture.subscribe(2)?;
-        *slot = Some(Stream::spawn("huddle-preview", move |stop| {
+        *slot = Some(Worker::spawn("huddle-preview", move |stop| {
             let _capture = capture;
             while !stop.load(Ordering::Relaxed) {
                 match frames.recv_timeout(Duration::from_millis(200)) {
@@ -192,7 +156,7 @@ impl DeviceCheck {
         slot.take();
         let (mic, info) = MicCapture::start(id)?;
         let levels = mic.levels(64)?;
-        *slot = Some(Stream::spawn("huddle-meter", move |stop| {
+        *slot = Some(Worker::spawn("huddle-meter", move |stop| {
             let _mic = mic;
             let mut peak: Option<MeterReading> = None;
             let mut last_sent = Instant::now();

@@ -56,9 +56,6 @@ pub enum AppError {
     HostFailed(String),
     #[error("you are not in a call")]
     NotInCall,
-    /// A worker thread could not be started.
-    #[error("cannot start a thread: {0}")]
-    Thread(#[source] std::io::Error),
     /// Something only a bug causes: a request no window would send, a task that died.
     #[error("internal error: {0}")]
     Internal(String),
@@ -247,9 +244,7 @@ fn app_words(e: &AppError) -> (ErrorKind, String, bool) {
             true,
         ),
         AppError::NotInCall => (K::NotInCall, "You're not in a call.", false),
-        AppError::Thread(_) | AppError::Internal(_) | AppError::Tauri(_) => {
-            (K::Internal, INTERNAL, true)
-        }
+        AppError::Internal(_) | AppError::Tauri(_) => (K::Internal, INTERNAL, true),
         // Put into words by `view`, `media_words` and `client_words`.
         AppError::InvalidSetting(_)
         | AppError::InvalidLink(_)

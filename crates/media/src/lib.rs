@@ -25,6 +25,7 @@ pub mod screen;
 pub mod stamp;
 pub mod synth;
 pub mod video_codec;
+mod worker;
 
 pub use audio::{
     list_devices, AudioDeviceEvent, AudioDeviceInfo, Level, MicCapture, PlayoutSource,
@@ -49,3 +50,4 @@ pub use screen::{list_screens, open_screen, ScreenInfo};
 pub use stamp::{read_stamp, write_stamp, Stamp};
 pub use synth::{test_sound, SpeechSource};
 pub use video_codec::{ContentMode, Effort, EncodedVideo, H264Decoder, H264Encoder, H264Settings};
+pub use worker::Worker;

@@ -15,12 +15,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use huddle_media::{
     AudioFrame, AudioProcessor, EchoAligner, MediaError, MicCapture, ProcessingConfig, RemoteAudio,
-    SonoraProcessor, SourceId, SpeakerPlayout, Subscription,
+    SonoraProcessor, SourceId, SpeakerPlayout, Subscription, Worker,
 };
 use tokio::sync::mpsc;
 
@@ -213,23 +212,6 @@ fn open_microphone(id: Option<&str>) -> Result<Arc<MicCapture>, MediaError> {
     Ok(Arc::new(mic))
 }
 
-/// A thread with a stop flag; dropping it stops and joins the thread.
-struct Worker {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
-                tracing::warn!("the call's microphone thread panicked");
-            }
-        }
-    }
-}
-
 /// Reads `microphone`, cleans each frame (against `speaker`'s mix as the echo reference,
 /// when there is a speaker) and sends it to `frames`.
 fn microphone_thread(
@@ -243,18 +225,9 @@ fn microphone_thread(
         Some(s) => Some(s.reference(MIC_QUEUE * 2)?),
         None => None,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    let thread = std::thread::Builder::new()
-        .name("huddle-call-mic".into())
-        .spawn(move || {
-            let _microphone = microphone;
-            clean_microphone(&captured, reference.as_ref(), processing, &frames, &flag);
-        })
-        .map_err(|e| MediaError::InvalidArgument(format!("cannot start a thread: {e}")))?;
-    Ok(Worker {
-        stop,
-        thread: Some(thread),
+    Worker::spawn("huddle-call-mic", move |stop| {
+        let _microphone = microphone;
+        clean_microphone(&captured, reference.as_ref(), processing, &frames, stop);
     })
 }
 

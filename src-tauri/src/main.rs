@@ -15,6 +15,7 @@ mod frames;
 #[cfg(test)]
 mod generated;
 mod host;
+mod latest;
 mod links;
 mod logging;
 mod renderer;

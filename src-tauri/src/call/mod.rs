@@ -11,7 +11,7 @@
 mod quality;
 pub mod view;
 
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use huddle_client::call::{
@@ -23,10 +23,10 @@ use huddle_client::ClientError;
 use huddle_media::{CameraRegistry, CaptureFormat};
 use huddle_proto::{ParticipantId, VideoWant};
 use tokio::sync::{watch, Mutex};
-use tokio_util::sync::CancellationToken;
 
 use crate::error::AppError;
 use crate::frames::{Hub, Source};
+use crate::latest::Latest;
 use view::{CallEvent, JoinRequest, JoinedView, TileSize};
 
 /// How long leaving may take when the app closes, so a dead server cannot hold the exit up.
@@ -87,7 +87,7 @@ pub struct Call {
     active: Mutex<Option<Active>>,
     /// The join under way, if any. Leaving (or a newer join) cancels it: a join never holds
     /// the slot's lock while it waits on the network, so Leave always wins.
-    joining: std::sync::Mutex<Option<CancellationToken>>,
+    joining: Latest,
     /// Where decoded video (and my camera's) goes to the tiles.
     tiles: Arc<Hub>,
 }
@@ -96,32 +96,8 @@ impl Call {
     pub fn new(tiles: Arc<Hub>) -> Self {
         Call {
             active: Mutex::new(None),
-            joining: std::sync::Mutex::new(None),
+            joining: Latest::default(),
             tiles,
-        }
-    }
-
-    /// Makes `token` the join under way, cancelling an earlier one.
-    fn start_joining(&self, token: &CancellationToken) {
-        let earlier = self
-            .joining
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .replace(token.clone());
-        if let Some(earlier) = earlier {
-            earlier.cancel();
-        }
-    }
-
-    /// Cancels the join under way, if any.
-    fn cancel_joining(&self) {
-        let pending = self
-            .joining
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(pending) = pending {
-            pending.cancel();
         }
     }
 
@@ -139,8 +115,7 @@ impl Call {
         } else {
             request.server.trim().to_owned()
         };
-        let cancel = CancellationToken::new();
-        self.start_joining(&cancel);
+        let cancel = self.joining.start();
         let earlier = self.active.lock().await.take();
         if let Some(old) = earlier {
             let _ = old.call.leave().await;
@@ -149,10 +124,7 @@ impl Call {
         let invite_server = server.clone();
         let mut options = JoinOptions::new(server, request.session_name, request.display_name);
         options.passcode = request.passcode.filter(|p| !p.is_empty());
-        options.token = request
-            .token
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
+        options.token = view::pasted_token(request.token);
         options.audio_muted = request.audio_muted;
         options.video_on = request.video_on;
         let mut options = CallOptions::new(options);
@@ -234,7 +206,7 @@ impl Call {
 
     /// Leaves the call, if there is one, and cancels a join under way.
     pub async fn leave(&self) -> Result<(), AppError> {
-        self.cancel_joining();
+        self.joining.cancel();
         let active = self.active.lock().await.take();
         self.tiles.clear_participants();
         match active {

@@ -415,6 +415,11 @@ pub struct JoinRequest {
     pub speaker_id: Option<String>,
 }
 
+/// A join token as typed or pasted: surrounding spaces and line breaks dropped, empty none.
+pub fn pasted_token(raw: Option<String>) -> Option<String> {
+    raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
 pub fn link(status: &ConnectionStatus) -> LinkView {
     match status {
         ConnectionStatus::Connected | ConnectionStatus::Reconnected => LinkView::Connected,

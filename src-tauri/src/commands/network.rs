@@ -3,16 +3,15 @@
 use huddle_client::nettest::{self, NettestOptions, Progress, Report};
 use tauri::ipc::Channel;
 use tauri::State;
-use tokio::sync::Mutex;
-use tokio_util::sync::CancellationToken;
 
 use crate::error::AppError;
 use crate::host::Host;
+use crate::latest::Latest;
 
 /// The running test, so a second click or the cancel button can stop it.
 #[derive(Default)]
 pub struct NetworkTest {
-    running: Mutex<Option<CancellationToken>>,
+    running: Latest,
 }
 
 /// `meet.example.org:7880` means HTTPS; a URL keeps its scheme.
@@ -38,10 +37,7 @@ pub async fn network_test(
     } else {
         server_base(&server)
     };
-    let cancel = CancellationToken::new();
-    if let Some(previous) = tests.running.lock().await.replace(cancel.clone()) {
-        previous.cancel();
-    }
+    let cancel = tests.running.start();
     let (tx, mut rx) = tokio::sync::mpsc::channel(32);
     let forward = tauri::async_runtime::spawn(async move {
         while let Some(event) = rx.recv().await {
@@ -50,7 +46,7 @@ pub async fn network_test(
         }
     });
     let mut options = NettestOptions::new(base);
-    options.token = token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    options.token = crate::call::view::pasted_token(token);
     let result = nettest::run(&options, Some(tx), cancel).await;
     let _ = forward.await;
     Ok(result?)
@@ -58,9 +54,7 @@ pub async fn network_test(
 
 #[tauri::command]
 pub async fn network_test_cancel(tests: State<'_, NetworkTest>) -> Result<(), AppError> {
-    if let Some(token) = tests.running.lock().await.take() {
-        token.cancel();
-    }
+    tests.running.cancel();
     Ok(())
 }
 

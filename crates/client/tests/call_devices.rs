@@ -4,6 +4,8 @@
 //! opened is a clear error that leaves the call's audio as it was, and leaving closes them.
 
 mod call_support;
+#[path = "../../media/tests/common/pulse.rs"]
+mod pulse;
 
 use std::time::Duration;
 
@@ -69,7 +71,7 @@ fn drain(frames: &Subscription<AudioFrame>, how_long: Duration) -> Vec<f32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_call_speaks_and_listens_through_this_computers_devices() -> TestResult {
-    tests_env::ensure_pulse()?;
+    pulse::ensure_pulse()?;
     let server = Server::start(ServerConfig::open_loopback()).await?;
     let url = server.http_url();
     // Bob talks (generated speech) and records what he receives; Ann uses the devices.
@@ -143,19 +145,4 @@ async fn the_call_speaks_and_listens_through_this_computers_devices() -> TestRes
     bob.call.leave().await?;
     server.shutdown().await;
     Ok(())
-}
-
-mod tests_env {
-    /// The PulseAudio setup `make unit` starts; a clear error without it.
-    pub fn ensure_pulse() -> Result<(), String> {
-        let ok = std::process::Command::new("pactl")
-            .arg("info")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if ok {
-            Ok(())
-        } else {
-            Err("PulseAudio is not running: run tests/env/start-pulse.sh first".into())
-        }
-    }
 }

@@ -2,32 +2,16 @@
 //! locating a known signal inside a recording.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::process::Command;
+mod pulse;
+
 use std::time::{Duration, Instant};
 
 use huddle_media::{AudioFrame, MediaError, Subscription};
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Runs `tests/env/start-pulse.sh` (idempotent) so that cpal's default devices are the
-/// PulseAudio null sink and its monitor. Fails with the script's message when audio cannot
-/// be brought up, instead of letting a test hang on a missing device.
-pub fn ensure_pulse() -> Result<(), String> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/env/start-pulse.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "real audio is unavailable: start-pulse.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
+#[allow(unused_imports, reason = "not every test binary uses real audio")]
+pub use pulse::ensure_pulse;
 
 /// Collects frames from a subscription for `duration` (wall clock).
 pub fn collect(

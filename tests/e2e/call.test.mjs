@@ -583,6 +583,8 @@ describe("the server going away", () => {
 
 describe("hosting for the network", () => {
   test("the hosted server moves to the network address; a member joins there with video", async () => {
+    // The pre-join screen was just shown again: its hosting row comes with the host's status.
+    await waitFor("the host toggle", async () => (await app.findAll("#host-network")).length > 0);
     await app.click(await app.find("#host-network"));
     const status = await waitFor("hosting for the network", async () => {
       const text = await textOf("#host-status");

@@ -11,7 +11,7 @@ import UserList from "./UserList.svelte";
 import VideoTile from "./VideoTile.svelte";
 import { applyEvent, initialModel } from "./lib/callModel";
 import type { CallStore } from "./lib/callStore.svelte";
-import { member, session } from "./lib/fixtures";
+import { member, noAudience, session } from "./lib/fixtures";
 import type { CallSnapshot } from "./lib/generated/call";
 import { isolate, who } from "./lib/named";
 import { noticeText } from "./lib/notices";
@@ -52,6 +52,7 @@ const snapshot: CallSnapshot = {
   role: "host",
   session,
   members: [member(1, "host", { isMe: true, name: "Ann" }), member(2, "participant", { name: EVE, handRaised: true })],
+  audience: noAudience,
   link: "connected",
 };
 

@@ -1,7 +1,16 @@
 // Typed wrappers around the call's Tauri commands. The view-model types are generated from
 // Rust (generated/call.ts); a refusal comes back as an AppError with the server's reason.
 import { Channel, invoke } from "@tauri-apps/api/core";
-import type { CallEvent, DeviceKind, JoinRequest, JoinedView, ReactionView, ScreenView, TileSize } from "./generated/call";
+import type {
+  CallEvent,
+  DeviceKind,
+  JoinRequest,
+  JoinedView,
+  ReactionView,
+  RosterPageView,
+  ScreenView,
+  TileSize,
+} from "./generated/call";
 import type { MemberAction } from "./permissions";
 
 export const callApi = {
@@ -18,6 +27,12 @@ export const callApi = {
   setHand: (raised: boolean) => invoke<void>("call_set_hand", { raised }),
   react: (reaction: ReactionView) => invoke<void>("call_react", { reaction }),
   tileSizes: (sizes: TileSize[]) => invoke<void>("call_tile_sizes", { sizes }),
+  /**
+   * One page of the audience in join order: at most `limit` (1–500) after the cursor `after`
+   * (null: from the start), only names matching `search` when there is one.
+   */
+  rosterPage: (after: string | null, limit: number, search: string | null) =>
+    invoke<RosterPageView>("call_roster_page", { after, limit, search }),
   /** Moves the call to another device; null picks the system's default. */
   switchDevice: (kind: DeviceKind, id: string | null) => invoke<void>("call_switch_device", { kind, id }),
   muteAll: () => invoke<void>("manage_mute_all"),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { applyEvent, cameraNote, dismiss, expire, initialModel, MAX_TOASTS, mediaNote, myself, say, TOAST_MS } from "./callModel";
-import { member as fixture, session } from "./fixtures";
+import { member as fixture, noAudience, session } from "./fixtures";
 import type { CallSnapshot, JoinedView, MemberView } from "./generated/call";
 import { plain } from "./named";
 
@@ -12,6 +12,7 @@ const snapshot: CallSnapshot = {
   role: "host",
   session,
   members: [member(1), member(2)],
+  audience: noAudience,
   link: "connected",
 };
 const joined: JoinedView = {

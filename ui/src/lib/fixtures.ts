@@ -1,5 +1,5 @@
 // Members and sessions for the UI's unit tests.
-import type { MemberView, SessionView } from "./generated/call";
+import type { AudienceView, MemberView, SessionView } from "./generated/call";
 
 export const session: SessionView = {
   name: "Weekly",
@@ -11,6 +11,8 @@ export const session: SessionView = {
   maxActive: 1000,
   capacity: 5000,
 };
+
+export const noAudience: AudienceView = { count: 0, raisedHands: [] };
 
 export function member(id: number, role: MemberView["role"], over: Partial<MemberView> = {}): MemberView {
   return {

@@ -4,7 +4,10 @@ import {
   byImportance,
   countLabel,
   gridColumns,
+  handQueue,
   initials,
+  listRows,
+  peopleCount,
   sortForList,
   stage,
   tileStage,
@@ -33,9 +36,70 @@ describe("sortForList", () => {
 
 describe("countLabel", () => {
   it("counts people and the audience apart", () => {
-    expect(countLabel([member(1, "host")])).toBe("1 person");
-    expect(countLabel([member(1, "host"), member(2, "participant"), member(3, "participant")])).toBe("3 people");
-    expect(countLabel([member(1, "host"), member(2, "audience")])).toBe("2 people (1 in the audience)");
+    expect(countLabel([member(1, "host")], 0)).toBe("1 person");
+    expect(countLabel([member(1, "host"), member(2, "participant"), member(3, "participant")], 0)).toBe("3 people");
+    expect(countLabel([member(1, "host")], 1)).toBe("2 people (1 in the audience)");
+  });
+  it("counts the audience once when I am in it, with thousands grouped", () => {
+    const members = [member(1, "host"), member(2, "audience", { isMe: true })];
+    expect(countLabel(members, 4950)).toBe("4,951 people (4,950 in the audience)");
+    expect(peopleCount(members, 4950)).toBe(4951);
+  });
+});
+
+describe("handQueue", () => {
+  it("lists the stage's hands in join order, then the audience's in raise order, never mine", () => {
+    const members = [
+      member(1, "host", { isMe: true, handRaised: true }),
+      member(5, "participant", { handRaised: true, joinOrder: 5 }),
+      member(3, "manager", { handRaised: true, joinOrder: 3 }),
+      member(4, "participant"),
+    ];
+    const audience = [member(9, "audience", { handRaised: true }), member(7, "audience", { handRaised: true }), member(3, "manager")];
+    expect(handQueue(members, audience).map((m) => m.id)).toEqual([3, 5, 9, 7]);
+  });
+  it("is empty when no hand is up", () => {
+    expect(handQueue([member(1, "host")], [])).toEqual([]);
+  });
+});
+
+describe("listRows", () => {
+  const stage = [member(1, "host", { isMe: true }), member(2, "participant")];
+  const audience = { count: 4950, open: false, members: [], more: true, error: null };
+  const kinds = (rows: { kind: string; key: string }[]) => rows.map((r) => r.key);
+
+  it("is the plain stage when there is nothing else", () => {
+    const { rows } = listRows({ hands: [], stage, audience: null, search: null });
+    expect(kinds(rows)).toEqual(["stage:1", "stage:2"]);
+  });
+  it("puts raised hands first, then the stage, then the audience folded with its count", () => {
+    const { rows, audienceStart } = listRows({ hands: [member(9, "audience")], stage, audience, search: null });
+    expect(kinds(rows)).toEqual(["heading:hands", "hands:9", "heading:stage", "stage:1", "stage:2", "audience"]);
+    expect(rows[5]).toMatchObject({ kind: "audience", label: "Audience · 4,950", open: false });
+    expect(audienceStart).toBe(6);
+  });
+  it("lists the loaded audience when open, ending with a loading row while more remain", () => {
+    const open = { ...audience, open: true, members: [member(10, "audience"), member(11, "audience")] };
+    const { rows, audienceStart } = listRows({ hands: [], stage, audience: open, search: null });
+    expect(kinds(rows).slice(audienceStart)).toEqual(["audience:10", "audience:11", "loading"]);
+    const done = listRows({ hands: [], stage, audience: { ...open, more: false }, search: null });
+    expect(kinds(done.rows).slice(done.audienceStart)).toEqual(["audience:10", "audience:11"]);
+  });
+  it("does not count me on stage when I am in the audience", () => {
+    const mine = [member(1, "audience", { isMe: true }), member(2, "host")];
+    const { rows } = listRows({ hands: [], stage: mine, audience, search: null });
+    expect(rows[0]).toMatchObject({ kind: "heading", label: "On stage · 1" });
+  });
+  it("shows the error in place of the loading row", () => {
+    const failed = { ...audience, open: true, error: "Not connected" };
+    const { rows } = listRows({ hands: [], stage, audience: failed, search: null });
+    expect(rows.at(-1)).toMatchObject({ kind: "error", message: "Not connected" });
+  });
+  it("says so when a search finds no one, and waits for the audience's count", () => {
+    expect(kinds(listRows({ hands: [], stage: [], audience: null, search: "zed" }).rows)).toEqual(["empty"]);
+    const pending = listRows({ hands: [], stage: [], audience: { ...audience, count: null, open: true }, search: "zed" });
+    expect(pending.rows[0]).toMatchObject({ kind: "audience", label: "Audience · …" });
+    expect(kinds(pending.rows)).toEqual(["audience", "loading"]);
   });
 });
 

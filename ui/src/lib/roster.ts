@@ -16,12 +16,106 @@ export function sortForList(members: readonly MemberView[]): MemberView[] {
   });
 }
 
+/** A count as the list shows it: "4,950". */
+export function formatCount(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** Everyone in the session: the stage from `members`, the audience by its count (me included). */
+export function peopleCount(members: readonly MemberView[], audienceCount: number): number {
+  return members.filter((m) => m.role !== "audience").length + audienceCount;
+}
+
 /** "3 people", "1 person", with the audience counted apart when there is one. */
-export function countLabel(members: readonly MemberView[]): string {
-  const audience = members.filter((m) => m.role === "audience").length;
-  const n = members.length;
-  const people = `${n} ${n === 1 ? "person" : "people"}`;
-  return audience > 0 ? `${people} (${audience} in the audience)` : people;
+export function countLabel(members: readonly MemberView[], audienceCount: number): string {
+  const n = peopleCount(members, audienceCount);
+  const people = `${formatCount(n)} ${n === 1 ? "person" : "people"}`;
+  return audienceCount > 0 ? `${people} (${formatCount(audienceCount)} in the audience)` : people;
+}
+
+/**
+ * The raised hands a host or manager answers, mine left out: the stage's in join order, then
+ * the audience's in the snapshot's order.
+ */
+export function handQueue(members: readonly MemberView[], audienceHands: readonly MemberView[]): MemberView[] {
+  const stage = members.filter((m) => m.handRaised && !m.isMe).sort((a, b) => a.joinOrder - b.joinOrder);
+  const listed = new Set(stage.map((m) => m.id));
+  const queue = [...stage];
+  for (const m of audienceHands) {
+    if (m.isMe || listed.has(m.id)) continue;
+    listed.add(m.id);
+    queue.push(m);
+  }
+  return queue;
+}
+
+export type ListSection = "hands" | "stage" | "audience";
+
+/** One fixed-height row of the user list. */
+export type ListRow =
+  | { kind: "heading"; key: string; label: string }
+  | { kind: "audience"; key: string; label: string; open: boolean }
+  | { kind: "member"; key: string; member: MemberView; section: ListSection }
+  | { kind: "loading"; key: string }
+  | { kind: "error"; key: string; message: string }
+  | { kind: "empty"; key: string; text: string };
+
+export interface ListParts {
+  /** Raised hands listed first (hosts and managers only; empty for others). */
+  hands: readonly MemberView[];
+  /** The stage, in the list's order, without those in `hands`. */
+  stage: readonly MemberView[];
+  /** The audience group; null when there is none to show. */
+  audience: {
+    /** Its members (or those matching the search); null while not known yet. */
+    count: number | null;
+    open: boolean;
+    /** The members loaded so far. */
+    members: readonly MemberView[];
+    /** More pages to load: a loading row ends the group. */
+    more: boolean;
+    /** Why the last page could not be read. */
+    error: string | null;
+  } | null;
+  /** The search in the box; null when it is empty. */
+  search: string | null;
+}
+
+/**
+ * The user list as rows: raised hands, the stage, then the audience as a group that opens and
+ * closes. Headings appear only when there is more than the stage. `audienceStart` is the index
+ * of the audience's first member (or of its loading row).
+ */
+export function listRows(parts: ListParts): { rows: ListRow[]; audienceStart: number } {
+  const rows: ListRow[] = [];
+  const { hands, stage, audience } = parts;
+  const grouped = hands.length > 0 || audience !== null;
+  if (hands.length > 0) {
+    rows.push({ kind: "heading", key: "heading:hands", label: `Raised hands · ${formatCount(hands.length)}` });
+    for (const member of hands) rows.push({ kind: "member", key: `hands:${member.id}`, member, section: "hands" });
+  }
+  if (grouped && stage.length > 0) {
+    // Me when I am in the audience is listed here too, but not counted as on stage.
+    const onStage = stage.filter((m) => m.role !== "audience").length;
+    rows.push({ kind: "heading", key: "heading:stage", label: `On stage · ${formatCount(onStage)}` });
+  }
+  for (const member of stage) rows.push({ kind: "member", key: `stage:${member.id}`, member, section: "stage" });
+  if (audience !== null) {
+    const count = audience.count === null ? "…" : formatCount(audience.count);
+    rows.push({ kind: "audience", key: "audience", label: `Audience · ${count}`, open: audience.open });
+  }
+  const audienceStart = rows.length;
+  if (audience?.open) {
+    for (const member of audience.members) {
+      rows.push({ kind: "member", key: `audience:${member.id}`, member, section: "audience" });
+    }
+    if (audience.error !== null) rows.push({ kind: "error", key: "error", message: audience.error });
+    else if (audience.more) rows.push({ kind: "loading", key: "loading" });
+  }
+  if (parts.search !== null && rows.length === 0) {
+    rows.push({ kind: "empty", key: "empty", text: "No one matches the search" });
+  }
+  return { rows, audienceStart };
 }
 
 /**

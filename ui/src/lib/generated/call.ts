@@ -19,9 +19,30 @@ export type LinkView = "connected" | "reconnecting" | "closed";
 
 export type CallSnapshot = { me: number, role: RoleView, session: SessionView, 
 /**
- * Everyone, me included, in join order.
+ * The members on the stage (host, managers, participants) and me, in join order.
  */
-members: Array<MemberView>, link: LinkView, };
+members: Array<MemberView>, audience: AudienceView, link: LinkView, };
+
+export type AudienceView = { 
+/**
+ * Every audience member in the session.
+ */
+count: number, 
+/**
+ * Audience members with a raised hand, in join order; known to hosts and managers
+ * only (empty for others).
+ */
+raisedHands: Array<MemberView>, };
+
+export type RosterPageView = { members: Array<MemberView>, 
+/**
+ * The cursor of the next page; absent after the last.
+ */
+next: string | null, 
+/**
+ * Audience members matching the search (all of them without one).
+ */
+count: number, };
 
 export type ChatView = { seq: number, from: number, fromName: string, 
 /**

@@ -30,6 +30,7 @@ fn main() {
         "call_share",
         "screens_list",
         "call_chat",
+        "call_roster_page",
         "call_set_hand",
         "call_react",
         "call_tile_sizes",

@@ -81,6 +81,9 @@ pub enum ErrorCode {
     InvalidMetadata,
     /// The metadata would have more keys or more bytes than its limit.
     MetadataTooLarge,
+    /// A `roster_page` cursor that this session did not hand out (another session's, or
+    /// made up).
+    InvalidCursor,
     /// The connection sends faster than the rate limit allows.
     RateLimited,
     /// The connection was silent longer than the heartbeat timeout.
@@ -129,6 +132,7 @@ impl ErrorCode {
             ErrorCode::ChatTooLong => "chat_too_long",
             ErrorCode::InvalidMetadata => "invalid_metadata",
             ErrorCode::MetadataTooLarge => "metadata_too_large",
+            ErrorCode::InvalidCursor => "invalid_cursor",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::HeartbeatTimeout => "heartbeat_timeout",
             ErrorCode::Internal => "internal",
@@ -172,6 +176,7 @@ impl ErrorCode {
         ErrorCode::ChatTooLong,
         ErrorCode::InvalidMetadata,
         ErrorCode::MetadataTooLarge,
+        ErrorCode::InvalidCursor,
         ErrorCode::RateLimited,
         ErrorCode::HeartbeatTimeout,
         ErrorCode::Internal,

@@ -27,12 +27,13 @@ pub use error::{ErrorCode, ProtoError};
 pub use ids::{ChatSeq, ParticipantId, RequestId, ResumeKey};
 pub use media::{IceServer, MediaEvent, MediaRequest, VideoWant};
 pub use message::{
-    Action, ChatMessage, ClientMessage, ConnectionState, EndReason, Join, LeaveReason, Member,
-    MemberUpdate, Reaction, Resume, Role, ServerEvent, ServerMessage, SessionInfo, Welcome,
+    Action, AudiencePage, ChatMessage, ClientMessage, ConnectionState, Departure, EndReason, Join,
+    LeaveReason, Member, MemberChange, MemberUpdate, Reaction, Resume, Resync, Role, ServerEvent,
+    ServerMessage, SessionInfo, Welcome,
 };
 pub use metadata::{MemberMetadata, Metadata, MetadataChange, MetadataDiff};
 pub use validate::{ChatText, DisplayName, Passcode, SessionName};
 
 /// Version of this protocol. The app sends it in `join`; the server refuses other versions
 /// with `unsupported_version`. Bumped on any change an old peer could misread.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;

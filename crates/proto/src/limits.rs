@@ -5,10 +5,19 @@ use std::time::Duration;
 /// Largest WebSocket text frame the server accepts from the app, in bytes.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Largest text frame the app accepts from the server, in bytes. Larger than
-/// [`MAX_FRAME_BYTES`] because `welcome` carries the whole roster: about 190 bytes per member
-/// with short names, so roughly 1 MB for 5,000 members and several MB with 200-character
-/// names.
+/// [`MAX_FRAME_BYTES`] because `welcome` carries every publishing member: about 190 bytes per
+/// member with short names and up to 1 KiB of metadata each, so a few MB with
+/// [`DEFAULT_MAX_ACTIVE`] publishers with long names and full metadata.
 pub const MAX_SERVER_FRAME_BYTES: usize = 16 * 1024 * 1024;
+/// Most members one `roster_page` answer holds.
+pub const MAX_ROSTER_PAGE: u32 = 500;
+/// Audience members in the first page that `welcome` and `resync` carry.
+pub const WELCOME_AUDIENCE_PAGE: usize = 50;
+/// Longest `roster_page` search text, in characters.
+pub const MAX_ROSTER_SEARCH_CHARS: usize = 200;
+/// Shortest time between two `members_changed` batches to one member: roster changes
+/// within it are folded into the next batch.
+pub const ROSTER_BATCH_INTERVAL: Duration = Duration::from_millis(200);
 /// Most keys in one metadata object (the room's, or one member's).
 pub const MAX_METADATA_KEYS: usize = 32;
 /// Longest metadata key, in characters.
@@ -16,8 +25,8 @@ pub const MAX_METADATA_KEY_CHARS: usize = 64;
 /// Largest room metadata, as the JSON encoding of the whole object, in bytes.
 pub const MAX_ROOM_METADATA_BYTES: usize = 8 * 1024;
 /// Largest metadata of one member, as the JSON encoding of the whole object, in bytes. Kept
-/// small because `welcome` carries every member's: 1 KiB each is about 5 MB for 5,000
-/// members, which with the roster stays well inside [`MAX_SERVER_FRAME_BYTES`].
+/// small because `welcome` carries that of every member it lists: 1 KiB each is about 1 MB
+/// for [`DEFAULT_MAX_ACTIVE`] publishers, well inside [`MAX_SERVER_FRAME_BYTES`].
 pub const MAX_MEMBER_METADATA_BYTES: usize = 1024;
 /// Longest session name, in characters.
 pub const MAX_SESSION_NAME_CHARS: usize = 150;

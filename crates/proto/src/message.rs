@@ -559,12 +559,32 @@ pub enum ClientMessage {
         /// The request.
         media: MediaRequest,
     },
+    /// Ask for a page of the audience (the roster beyond the publishing members), in join
+    /// order; answered by `roster_page`.
+    RosterPage {
+        /// Echoed in the answer.
+        id: RequestId,
+        /// The `next` cursor of the page before; absent for the first page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+        /// Most members in the answer, 1 to [`crate::limits::MAX_ROSTER_PAGE`].
+        limit: u32,
+        /// Only members whose name contains this text (ignoring case).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        search: Option<String>,
+    },
 }
 
 impl ClientMessage {
     /// The `type` of every client message.
-    pub const TYPES: &'static [&'static str] =
-        &["join", "request", "chat_history", "ping", "media"];
+    pub const TYPES: &'static [&'static str] = &[
+        "join",
+        "request",
+        "chat_history",
+        "ping",
+        "media",
+        "roster_page",
+    ];
 }
 
 /// Why a member left, as told to the others.
@@ -601,10 +621,64 @@ pub enum EndReason {
     ServerShutdown,
 }
 
+/// One member's changed fields inside `members_changed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberChange {
+    /// Who.
+    pub participant: ParticipantId,
+    /// What changed; only the changed fields are present, each with its latest value.
+    pub changes: MemberUpdate,
+}
+
+/// One member gone from the session, inside `members_changed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Departure {
+    /// Who.
+    pub participant: ParticipantId,
+    /// Why.
+    pub reason: LeaveReason,
+}
+
+/// A count of the audience and one page of it, in join order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudiencePage {
+    /// How many audience members the session has (or, for a search, match it).
+    pub count: u64,
+    /// The members of this page.
+    pub members: Vec<Member>,
+    /// Cursor for the next page (`roster_page {after}`); absent after the last one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
 /// Something that changed in the session, pushed inside `event {event}`.
+///
+/// `Joined`, `Left` and `Updated` are the room's changes one by one; a server of this
+/// protocol version delivers them folded into [`ServerEvent::MembersChanged`] batches.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerEvent {
+    /// Roster changes since the last batch, folded: at most one entry per member, in join
+    /// order within each list. Entries may repeat what the receiver already has (apply them
+    /// as upserts); see docs/protocol.md §4.2.
+    MembersChanged {
+        /// Members whose whole state follows: new to the receiver's view (joined, or
+        /// promoted onto the stage), or, for hosts and managers, any member that changed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        members: Vec<Member>,
+        /// Changed fields of members already in the receiver's view.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        updated: Vec<MemberChange>,
+        /// Members who left the session.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        left: Vec<Departure>,
+        /// The metadata of the members in `members` that have any; a member listed there
+        /// without an entry here has none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        member_metadata: Vec<MemberMetadata>,
+        /// How many audience members the session has now.
+        audience_count: u64,
+    },
     /// Someone joined (sent to everyone else).
     Joined {
         /// Their public state.
@@ -720,18 +794,45 @@ pub struct Welcome {
     pub resumed: bool,
     /// Session settings.
     pub session: SessionInfo,
-    /// Every member, you included, in join order.
+    /// The publishing members (host, managers, participants) and you, in join order.
     pub members: Vec<Member>,
+    /// The audience: its count and the first page (for more, `roster_page`).
+    pub audience: AudiencePage,
     /// Recent chat addressed to you, oldest first.
     pub chat: Vec<ChatMessage>,
     /// The session's metadata.
     #[serde(default)]
     pub metadata: Metadata,
-    /// The metadata of every member that has any, in join order.
+    /// The metadata of the members listed here (`members` and the audience page) that have
+    /// any, in join order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub member_metadata: Vec<MemberMetadata>,
     /// How often to send `ping`, in milliseconds.
     pub heartbeat_interval_ms: u64,
+}
+
+/// The roster and settings afresh, for a member that fell behind (its missed messages were
+/// dropped instead of queued). Replaces what the member had, as a welcome does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resync {
+    /// Your role.
+    pub role: Role,
+    /// Session settings.
+    pub session: SessionInfo,
+    /// The publishing members and you, in join order.
+    pub members: Vec<Member>,
+    /// The audience: its count and the first page.
+    pub audience: AudiencePage,
+    /// The session's metadata.
+    #[serde(default)]
+    pub metadata: Metadata,
+    /// The metadata of the members listed here that have any, in join order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_metadata: Vec<MemberMetadata>,
+    /// The newest chat sequence number addressed to you; ask `chat_history` for what you
+    /// miss before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_chat_seq: Option<ChatSeq>,
 }
 
 /// A message from the server to the app.
@@ -781,6 +882,19 @@ pub enum ServerMessage {
         /// The event.
         media: MediaEvent,
     },
+    /// The answer to `roster_page`.
+    RosterPage {
+        /// The request's id.
+        id: RequestId,
+        /// The page.
+        #[serde(flatten)]
+        page: AudiencePage,
+        /// The metadata of the members on this page that have any.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        member_metadata: Vec<MemberMetadata>,
+    },
+    /// You fell behind and missed messages: the state afresh.
+    Resync(Resync),
 }
 
 impl ServerMessage {
@@ -793,6 +907,8 @@ impl ServerMessage {
         "chat_history",
         "pong",
         "media",
+        "roster_page",
+        "resync",
     ];
 
     /// An error answering request `id` (or the connection, when `None`).

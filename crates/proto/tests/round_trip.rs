@@ -2,11 +2,11 @@
 //! decoder knows (so the TYPES lists cannot drift from the enums).
 
 use huddle_proto::{
-    decode_client, decode_server, encode, Action, ChatMessage, ChatSeq, ClientMessage,
-    ConnectionState, EndReason, ErrorCode, IceServer, Join, LeaveReason, MediaEvent, MediaRequest,
-    Member, MemberMetadata, MemberUpdate, Metadata, MetadataChange, MetadataDiff, ParticipantId,
-    Reaction, RequestId, Resume, ResumeKey, Role, ServerEvent, ServerMessage, SessionInfo,
-    VideoWant, Welcome, PROTOCOL_VERSION,
+    decode_client, decode_server, encode, Action, AudiencePage, ChatMessage, ChatSeq,
+    ClientMessage, ConnectionState, Departure, EndReason, ErrorCode, IceServer, Join, LeaveReason,
+    MediaEvent, MediaRequest, Member, MemberChange, MemberMetadata, MemberUpdate, Metadata,
+    MetadataChange, MetadataDiff, ParticipantId, Reaction, RequestId, Resume, ResumeKey, Resync,
+    Role, ServerEvent, ServerMessage, SessionInfo, VideoWant, Welcome, PROTOCOL_VERSION,
 };
 use std::collections::BTreeSet;
 
@@ -77,6 +77,18 @@ fn all_client_messages() -> Vec<ClientMessage> {
             after_seq: ChatSeq(41),
         },
         ClientMessage::Ping { nonce: u64::MAX },
+        ClientMessage::RosterPage {
+            id: RequestId(8),
+            after: Some("00000000000000ab.57".to_owned()),
+            limit: 100,
+            search: Some("ann".to_owned()),
+        },
+        ClientMessage::RosterPage {
+            id: RequestId(9),
+            after: None,
+            limit: 1,
+            search: None,
+        },
         ClientMessage::Media {
             media: MediaRequest::Offer {
                 sdp: "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n".to_owned(),
@@ -145,6 +157,32 @@ fn chat() -> ChatMessage {
 fn all_events() -> Vec<ServerEvent> {
     let by = ParticipantId(1);
     vec![
+        ServerEvent::MembersChanged {
+            members: vec![member()],
+            updated: vec![MemberChange {
+                participant: P,
+                changes: MemberUpdate {
+                    role: Some(Role::Audience),
+                    ..MemberUpdate::default()
+                },
+            }],
+            left: vec![Departure {
+                participant: ParticipantId(9),
+                reason: LeaveReason::ConnectionLost,
+            }],
+            member_metadata: vec![MemberMetadata {
+                participant: P,
+                metadata: metadata(),
+            }],
+            audience_count: 4_210,
+        },
+        ServerEvent::MembersChanged {
+            members: Vec::new(),
+            updated: Vec::new(),
+            left: Vec::new(),
+            member_metadata: Vec::new(),
+            audience_count: 0,
+        },
         ServerEvent::Joined { member: member() },
         ServerEvent::Left {
             participant: P,
@@ -229,6 +267,11 @@ fn all_server_messages() -> Vec<ServerMessage> {
             resumed: false,
             session: session(),
             members: vec![member()],
+            audience: AudiencePage {
+                count: 4_210,
+                members: vec![member()],
+                next: Some("00000000000000ab.57".to_owned()),
+            },
             chat: vec![chat()],
             metadata: metadata(),
             member_metadata: vec![MemberMetadata {
@@ -250,6 +293,24 @@ fn all_server_messages() -> Vec<ServerMessage> {
             complete: false,
         },
         ServerMessage::Pong { nonce: 0 },
+        ServerMessage::RosterPage {
+            id: RequestId(8),
+            page: AudiencePage {
+                count: 3,
+                members: vec![member()],
+                next: None,
+            },
+            member_metadata: Vec::new(),
+        },
+        ServerMessage::Resync(Resync {
+            role: Role::Audience,
+            session: session(),
+            members: vec![member()],
+            audience: AudiencePage::default(),
+            metadata: metadata(),
+            member_metadata: Vec::new(),
+            last_chat_seq: Some(ChatSeq(7)),
+        }),
         ServerMessage::Media {
             media: MediaEvent::Ready {
                 ice_servers: vec![IceServer {

@@ -50,6 +50,15 @@ pub enum RoomError {
     /// The resume named an unknown member or the wrong key.
     #[error("cannot resume: unknown participant or wrong resume key")]
     ResumeFailed,
+    /// A `roster_page` cursor this room did not hand out.
+    #[error("this roster cursor is not one this session handed out; start again without one")]
+    InvalidCursor,
+    /// A `roster_page` limit out of range.
+    #[error("a roster page holds 1 to {max} members, not {0}", max = huddle_proto::limits::MAX_ROSTER_PAGE)]
+    InvalidLimit(u32),
+    /// A `roster_page` search text that is too long.
+    #[error("a roster search is at most {max} characters", max = huddle_proto::limits::MAX_ROSTER_SEARCH_CHARS)]
+    InvalidSearch,
     /// User input failed validation.
     #[error(transparent)]
     Proto(#[from] ProtoError),
@@ -72,6 +81,8 @@ impl RoomError {
             RoomError::ActiveLimitReached { .. } => ErrorCode::ActiveLimitReached,
             RoomError::Ended => ErrorCode::SessionEnded,
             RoomError::ResumeFailed => ErrorCode::ResumeFailed,
+            RoomError::InvalidCursor => ErrorCode::InvalidCursor,
+            RoomError::InvalidLimit(_) | RoomError::InvalidSearch => ErrorCode::InvalidMessage,
             RoomError::Proto(e) => e.code(),
         }
     }

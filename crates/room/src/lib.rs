@@ -15,7 +15,8 @@
 //! ```
 //!
 //! Events must be drained after every call: a [`Recipient`] is relative to the membership at
-//! the moment the event was queued. Every permission decision goes through one function
+//! the moment the event was queued. Roster events (`joined`, `left`, `updated`) go through a
+//! [`RosterBatcher`], which folds them into `members_changed` batches per [`View`]. Every permission decision goes through one function
 //! ([`grants`]), driven by the grants a role carries, so the permission table of the
 //! specification lives in one place.
 
@@ -23,7 +24,9 @@ mod chat;
 mod error;
 mod grants;
 mod room;
+mod roster;
 
 pub use error::RoomError;
 pub use grants::{grants, Grants, Permission};
 pub use room::{JoinOutcome, JoinRequest, Recipient, Room, RoomConfig, RoomSnapshot};
+pub use roster::{Batches, RosterBatcher, View};

@@ -7,14 +7,17 @@ use crate::grants::{grants, Grants, Permission};
 use huddle_proto::limits::{
     DEFAULT_CHAT_HISTORY, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_ACTIVE, DEFAULT_RECONNECT_GRACE,
     HEARTBEAT_INTERVAL, MAX_IDLE_TIMEOUT_MINS, MAX_MEMBER_METADATA_BYTES, MAX_ROOM_METADATA_BYTES,
-    MAX_SESSION_MEMBERS, WELCOME_CHAT_MESSAGES,
+    MAX_ROSTER_PAGE, MAX_ROSTER_SEARCH_CHARS, MAX_SESSION_MEMBERS, WELCOME_AUDIENCE_PAGE,
+    WELCOME_CHAT_MESSAGES,
 };
 use huddle_proto::{
-    Action, ChatMessage, ChatSeq, ChatText, ConnectionState, DisplayName, EndReason, LeaveReason,
-    Member, MemberMetadata, MemberUpdate, Metadata, MetadataChange, ParticipantId, Passcode,
-    Resume, ResumeKey, Role, ServerEvent, SessionInfo, SessionName, Welcome, PROTOCOL_VERSION,
+    Action, AudiencePage, ChatMessage, ChatSeq, ChatText, ConnectionState, DisplayName, EndReason,
+    LeaveReason, Member, MemberMetadata, MemberUpdate, Metadata, MetadataChange, ParticipantId,
+    Passcode, Resume, ResumeKey, Resync, Role, ServerEvent, SessionInfo, SessionName, Welcome,
+    PROTOCOL_VERSION,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ops::Bound;
 use std::time::{Duration, Instant};
 
 /// Settings of one room, chosen by the server.
@@ -33,6 +36,9 @@ pub struct RoomConfig {
     pub chat_history: usize,
     /// Whether the audience may chat at first.
     pub audience_chat: bool,
+    /// Tells this room's roster cursors from another's: a number the server chooses
+    /// afresh for every room.
+    pub instance: u64,
 }
 
 impl Default for RoomConfig {
@@ -44,6 +50,7 @@ impl Default for RoomConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             chat_history: DEFAULT_CHAT_HISTORY,
             audience_chat: true,
+            instance: 0,
         }
     }
 }
@@ -170,6 +177,10 @@ pub struct Room {
     metadata: Metadata,
     /// Members by id; ids grow with join order, so iteration is join order.
     members: BTreeMap<ParticipantId, MemberState>,
+    /// The members whose role may publish (the stage), and the audience: every member is in
+    /// exactly one, so a welcome or a page never walks the whole roster.
+    stage: BTreeSet<ParticipantId>,
+    audience: BTreeSet<ParticipantId>,
     host: Option<ParticipantId>,
     /// Members whose role may publish, kept in step with every role change.
     active: usize,
@@ -201,6 +212,8 @@ impl Room {
             spotlight: None,
             metadata: Metadata::new(),
             members: BTreeMap::new(),
+            stage: BTreeSet::new(),
+            audience: BTreeSet::new(),
             host: None,
             active: 0,
             next_id: 1,
@@ -466,6 +479,9 @@ impl Room {
         }
         if publishing {
             self.active += 1;
+            self.stage.insert(id);
+        } else {
+            self.audience.insert(id);
         }
         self.emit(
             Recipient::EveryoneExcept(id),
@@ -933,8 +949,25 @@ impl Room {
         let (next, changes) = change.apply(&member.metadata, MAX_MEMBER_METADATA_BYTES)?;
         if !changes.is_empty() {
             member.metadata = next;
+            // An audience member is seen whole only by hosts and managers (and itself).
+            let recipient = if member.public.role == Role::Audience {
+                let mut seers: Vec<ParticipantId> = self
+                    .stage
+                    .iter()
+                    .copied()
+                    .filter(|id| {
+                        self.members
+                            .get(id)
+                            .is_some_and(|m| matches!(m.public.role, Role::Host | Role::Manager))
+                    })
+                    .collect();
+                seers.push(target);
+                Recipient::Only(seers)
+            } else {
+                Recipient::Everyone
+            };
             self.emit(
-                Recipient::Everyone,
+                recipient,
                 ServerEvent::MemberMetadataUpdated {
                     participant: target,
                     by,
@@ -988,9 +1021,15 @@ impl Room {
         }
         if is_active(old) {
             self.active -= 1;
+            self.stage.remove(&id);
+        } else {
+            self.audience.remove(&id);
         }
         if is_active(role) {
             self.active += 1;
+            self.stage.insert(id);
+        } else {
+            self.audience.insert(id);
         }
         if old == Role::Host && self.host == Some(id) {
             self.host = None;
@@ -1036,6 +1075,8 @@ impl Room {
         if is_active(state.public.role) {
             self.active -= 1;
         }
+        self.stage.remove(&id);
+        self.audience.remove(&id);
         if self.members.is_empty() {
             // Nobody is left to tell.
             self.end(EndReason::Empty);
@@ -1064,14 +1105,15 @@ impl Room {
     /// always has someone who can run it.
     fn hand_over(&mut self, old_host: ParticipantId) {
         let pick = |role: Role| {
-            self.members
-                .values()
+            self.stage
+                .iter()
+                .filter_map(|id| self.members.get(id))
                 .find(|m| m.public.role == role)
                 .map(|m| m.public.id)
         };
         let next = pick(Role::Manager)
             .or_else(|| pick(Role::Participant))
-            .or_else(|| pick(Role::Audience));
+            .or_else(|| self.audience.first().copied());
         if let Some(next) = next {
             self.set_role(old_host, next, Role::Host);
         }
@@ -1104,6 +1146,8 @@ impl Room {
             self.emit(Recipient::Everyone, ServerEvent::SessionEnded { reason });
         }
         self.members.clear();
+        self.stage.clear();
+        self.audience.clear();
         self.graces.clear();
         self.host = None;
         self.active = 0;
@@ -1154,6 +1198,7 @@ impl Room {
             .get(&id)
             .map(|m| (m.public.role, m.resume_key.clone()))
             .expect("welcome is built right after the member was inserted or found");
+        let view = self.view_of(id);
         Welcome {
             protocol_version: PROTOCOL_VERSION,
             participant_id: id,
@@ -1161,14 +1206,186 @@ impl Room {
             resume_key,
             resumed,
             session: self.session_info(),
-            members: self.members().cloned().collect(),
+            members: view.members,
+            audience: view.audience,
             chat: self.chat.recent(id, chat),
             metadata: self.metadata.clone(),
-            member_metadata: self.member_metadata(),
+            member_metadata: view.member_metadata,
             heartbeat_interval_ms: u64::try_from(HEARTBEAT_INTERVAL.as_millis())
                 .unwrap_or(u64::MAX),
         }
     }
+
+    /// The roster as member `id` starts from: the stage and `id` itself in full, the
+    /// audience as its count and first page, and the metadata of everyone listed. Costs the
+    /// stage plus one page, whatever the audience's size.
+    fn view_of(&self, id: ParticipantId) -> RosterView {
+        let mut listed: Vec<ParticipantId> = self.stage.iter().copied().collect();
+        if let Err(at) = listed.binary_search(&id) {
+            if self.members.contains_key(&id) {
+                listed.insert(at, id);
+            }
+        }
+        let members: Vec<Member> = listed
+            .iter()
+            .filter_map(|id| self.members.get(id))
+            .map(|m| m.public.clone())
+            .collect();
+        let (audience, page_metadata) = self.audience_page(None, WELCOME_AUDIENCE_PAGE, None);
+        let mut member_metadata = self.metadata_of(&listed);
+        member_metadata.extend(page_metadata);
+        member_metadata.sort_by_key(|m| m.participant);
+        member_metadata.dedup_by_key(|m| m.participant);
+        RosterView {
+            members,
+            audience,
+            member_metadata,
+        }
+    }
+
+    fn metadata_of(&self, ids: &[ParticipantId]) -> Vec<MemberMetadata> {
+        ids.iter()
+            .filter_map(|id| self.members.get(id))
+            .filter(|m| !m.metadata.is_empty())
+            .map(|m| MemberMetadata {
+                participant: m.public.id,
+                metadata: m.metadata.clone(),
+            })
+            .collect()
+    }
+
+    /// Audience members after `after`, at most `limit`, matching `search` (already
+    /// lowercased) when given; with the page's metadata.
+    fn audience_page(
+        &self,
+        after: Option<ParticipantId>,
+        limit: usize,
+        search: Option<&str>,
+    ) -> (AudiencePage, Vec<MemberMetadata>) {
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let matches = |m: &&MemberState| {
+            search.is_none_or(|needle| m.public.display_name.to_lowercase().contains(needle))
+        };
+        let mut page: Vec<&MemberState> = self
+            .audience
+            .range((start, Bound::Unbounded))
+            .filter_map(|id| self.members.get(id))
+            .filter(matches)
+            .take(limit.saturating_add(1))
+            .collect();
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let count = match search {
+            None => self.audience.len(),
+            Some(_) => self
+                .audience
+                .iter()
+                .filter_map(|id| self.members.get(id))
+                .filter(matches)
+                .count(),
+        };
+        let next = more
+            .then(|| {
+                page.last()
+                    .map(|m| cursor(self.config.instance, m.public.id))
+            })
+            .flatten();
+        let ids: Vec<ParticipantId> = page.iter().map(|m| m.public.id).collect();
+        let page = AudiencePage {
+            count: u64::try_from(count).unwrap_or(u64::MAX),
+            members: page.iter().map(|m| m.public.clone()).collect(),
+            next,
+        };
+        (page, self.metadata_of(&ids))
+    }
+
+    /// One page of the audience for member `who` (`roster_page`): members after the cursor
+    /// `after`, at most `limit`, whose name contains `search` ignoring case.
+    ///
+    /// # Errors
+    /// [`RoomError::Ended`], [`RoomError::NotJoined`], [`RoomError::InvalidCursor`] for a
+    /// cursor this room did not hand out, [`RoomError::InvalidLimit`] for a limit outside
+    /// 1 to [`MAX_ROSTER_PAGE`], [`RoomError::InvalidSearch`] for a search longer than
+    /// [`MAX_ROSTER_SEARCH_CHARS`].
+    pub fn roster_page(
+        &self,
+        who: ParticipantId,
+        after: Option<&str>,
+        limit: u32,
+        search: Option<&str>,
+    ) -> Result<(AudiencePage, Vec<MemberMetadata>), RoomError> {
+        self.live()?;
+        if !self.members.contains_key(&who) {
+            return Err(RoomError::NotJoined(who));
+        }
+        if limit == 0 || limit > MAX_ROSTER_PAGE {
+            return Err(RoomError::InvalidLimit(limit));
+        }
+        let after = after
+            .map(|c| parse_cursor(self.config.instance, c).ok_or(RoomError::InvalidCursor))
+            .transpose()?;
+        let search = search.map(str::trim).filter(|s| !s.is_empty());
+        if search.is_some_and(|s| s.chars().count() > MAX_ROSTER_SEARCH_CHARS) {
+            return Err(RoomError::InvalidSearch);
+        }
+        let needle = search.map(str::to_lowercase);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(self.audience_page(after, limit, needle.as_deref()))
+    }
+
+    /// The state afresh for member `who`, who fell behind: see [`Resync`].
+    #[must_use]
+    pub fn resync(&self, who: ParticipantId) -> Option<Resync> {
+        let member = self.members.get(&who)?;
+        let view = self.view_of(who);
+        Some(Resync {
+            role: member.public.role,
+            session: self.session_info(),
+            members: view.members,
+            audience: view.audience,
+            metadata: self.metadata.clone(),
+            member_metadata: view.member_metadata,
+            last_chat_seq: self.chat.recent(who, 1).last().map(|m| m.seq),
+        })
+    }
+
+    /// How many audience members the room has.
+    #[must_use]
+    pub fn audience_count(&self) -> usize {
+        self.audience.len()
+    }
+
+    /// The members on the stage (whose role may publish), in join order.
+    pub fn stage(&self) -> impl Iterator<Item = &Member> {
+        self.stage
+            .iter()
+            .filter_map(|id| self.members.get(id))
+            .map(|m| &m.public)
+    }
+}
+
+/// What a member's roster starts from (welcome and resync).
+struct RosterView {
+    members: Vec<Member>,
+    audience: AudiencePage,
+    member_metadata: Vec<MemberMetadata>,
+}
+
+/// A `roster_page` cursor: the room's instance and the last member of the page.
+fn cursor(instance: u64, last: ParticipantId) -> String {
+    format!("{instance:016x}.{}", last.0)
+}
+
+/// The member a cursor of this room points after, or `None` for anything else.
+fn parse_cursor(instance: u64, text: &str) -> Option<ParticipantId> {
+    let (room, id) = text.split_once('.')?;
+    if room.len() != 16 || u64::from_str_radix(room, 16).ok()? != instance {
+        return None;
+    }
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse().ok().map(ParticipantId)
 }
 
 /// `now + d`, saturating far in the future instead of overflowing on absurd durations.

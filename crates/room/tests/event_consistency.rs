@@ -1,15 +1,20 @@
-//! Random sessions on a simulated clock: whatever happens, every connected member's roster,
-//! rebuilt from its welcome plus the events addressed to it, equals the room's own state;
-//! refused actions change nothing; the host and publisher bookkeeping stays consistent.
+//! Random sessions on a simulated clock, delivered as a server does: roster changes folded
+//! by a [`RosterBatcher`] into one `members_changed` batch per view, flushed at random
+//! moments (so batches fold several steps), other events routed at once after the batch
+//! before them. Whatever happens, every connected member's roster, rebuilt from its welcome
+//! (hosts and managers page in the audience with `roster_page`), the batches and events sent
+//! to it, and a resync when its role moves it to another view, equals the room's own state
+//! as that member's view shows it; refused actions change nothing; the host and publisher
+//! bookkeeping stays consistent.
 
 mod common;
 
 use common::{Sim, TestResult};
 use huddle_proto::{
-    Action, ConnectionState, Member, MemberMetadata, Metadata, MetadataChange, ParticipantId,
-    Reaction, Resume, ResumeKey, Role, ServerEvent, SessionInfo,
+    Action, AudiencePage, ConnectionState, Member, MemberMetadata, Metadata, MetadataChange,
+    ParticipantId, Reaction, Resume, ResumeKey, Role, ServerEvent, SessionInfo,
 };
-use huddle_room::RoomConfig;
+use huddle_room::{Room, RoomConfig, RosterBatcher, View};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -32,20 +37,116 @@ impl Rng {
 }
 
 /// What one client believes, built only from what it was sent.
-struct View {
+struct Client {
+    me: ParticipantId,
+    view: View,
     members: Vec<Member>,
+    audience_count: u64,
     session: SessionInfo,
     metadata: Metadata,
     member_metadata: BTreeMap<ParticipantId, Metadata>,
+    /// Room-level roster changes that reached the client unbatched (there must be none).
+    strays: Vec<String>,
 }
 
-impl View {
+impl Client {
+    /// A client starting from a roster sent whole (welcome or resync); hosts and managers
+    /// then page in the whole audience, a few at a time.
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        room: &Room,
+        me: ParticipantId,
+        role: Role,
+        members: Vec<Member>,
+        audience: &AudiencePage,
+        session: SessionInfo,
+        metadata: Metadata,
+        member_metadata: Vec<MemberMetadata>,
+    ) -> Result<Client, Box<dyn std::error::Error>> {
+        let mut client = Client {
+            me,
+            view: View::of(role),
+            members,
+            audience_count: audience.count,
+            session,
+            metadata,
+            member_metadata: BTreeMap::new(),
+            strays: Vec::new(),
+        };
+        // The audience page's metadata belongs to members a stage view does not keep.
+        for m in member_metadata {
+            if client.members.iter().any(|k| k.id == m.participant) || client.view == View::Full {
+                client.member_metadata.insert(m.participant, m.metadata);
+            }
+        }
+        if client.view == View::Full {
+            let mut after: Option<String> = None;
+            loop {
+                let (page, metadata) = room.roster_page(me, after.as_deref(), 2, None)?;
+                for m in page.members {
+                    client.upsert(m);
+                }
+                for m in metadata {
+                    client.member_metadata.insert(m.participant, m.metadata);
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(client)
+    }
+
+    fn upsert(&mut self, member: Member) {
+        match self.members.iter_mut().find(|m| m.id == member.id) {
+            Some(known) => *known = member,
+            None => {
+                let at = self
+                    .members
+                    .partition_point(|m| m.join_order <= member.join_order);
+                self.members.insert(at, member);
+            }
+        }
+    }
+
     fn apply(&mut self, event: &ServerEvent) {
         match event {
-            ServerEvent::Joined { member } => self.members.push(member.clone()),
-            ServerEvent::Left { participant, .. } => {
-                self.members.retain(|m| m.id != *participant);
-                self.member_metadata.remove(participant);
+            ServerEvent::MembersChanged {
+                members,
+                updated,
+                left,
+                member_metadata,
+                audience_count,
+            } => {
+                for m in members {
+                    self.member_metadata.remove(&m.id);
+                    self.upsert(m.clone());
+                }
+                for m in member_metadata {
+                    self.member_metadata
+                        .insert(m.participant, m.metadata.clone());
+                }
+                for change in updated {
+                    if let Some(at) = self.members.iter().position(|m| m.id == change.participant) {
+                        self.members[at].apply(&change.changes);
+                        if change.changes.role == Some(Role::Audience)
+                            && change.participant != self.me
+                            && self.view == View::Stage
+                        {
+                            self.members.remove(at);
+                            self.member_metadata.remove(&change.participant);
+                        }
+                    }
+                }
+                for d in left {
+                    self.members.retain(|m| m.id != d.participant);
+                    self.member_metadata.remove(&d.participant);
+                }
+                self.audience_count = *audience_count;
+            }
+            ServerEvent::Joined { .. } | ServerEvent::Left { .. } | ServerEvent::Updated { .. } => {
+                self.strays.push(format!("{event:?}"));
             }
             ServerEvent::RoomMetadataUpdated { changes, .. } => {
                 changes.apply_to(&mut self.metadata);
@@ -57,17 +158,60 @@ impl View {
             } => {
                 changes.apply_to_member(&mut self.member_metadata, *participant);
             }
-            ServerEvent::Updated {
-                participant,
-                changes,
-            } => {
-                if let Some(m) = self.members.iter_mut().find(|m| m.id == *participant) {
-                    m.apply(changes);
-                }
-            }
             ServerEvent::SessionUpdated { session } => self.session = session.clone(),
             _ => {}
         }
+    }
+}
+
+/// The server's side of delivery: the batcher, and every connected member's client.
+struct Delivery {
+    batcher: RosterBatcher,
+    clients: BTreeMap<ParticipantId, Client>,
+    batches_sent: usize,
+}
+
+impl Delivery {
+    /// Sends the waiting batch for each view; a member whose view changed is resynced.
+    fn flush(&mut self, room: &Room) -> TestResult {
+        let batches = self.batcher.flush(room);
+        if batches.full.is_some() || batches.stage.is_some() {
+            self.batches_sent += 1;
+        }
+        let mut resynced = Vec::new();
+        for (id, client) in self.clients.iter_mut() {
+            let Some(member) = room.member(*id) else {
+                continue;
+            };
+            let view = View::of(member.role);
+            if view != client.view {
+                let r = room.resync(*id).ok_or("no resync for a member")?;
+                *client = Client::start(
+                    room,
+                    *id,
+                    r.role,
+                    r.members,
+                    &r.audience,
+                    r.session,
+                    r.metadata,
+                    r.member_metadata,
+                )?;
+                resynced.push(*id);
+                continue;
+            }
+            if let Some(batch) = batches.for_view(view) {
+                client.apply(batch);
+            }
+        }
+        for (id, event) in &batches.own {
+            if resynced.contains(id) {
+                continue;
+            }
+            if let Some(client) = self.clients.get_mut(id) {
+                client.apply(event);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -147,14 +291,19 @@ fn random_action(rng: &mut Rng, ids: &[ParticipantId]) -> Action {
     }
 }
 
-fn run(seed: u64, steps: usize) -> TestResult {
+/// One random session; returns how many batches went out.
+fn run(seed: u64, steps: usize) -> Result<usize, Box<dyn std::error::Error>> {
     let config = RoomConfig {
         max_active: 4,
         ..RoomConfig::default()
     };
     let mut sim = Sim::new(config)?;
     let mut rng = Rng(seed);
-    let mut views: BTreeMap<ParticipantId, View> = BTreeMap::new();
+    let mut net = Delivery {
+        batcher: RosterBatcher::new(&sim.room),
+        clients: BTreeMap::new(),
+        batches_sent: 0,
+    };
     let mut keys: BTreeMap<ParticipantId, ResumeKey> = BTreeMap::new();
     let roles = [
         None,
@@ -177,7 +326,7 @@ fn run(seed: u64, steps: usize) -> TestResult {
             let dropped: Vec<ParticipantId> = keys
                 .keys()
                 .copied()
-                .filter(|id| !views.contains_key(id))
+                .filter(|id| !net.clients.contains_key(id))
                 .collect();
             if !dropped.is_empty() && rng.coin() {
                 let id = dropped[rng.below(dropped.len())];
@@ -190,26 +339,24 @@ fn run(seed: u64, steps: usize) -> TestResult {
                 Ok(outcome) => {
                     let w = outcome.welcome;
                     keys.insert(w.participant_id, w.resume_key.clone());
-                    views.insert(
+                    let client = Client::start(
+                        &sim.room,
                         w.participant_id,
-                        View {
-                            members: w.members,
-                            session: w.session,
-                            metadata: w.metadata,
-                            member_metadata: w
-                                .member_metadata
-                                .into_iter()
-                                .map(|m| (m.participant, m.metadata))
-                                .collect(),
-                        },
-                    );
+                        w.role,
+                        w.members,
+                        &w.audience,
+                        w.session,
+                        w.metadata,
+                        w.member_metadata,
+                    )?;
+                    net.clients.insert(w.participant_id, client);
                 }
                 Err(_) => refused = true,
             }
         } else if dice < 22 {
             let who = ids[rng.below(ids.len())];
             sim.room.disconnect(sim.now, who);
-            views.remove(&who);
+            net.clients.remove(&who);
         } else if dice < 26 {
             sim.advance(Duration::from_secs(rng.below(40) as u64));
         } else {
@@ -232,39 +379,73 @@ fn run(seed: u64, steps: usize) -> TestResult {
             );
         }
         if sim.room.is_ended() {
-            return Ok(());
+            return Ok(net.batches_sent);
         }
         // Members gone from the room lose their connection (the driver closes it).
-        views.retain(|id, _| sim.room.is_member(*id));
+        net.clients.retain(|id, _| sim.room.is_member(*id));
         for (recipient, event) in &events {
-            for (id, view) in views.iter_mut() {
+            if net.batcher.record(event) {
+                continue;
+            }
+            if !matches!(
+                event,
+                ServerEvent::Chat { .. } | ServerEvent::Reaction { .. }
+            ) {
+                net.flush(&sim.room)?;
+            }
+            for (id, client) in net.clients.iter_mut() {
                 if recipient.includes(*id) {
-                    view.apply(event);
+                    client.apply(event);
                 }
             }
         }
         let truth: Vec<Member> = sim.room.members().cloned().collect();
+        // The batch interval may not have passed: then nothing is checked this step, and the
+        // next batch folds this step's changes with the next ones.
+        if rng.below(3) == 0 {
+            continue;
+        }
+        net.flush(&sim.room)?;
         let session = sim.room.session_info();
-        for (id, view) in &views {
+        for (id, client) in &net.clients {
             // A connected member's own row may lag only in its connection state, which it
             // is never told about itself.
             if sim.room.member(*id).map(|m| m.connection) == Some(ConnectionState::Reconnecting) {
                 continue;
             }
-            assert_eq!(
-                view.members, truth,
-                "seed {seed} step {step}: roster of {id}"
+            let seen: Vec<Member> = match client.view {
+                View::Full => truth.clone(),
+                View::Stage => truth
+                    .iter()
+                    .filter(|m| m.role != Role::Audience || m.id == *id)
+                    .cloned()
+                    .collect(),
+            };
+            assert!(
+                client.strays.is_empty(),
+                "seed {seed} step {step}: {id} was sent {:?}",
+                client.strays
             );
             assert_eq!(
-                view.session, session,
+                client.members, seen,
+                "seed {seed} step {step}: roster of {id} ({:?})",
+                client.view
+            );
+            assert_eq!(
+                client.audience_count,
+                sim.room.audience_count() as u64,
+                "seed {seed} step {step}: audience count of {id}"
+            );
+            assert_eq!(
+                client.session, session,
                 "seed {seed} step {step}: session of {id}"
             );
             assert_eq!(
-                view.metadata,
+                client.metadata,
                 *sim.room.metadata(),
                 "seed {seed} step {step}: room metadata of {id}"
             );
-            let members_metadata: Vec<MemberMetadata> = view
+            let members_metadata: Vec<MemberMetadata> = client
                 .member_metadata
                 .iter()
                 .map(|(p, m)| MemberMetadata {
@@ -272,9 +453,14 @@ fn run(seed: u64, steps: usize) -> TestResult {
                     metadata: m.clone(),
                 })
                 .collect();
+            let expected: Vec<MemberMetadata> = sim
+                .room
+                .member_metadata()
+                .into_iter()
+                .filter(|m| seen.iter().any(|s| s.id == m.participant))
+                .collect();
             assert_eq!(
-                members_metadata,
-                sim.room.member_metadata(),
+                members_metadata, expected,
                 "seed {seed} step {step}: member metadata of {id}"
             );
         }
@@ -306,13 +492,18 @@ fn run(seed: u64, steps: usize) -> TestResult {
             );
         }
     }
-    Ok(())
+    Ok(net.batches_sent)
 }
 
 #[test]
-fn rosters_rebuilt_from_events_match_the_room() -> TestResult {
+fn rosters_rebuilt_from_batches_and_pages_match_the_room() -> TestResult {
+    let mut batches = 0;
     for seed in 1..=200u64 {
-        run(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1, 400)?;
+        batches += run(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1, 400)?;
     }
+    assert!(
+        batches > 10_000,
+        "too few batches to mean anything: {batches}"
+    );
     Ok(())
 }

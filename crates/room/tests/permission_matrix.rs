@@ -124,11 +124,19 @@ fn member_metadata_set(
     )?;
     ensure(
         has(events, |r, e| {
-            *r == Recipient::Everyone
-                && matches!(e, ServerEvent::MemberMetadataUpdated { participant, by, changes }
+            // Everyone sees a member on the stage; an audience member, the hosts, managers
+            // and itself.
+            let told = match sim.room.member(whose).map(|m| m.role) {
+                Some(Role::Audience) => sim.room.members().all(|m| {
+                    r.includes(m.id)
+                        == (m.id == whose || matches!(m.role, Role::Host | Role::Manager))
+                }),
+                _ => *r == Recipient::Everyone,
+            };
+            told && matches!(e, ServerEvent::MemberMetadataUpdated { participant, by, changes }
                     if *participant == whose && *by == by_whom && changes.set == topic())
         }),
-        "everyone told whose metadata changed, what and by whom",
+        "those who see the member told whose metadata changed, what and by whom",
     )
 }
 
@@ -638,7 +646,7 @@ fn every_action_by_every_role() -> TestResult {
 }
 
 #[test]
-fn every_role_sees_the_roster_and_everyones_state() -> TestResult {
+fn every_role_sees_the_stage_and_the_audience_with_everyones_state() -> TestResult {
     let (mut sim, cast) = setup()?;
     for role in ROLES {
         let who = actor(&cast, role);
@@ -650,7 +658,21 @@ fn every_role_sees_the_roster_and_everyones_state() -> TestResult {
             resume_key: key,
         });
         let welcome = sim.join_req(req)?.welcome;
-        assert_eq!(welcome.members, sim.room.snapshot().members, "{role:?}");
+        // The stage and oneself in full, the audience as its first page (all of it here).
+        let everyone = sim.room.snapshot().members;
+        let stage: Vec<_> = everyone
+            .iter()
+            .filter(|m| m.role != Role::Audience || m.id == who)
+            .cloned()
+            .collect();
+        assert_eq!(welcome.members, stage, "{role:?}");
+        let audience: Vec<_> = everyone
+            .iter()
+            .filter(|m| m.role == Role::Audience)
+            .cloned()
+            .collect();
+        assert_eq!(welcome.audience.members, audience, "{role:?}");
+        assert_eq!(welcome.audience.count, audience.len() as u64);
         assert_eq!(welcome.role, role);
     }
     Ok(())

@@ -115,6 +115,13 @@ pub struct ServerConfig {
     pub allow_plain: bool,
     /// How long a dropped member stays `reconnecting` and may resume.
     pub reconnect_grace: Duration,
+    /// Most members one session holds.
+    pub session_capacity: usize,
+    /// Most members of one session who may publish; later participants join as audience.
+    pub max_active: usize,
+    /// How long a host may be alone before the session ends, unless its join asked for
+    /// another value.
+    pub idle_timeout: Duration,
     /// How long a new connection may take to send `join`.
     pub join_timeout: Duration,
     /// Interval at which clients are told to ping.
@@ -125,8 +132,12 @@ pub struct ServerConfig {
     pub max_frame_bytes: usize,
     /// Per-connection rate limit.
     pub rate_limit: RateLimit,
-    /// Messages queued towards one connection before it counts as too slow and is dropped.
+    /// Messages queued towards one connection; a member whose queue fills falls behind: it
+    /// is sent nothing until the queue drains to half, then its state afresh.
     pub outbox_capacity: usize,
+    /// How long a member may stay behind, taking nothing from its full queue, before it is
+    /// cut (close 1013; it may resume).
+    pub behind_limit: Duration,
     /// Commands queued towards one room before senders wait.
     pub room_queue_capacity: usize,
     /// How long shutdown waits for connections to say goodbye.
@@ -148,6 +159,9 @@ impl ServerConfig {
             tls: None,
             allow_plain: false,
             reconnect_grace: limits::DEFAULT_RECONNECT_GRACE,
+            session_capacity: limits::MAX_SESSION_MEMBERS,
+            max_active: limits::DEFAULT_MAX_ACTIVE,
+            idle_timeout: limits::DEFAULT_IDLE_TIMEOUT,
             join_timeout: limits::JOIN_TIMEOUT,
             heartbeat_interval: limits::HEARTBEAT_INTERVAL,
             heartbeat_timeout: limits::HEARTBEAT_TIMEOUT,
@@ -158,6 +172,7 @@ impl ServerConfig {
                 flood_tolerance: 100,
             },
             outbox_capacity: 1024,
+            behind_limit: Duration::from_secs(10),
             room_queue_capacity: 1024,
             shutdown_grace: Duration::from_secs(5),
             nettest: crate::nettest::NettestConfig::default(),
@@ -190,6 +205,26 @@ impl ServerConfig {
                 "refusing to serve plain HTTP on {}, which may be reachable from public \
                  networks: give --tls-cert and --tls-key, or --allow-plain",
                 self.bind.ip()
+            )));
+        }
+        if self.session_capacity == 0 || self.session_capacity > limits::MAX_SESSION_MEMBERS {
+            return Err(ServerError::Config(format!(
+                "session capacity must be 1 to {} (got {})",
+                limits::MAX_SESSION_MEMBERS,
+                self.session_capacity
+            )));
+        }
+        if self.max_active == 0 {
+            return Err(ServerError::Config(
+                "max active publishers must be at least 1 (everyone else joins as audience)"
+                    .to_owned(),
+            ));
+        }
+        let max_idle = Duration::from_secs(u64::from(limits::MAX_IDLE_TIMEOUT_MINS) * 60);
+        if self.idle_timeout.is_zero() || self.idle_timeout > max_idle {
+            return Err(ServerError::Config(format!(
+                "idle timeout must be more than zero and at most {} minutes",
+                limits::MAX_IDLE_TIMEOUT_MINS
             )));
         }
         if self.heartbeat_timeout <= self.heartbeat_interval {

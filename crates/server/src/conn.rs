@@ -256,7 +256,11 @@ async fn wait_for_join(
                 .await;
                 return None;
             }
-            Ok(ClientMessage::Request { id, .. } | ClientMessage::ChatHistory { id, .. }) => {
+            Ok(
+                ClientMessage::Request { id, .. }
+                | ClientMessage::ChatHistory { id, .. }
+                | ClientMessage::RosterPage { id, .. },
+            ) => {
                 refuse(
                     socket,
                     Some(id),
@@ -308,7 +312,8 @@ fn admit(join: &Join, state: &AppState) -> Result<JoinParams, (ErrorCode, String
         return Err((
             ErrorCode::UnsupportedVersion,
             format!(
-                "protocol version {} is not supported; this server speaks {PROTOCOL_VERSION}",
+                "protocol version {} is not supported; this server speaks version {PROTOCOL_VERSION} \
+                 only (supported: [{PROTOCOL_VERSION}]); update the app",
                 join.protocol_version
             ),
         ));
@@ -502,6 +507,9 @@ async fn relay(
                     }
                     Ok(ClientMessage::ChatHistory { id, after_seq }) => {
                         RoomCommand::ChatHistory { who, conn, id, after_seq }
+                    }
+                    Ok(ClientMessage::RosterPage { id, after, limit, search }) => {
+                        RoomCommand::RosterPage { who, conn, id, after, limit, search }
                     }
                     Ok(ClientMessage::Media { media }) => {
                         if let Some(answer) = media_request(state, link, media) {

@@ -9,18 +9,20 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
+use huddle_proto::limits::ROSTER_BATCH_INTERVAL;
 use huddle_proto::{
     Action, ChatSeq, DisplayName, EndReason, ErrorCode, ParticipantId, Passcode, RequestId, Resume,
     ResumeKey, Role, ServerEvent, ServerMessage, SessionName,
 };
-use huddle_room::{JoinRequest, Recipient, Room, RoomConfig};
+use huddle_room::{JoinRequest, Recipient, Room, RoomConfig, RosterBatcher, View};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::config::ServerConfig;
-use crate::outbox::{ConnId, Outbox, Outgoing, PushError, CLOSE_GOING_AWAY, CLOSE_NORMAL};
+use crate::outbox::{ConnId, Outbox, Outgoing, CLOSE_GOING_AWAY, CLOSE_NORMAL};
 use crate::registry::Registry;
 use crate::sfu::{Publish, Sfu};
 
@@ -101,6 +103,21 @@ pub enum RoomCommand {
         /// Messages after this one.
         after_seq: ChatSeq,
     },
+    /// A member asks for a page of the audience.
+    RosterPage {
+        /// The member.
+        who: ParticipantId,
+        /// The connection it came from.
+        conn: ConnId,
+        /// Request id to answer.
+        id: RequestId,
+        /// The cursor of the page before, if any.
+        after: Option<String>,
+        /// Most members in the page.
+        limit: u32,
+        /// Only names containing this.
+        search: Option<String>,
+    },
     /// A member's connection ended.
     Disconnected {
         /// The member.
@@ -128,7 +145,22 @@ pub struct RoomTask {
     /// The latest `exp` of the tokens that joined: how long a session key of this room must
     /// stay refused after it ends.
     latest_token_exp: Option<u64>,
+    /// Roster changes waiting for the next batch.
+    batcher: RosterBatcher,
+    /// When the last batch went out.
+    last_batch: Instant,
+    /// The view each connected member's roster was built for; a member whose role moves it
+    /// to another view gets a resync instead of the batch.
+    views: HashMap<ParticipantId, View>,
+    /// Members whose outbox was full, since when: they get nothing until their queue has
+    /// drained, then a resync; past `behind_limit` they are cut.
+    behind: HashMap<ParticipantId, Instant>,
+    /// How long a member may stay behind before it is cut (it can still resume).
+    behind_limit: Duration,
 }
+
+/// How often members that fell behind are looked at.
+const BEHIND_CHECK: Duration = Duration::from_millis(100);
 
 impl RoomTask {
     /// A task for a new room; nothing runs until [`RoomTask::run`] is spawned.
@@ -143,9 +175,14 @@ impl RoomTask {
     ) -> Self {
         let room_config = RoomConfig {
             reconnect_grace: config.reconnect_grace,
+            capacity: config.session_capacity,
+            max_active: config.max_active,
+            idle_timeout: config.idle_timeout,
+            instance: instance_id(generation),
             ..RoomConfig::default()
         };
         let room = Room::new(name.clone(), room_config, Instant::now().into_std());
+        let batcher = RosterBatcher::new(&room);
         Self {
             name,
             generation,
@@ -158,13 +195,30 @@ impl RoomTask {
             sfu,
             shutting_down: false,
             latest_token_exp: None,
+            batcher,
+            // The first change goes out at once.
+            last_batch: Instant::now()
+                .checked_sub(ROSTER_BATCH_INTERVAL)
+                .unwrap_or_else(Instant::now),
+            views: HashMap::new(),
+            behind: HashMap::new(),
+            behind_limit: config.behind_limit,
         }
+    }
+
+    /// The next moment the task must wake without a command: a room deadline, the batch
+    /// interval's end while changes wait, or a look at members that fell behind.
+    fn deadline(&self) -> Option<Instant> {
+        let room = self.room.poll_timeout().map(Instant::from_std);
+        let batch = (!self.batcher.is_empty()).then(|| self.last_batch + ROSTER_BATCH_INTERVAL);
+        let behind = (!self.behind.is_empty()).then(|| Instant::now() + BEHIND_CHECK);
+        [room, batch, behind].into_iter().flatten().min()
     }
 
     /// Runs until the room ends.
     pub async fn run(mut self) {
         loop {
-            let deadline = self.room.poll_timeout().map(Instant::from_std);
+            let deadline = self.deadline();
             let command = tokio::select! {
                 command = self.commands.recv() => command,
                 _ = sleep_until(deadline) => {
@@ -234,9 +288,34 @@ impl RoomTask {
                 };
                 self.send_to(who, &answer);
             }
+            RoomCommand::RosterPage {
+                who,
+                conn,
+                id,
+                after,
+                limit,
+                search,
+            } => {
+                if !self.is_current(who, conn) {
+                    return;
+                }
+                let answer =
+                    match self
+                        .room
+                        .roster_page(who, after.as_deref(), limit, search.as_deref())
+                    {
+                        Ok((page, member_metadata)) => ServerMessage::RosterPage {
+                            id,
+                            page,
+                            member_metadata,
+                        },
+                        Err(e) => ServerMessage::error(Some(id), e.code(), e.to_string()),
+                    };
+                self.send_to(who, &answer);
+            }
             RoomCommand::Disconnected { who, conn } => {
                 if self.is_current(who, conn) {
-                    self.links.remove(&who);
+                    self.unlink(who);
                     self.room.disconnect(now, who);
                 }
             }
@@ -299,8 +378,12 @@ impl RoomTask {
                     // open (the client noticed the drop before the server did).
                     old.close(CLOSE_NORMAL, "resumed on another connection");
                 }
+                self.behind.remove(&who);
+                if let Some(me) = self.room.member(who) {
+                    self.views.insert(who, View::of(me.role));
+                }
                 if reply.send(Ok(who)).is_err() || !delivered {
-                    self.links.remove(&who);
+                    self.unlink(who);
                     self.room.disconnect(now, who);
                 }
             }
@@ -317,30 +400,65 @@ impl RoomTask {
         self.links.get(&who).is_some_and(|link| link.conn == conn)
     }
 
+    /// Forgets a member's connection.
+    fn unlink(&mut self, who: ParticipantId) -> Option<Outbox> {
+        self.views.remove(&who);
+        self.behind.remove(&who);
+        self.links.remove(&who)
+    }
+
+    /// An answer to one member's request. It is queued even while the member is behind
+    /// (an answer is not part of what a resync restores); a full queue leaves it behind.
     fn send_to(&mut self, who: ParticipantId, message: &ServerMessage) {
         let frame = encode(message);
         if let Some(link) = self.links.get(&who) {
-            if let Err(PushError::Full | PushError::Closed) = link.push(Outgoing::Frame(frame)) {
-                self.cut(who);
+            if link.push(Outgoing::Frame(frame)).is_err() {
+                self.fall_behind(who);
             }
         }
     }
 
-    /// Delivers every queued event, cuts members that cannot keep up, and closes the
-    /// connections of members the room no longer has.
+    fn fall_behind(&mut self, who: ParticipantId) {
+        if self.links.contains_key(&who) {
+            self.behind.entry(who).or_insert_with(Instant::now);
+        }
+    }
+
+    /// Delivers every queued event: roster changes into the batcher (sent when the batch
+    /// interval has passed, or at once when urgent), everything else routed at once after
+    /// the roster changes before it. Then brings members that fell behind up to date or cuts
+    /// those that cannot keep up, and closes the connections of members the room no longer
+    /// has.
     fn flush(&mut self) {
-        let mut laggards = Vec::new();
         loop {
             while let Some((recipient, event)) = self.room.poll_event() {
                 self.tell_media(&event);
-                self.route(&recipient, event, &mut laggards);
+                if self.batcher.record(&event) {
+                    continue;
+                }
+                if !matches!(
+                    event,
+                    ServerEvent::Chat { .. } | ServerEvent::Reaction { .. }
+                ) {
+                    // Keep the order the room applied things in: a role change before
+                    // `your_role_changed`, a join before a spotlight on the joiner.
+                    self.send_batches();
+                }
+                self.route(&recipient, event);
             }
-            if laggards.is_empty() {
+            let now = Instant::now();
+            if !self.batcher.is_empty()
+                && (self.batcher.is_urgent() || now >= self.last_batch + ROSTER_BATCH_INTERVAL)
+            {
+                self.send_batches();
+            }
+            let cut = self.catch_up(now);
+            if cut.is_empty() {
                 break;
             }
             // Cutting a member makes the room emit `reconnecting` to the others; deliver
             // that too. Each member is cut at most once, so this ends.
-            for who in laggards.drain(..) {
+            for who in cut {
                 self.cut(who);
             }
         }
@@ -351,7 +469,7 @@ impl RoomTask {
             .filter(|id| !self.room.is_member(*id))
             .collect();
         for who in gone {
-            if let Some(link) = self.links.remove(&who) {
+            if let Some(link) = self.unlink(who) {
                 let (code, reason) = if self.shutting_down {
                     (CLOSE_GOING_AWAY, "server shutting down")
                 } else if self.room.is_ended() {
@@ -364,6 +482,104 @@ impl RoomTask {
         }
         self.members_gauge
             .store(self.links.len(), Ordering::Relaxed);
+    }
+
+    /// Sends the waiting roster changes: one batch per view, encoded once, to every member
+    /// with that view; a member whose view changed gets a resync instead.
+    fn send_batches(&mut self) {
+        let batches = self.batcher.flush(&self.room);
+        self.last_batch = Instant::now();
+        if batches.full.is_none() && batches.stage.is_none() && batches.own.is_empty() {
+            return;
+        }
+        let frame = |event: Option<&ServerEvent>| {
+            event.map(|e| encode(&ServerMessage::Event { event: e.clone() }))
+        };
+        let full = frame(batches.for_view(View::Full));
+        let stage = frame(batches.for_view(View::Stage));
+        let mut fell_behind = Vec::new();
+        let mut moved = Vec::new();
+        for (who, link) in &self.links {
+            if self.behind.contains_key(who) {
+                continue;
+            }
+            let Some(member) = self.room.member(*who) else {
+                continue;
+            };
+            let view = View::of(member.role);
+            if self.views.get(who) != Some(&view) {
+                moved.push((*who, view));
+                continue;
+            }
+            let frame = match view {
+                View::Full => &full,
+                View::Stage => &stage,
+            };
+            if let Some(frame) = frame {
+                if link.push(Outgoing::Frame(frame.clone())).is_err() {
+                    fell_behind.push(*who);
+                }
+            }
+        }
+        for (who, event) in batches.own {
+            if self.behind.contains_key(&who) || moved.iter().any(|(id, _)| *id == who) {
+                continue;
+            }
+            if let Some(link) = self.links.get(&who) {
+                if link
+                    .push(Outgoing::Frame(encode(&ServerMessage::Event { event })))
+                    .is_err()
+                {
+                    fell_behind.push(who);
+                }
+            }
+        }
+        for (who, view) in moved {
+            self.views.insert(who, view);
+            if !self.resync(who) {
+                fell_behind.push(who);
+            }
+        }
+        for who in fell_behind {
+            self.fall_behind(who);
+        }
+    }
+
+    /// Sends member `who` its state afresh. False when its queue had no room.
+    fn resync(&mut self, who: ParticipantId) -> bool {
+        let (Some(link), Some(resync)) = (self.links.get(&who), self.room.resync(who)) else {
+            return true;
+        };
+        link.push(Outgoing::Frame(encode(&ServerMessage::Resync(resync))))
+            .is_ok()
+    }
+
+    /// Members that fell behind: a resync for each whose queue has drained to half, and
+    /// the list of those behind for longer than the limit, to cut.
+    fn catch_up(&mut self, now: Instant) -> Vec<ParticipantId> {
+        if self.behind.is_empty() {
+            return Vec::new();
+        }
+        let mut cut = Vec::new();
+        let mut drained = Vec::new();
+        for (who, since) in &self.behind {
+            match self.links.get(who) {
+                Some(link) if link.free() * 2 >= link.max() => drained.push(*who),
+                Some(_) if now.duration_since(*since) >= self.behind_limit => cut.push(*who),
+                Some(_) => {}
+                None => drained.push(*who),
+            }
+        }
+        for who in drained {
+            self.behind.remove(&who);
+            if let Some(member) = self.room.member(who) {
+                self.views.insert(who, View::of(member.role));
+            }
+            if !self.resync(who) {
+                self.fall_behind(who);
+            }
+        }
+        cut
     }
 
     /// Keeps the forwarding unit in step with the room: who may be heard and seen, who left.
@@ -393,11 +609,16 @@ impl RoomTask {
         }
     }
 
-    fn route(&self, recipient: &Recipient, event: ServerEvent, laggards: &mut Vec<ParticipantId>) {
+    /// Sends one event that is not a roster change to its recipients, encoded once.
+    fn route(&mut self, recipient: &Recipient, event: ServerEvent) {
         let frame = encode(&ServerMessage::Event { event });
+        let mut fell_behind = Vec::new();
         let mut deliver = |who: ParticipantId, link: &Outbox| {
-            if link.push(Outgoing::Frame(frame.clone())).is_err() && !laggards.contains(&who) {
-                laggards.push(who);
+            if self.behind.contains_key(&who) {
+                return;
+            }
+            if link.push(Outgoing::Frame(frame.clone())).is_err() {
+                fell_behind.push(who);
             }
         };
         match recipient {
@@ -421,11 +642,14 @@ impl RoomTask {
                 }
             }
         }
+        for who in fell_behind {
+            self.fall_behind(who);
+        }
     }
 
-    /// Disconnects a member whose connection cannot take more messages.
+    /// Disconnects a member whose connection has taken nothing for the behind limit.
     fn cut(&mut self, who: ParticipantId) {
-        if let Some(link) = self.links.remove(&who) {
+        if let Some(link) = self.unlink(who) {
             tracing::info!(session = %self.name.key(), participant = %who, "member too slow, disconnecting");
             link.kill();
             self.room.disconnect(Instant::now().into_std(), who);
@@ -455,6 +679,18 @@ impl RoomTask {
         }
         self.members_gauge.store(0, Ordering::Relaxed);
         tracing::info!(session = %self.name.key(), generation = self.generation, "room ended");
+    }
+}
+
+/// A number telling this room's roster cursors from those of every other room, including
+/// rooms of earlier runs of this server (whose generations started from 1 too).
+fn instance_id(generation: u64) -> u64 {
+    let mut bytes = [0u8; 8];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        // Without randomness a cursor from an earlier run could be taken for this room's,
+        // which only returns a page of the wrong place; nothing is exposed.
+        Err(_) => generation,
     }
 }
 

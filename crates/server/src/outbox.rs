@@ -1,9 +1,10 @@
 //! The bounded path from a room task to one connection.
 //!
-//! A room never waits on a member: it pushes with `try_send`, and a member whose queue is full
-//! has fallen too far behind and is cut off (its connection closes and the member goes into the
-//! reconnect grace like any dropped connection). Frames are serialized once per event and the
-//! same bytes are shared by every recipient.
+//! A room never waits on a member: it pushes with `try_send`. A member whose queue is full has
+//! fallen behind: the room stops sending to it, and once the queue has drained sends it the
+//! state afresh (`resync`); one that takes nothing for long is cut off (its connection closes
+//! and the member goes into the reconnect grace like any dropped connection). Frames are
+//! serialized once per event and the same bytes are shared by every recipient.
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
@@ -60,6 +61,16 @@ impl Outbox {
             mpsc::error::TrySendError::Full(_) => PushError::Full,
             mpsc::error::TrySendError::Closed(_) => PushError::Closed,
         })
+    }
+
+    /// How many more items the queue takes now.
+    pub fn free(&self) -> usize {
+        self.tx.capacity()
+    }
+
+    /// How many items the queue holds at most.
+    pub fn max(&self) -> usize {
+        self.tx.max_capacity()
     }
 
     /// Queues a close; if the queue is full the connection is cut at once instead, since the

@@ -255,6 +255,8 @@ async fn leave_closes_only_the_leaver() -> TestResult {
     let url = server.ws_url();
     let (mut ann, _) = Client::join_open(&url, "s", "Ann").await?;
     let (mut bob, w_bob) = Client::join_open(&url, "s", "Bob").await?;
+    // Ann hears of Bob first (one who joins and leaves within a batch is never mentioned).
+    ann.knows(w_bob.participant_id).await?;
     assert_eq!(bob.request(Action::Leave).await?, Ok(()));
     assert_eq!(bob.expect_closed().await?, Some(1000));
     let reason = ann

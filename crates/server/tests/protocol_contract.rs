@@ -111,13 +111,36 @@ async fn a_request_or_media_before_join_is_refused_and_closed() -> TestResult {
 }
 
 #[tokio::test]
+async fn a_version_1_join_is_refused_in_words_naming_the_supported_version() -> TestResult {
+    let server = start_open().await?;
+    let mut client = Client::connect(&server.ws_url()).await?;
+    client
+        .send_raw(
+            r#"{"type":"join","protocol_version":1,"session_name":"old","display_name":"Old app"}"#
+                .to_owned(),
+        )
+        .await?;
+    match client.recv().await? {
+        ServerMessage::Error { id, code, message } => {
+            assert_eq!((id, code), (None, ErrorCode::UnsupportedVersion));
+            assert!(message.contains("version 1"), "{message}");
+            assert!(message.contains("supported: [2]"), "{message}");
+        }
+        other => return Err(format!("expected a refusal, got {other:?}").into()),
+    }
+    assert_eq!(client.expect_closed().await?, Some(1008));
+    server.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_join_without_a_display_name_is_a_guest() -> TestResult {
     let server = start_open().await?;
     let mut client = Client::connect(&server.ws_url()).await?;
     client
-        .send_raw(r#"{"type":"join","protocol_version":1,"session_name":"nameless"}"#.to_owned())
+        .send_raw(r#"{"type":"join","protocol_version":2,"session_name":"nameless"}"#.to_owned())
         .await?;
-    match client.recv().await? {
+    let me = match client.recv().await? {
         ServerMessage::Welcome(welcome) => {
             let me = welcome
                 .members
@@ -125,15 +148,16 @@ async fn a_join_without_a_display_name_is_a_guest() -> TestResult {
                 .find(|m| m.id == welcome.participant_id)
                 .ok_or("not in my own roster")?;
             assert_eq!(me.display_name, "Guest");
+            me.id
         }
         other => return Err(format!("expected a welcome, got {other:?}").into()),
-    }
+    };
     // Others see the same name.
     let (mut bo, _) = Client::join_open(&server.ws_url(), "nameless", "Bo").await?;
     drop(bo.take_pending());
     let joined = client
         .event_where(|e| match e {
-            ServerEvent::Joined { member } => Some(member.display_name.clone()),
+            ServerEvent::Joined { member } if member.id != me => Some(member.display_name.clone()),
             _ => None,
         })
         .await?;

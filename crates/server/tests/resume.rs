@@ -18,6 +18,7 @@ async fn resume_within_grace_keeps_identity() -> TestResult {
     let (mut ann, w_ann) = Client::join_open(&url, "Retro", "Ann").await?;
     let (mut bob, w_bob) = Client::join_open(&url, "retro", "Bob").await?;
     let bob_id = w_bob.participant_id;
+    ann.knows(bob_id).await?;
 
     // Bob raises his hand, then his network goes away without a close handshake.
     assert_eq!(bob.request(Action::RaiseHand).await?, Ok(()));
@@ -106,6 +107,7 @@ async fn wrong_key_or_late_resume_fails() -> TestResult {
     let url = server.ws_url();
     let (mut ann, _) = Client::join_open(&url, "s", "Ann").await?;
     let (bob, w_bob) = Client::join_open(&url, "s", "Bob").await?;
+    ann.knows(w_bob.participant_id).await?;
     bob.drop_connection();
 
     let mut forged = w_bob.clone();

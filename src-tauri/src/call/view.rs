@@ -10,7 +10,8 @@ use crate::error::{AppError, ErrorView};
 use huddle_client::call::{LocalVideo, MediaState};
 use huddle_client::session::{CallState, CloseReason, ConnectionStatus, Notice};
 use huddle_proto::{
-    ChatMessage, ConnectionState, EndReason, LeaveReason, Member, Reaction, Role, SessionInfo,
+    AudiencePage, ChatMessage, ConnectionState, EndReason, LeaveReason, Member, ParticipantId,
+    Reaction, Role, SessionInfo,
 };
 use serde::{Deserialize, Serialize};
 
@@ -127,9 +128,34 @@ pub struct CallSnapshot {
     pub me: u64,
     pub role: RoleView,
     pub session: SessionView,
-    /// Everyone, me included, in join order.
+    /// The members on the stage (host, managers, participants) and me, in join order.
     pub members: Vec<MemberView>,
+    pub audience: AudienceView,
     pub link: LinkView,
+}
+
+/// The audience, which is listed page by page (`call_roster_page`) rather than in full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct AudienceView {
+    /// Every audience member in the session.
+    pub count: u64,
+    /// Audience members with a raised hand, in join order; known to hosts and managers
+    /// only (empty for others).
+    pub raised_hands: Vec<MemberView>,
+}
+
+/// One page of the audience.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct RosterPageView {
+    pub members: Vec<MemberView>,
+    /// The cursor of the next page; absent after the last.
+    pub next: Option<String>,
+    /// Audience members matching the search (all of them without one).
+    pub count: u64,
 }
 
 /// One chat message.
@@ -464,8 +490,25 @@ pub fn snapshot(state: &CallState, status: &ConnectionStatus) -> CallSnapshot {
         me,
         role: state.role.into(),
         session: session(&state.session),
-        members: state.members.iter().map(|m| member(m, me)).collect(),
+        members: state
+            .members
+            .iter()
+            .filter(|m| m.role != Role::Audience || m.id == state.me)
+            .map(|m| member(m, me))
+            .collect(),
+        audience: AudienceView {
+            count: state.audience_count,
+            raised_hands: state.audience_hands().map(|m| member(m, me)).collect(),
+        },
         link: link(status),
+    }
+}
+
+pub fn roster_page(page: &AudiencePage, me: ParticipantId) -> RosterPageView {
+    RosterPageView {
+        members: page.members.iter().map(|m| member(m, me.0)).collect(),
+        next: page.next.clone(),
+        count: page.count,
     }
 }
 
@@ -688,6 +731,8 @@ mod tests {
             SessionView::decl(&cfg),
             LinkView::decl(&cfg),
             CallSnapshot::decl(&cfg),
+            AudienceView::decl(&cfg),
+            RosterPageView::decl(&cfg),
             ChatView::decl(&cfg),
             EndView::decl(&cfg),
             LeaveView::decl(&cfg),

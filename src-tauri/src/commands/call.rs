@@ -6,7 +6,8 @@ use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::call::view::{
-    CallEvent, DeviceKind, JoinRequest, JoinedView, ReactionView, ScreenView, TileSize,
+    self, CallEvent, DeviceKind, JoinRequest, JoinedView, ReactionView, RosterPageView, ScreenView,
+    TileSize,
 };
 use crate::call::{Call, LocalMedia};
 use crate::devices::DeviceCheck;
@@ -112,6 +113,20 @@ pub async fn call_chat(
         None => session.chat(text).await,
     }
     .map_err(AppError::from)
+}
+
+/// One page of the audience (the user list reads it as it scrolls), in join order: after
+/// the cursor `after`, at most `limit` (1 to 500), names containing `search`.
+#[tauri::command]
+pub async fn call_roster_page(
+    after: Option<String>,
+    limit: u32,
+    search: Option<String>,
+    call: State<'_, Call>,
+) -> Result<RosterPageView, AppError> {
+    let session = call.session().await?;
+    let (page, _) = session.roster_page(after, limit, search).await?;
+    Ok(view::roster_page(&page, session.state().me))
 }
 
 /// Raises or lowers my own hand.

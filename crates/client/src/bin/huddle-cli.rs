@@ -605,7 +605,9 @@ mod join {
     use huddle_client::tls::Trust;
     use huddle_client::ClientError;
     use huddle_media::camera::{CameraRegistry, CaptureFormat, SyntheticFault};
-    use huddle_proto::{Action, ChatMessage, LeaveReason, MemberUpdate, Metadata, ServerEvent};
+    use huddle_proto::{
+        Action, ChatMessage, LeaveReason, MemberUpdate, Metadata, Role, ServerEvent,
+    };
     use serde_json::json;
     use tokio::io::AsyncBufReadExt as _;
 
@@ -861,7 +863,11 @@ mod join {
         if !state.metadata.is_empty() {
             out += &format!("* session metadata: {}\n", metadata_line(&state.metadata));
         }
-        for m in &state.members {
+        let listed = state
+            .members
+            .iter()
+            .filter(|m| m.role != Role::Audience || m.id == state.me);
+        for m in listed {
             out += &format!(
                 "*   {} (id {}, {}){}{}{}\n",
                 m.display_name,
@@ -874,6 +880,9 @@ mod join {
                     .map(|meta| format!(", metadata: {}", metadata_line(meta)))
                     .unwrap_or_default(),
             );
+        }
+        if state.audience_count > 0 {
+            out += &format!("*   and {} in the audience\n", state.audience_count);
         }
         for message in &state.chat {
             out += &chat_line(state, message);
@@ -930,6 +939,23 @@ mod join {
                     .map_or_else(|| participant.to_string(), |m| m.display_name.clone());
                 let what = describe_update(changes);
                 (!what.is_empty()).then(|| format!("* {name}: {what}"))
+            }
+            SessionEvent::StateChanged {
+                cause: Some(ServerEvent::MembersChanged { updated, .. }),
+                state,
+            } => {
+                let lines: Vec<String> = updated
+                    .iter()
+                    .filter_map(|change| {
+                        let name = state.member(change.participant).map_or_else(
+                            || change.participant.to_string(),
+                            |m| m.display_name.clone(),
+                        );
+                        let what = describe_update(&change.changes);
+                        (!what.is_empty()).then(|| format!("* {name}: {what}"))
+                    })
+                    .collect();
+                (!lines.is_empty()).then(|| lines.join("\n"))
             }
             SessionEvent::StateChanged {
                 cause: Some(ServerEvent::SessionUpdated { session }),

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use huddle_proto::{
-    decode_server, encode, Action, ChatSeq, ClientMessage, MediaEvent, MediaRequest, RequestId,
-    Resume, ServerEvent, ServerMessage, Welcome,
+    decode_server, encode, Action, AudiencePage, ChatSeq, ClientMessage, MediaEvent, MediaRequest,
+    MemberMetadata, RequestId, Resume, ServerEvent, ServerMessage, Welcome,
 };
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -28,11 +28,22 @@ use crate::error::ClientError;
 /// Where a request's answer goes.
 pub(crate) type Reply = oneshot::Sender<Result<(), ClientError>>;
 
+/// Where a roster page goes.
+pub(crate) type PageReply =
+    oneshot::Sender<Result<(AudiencePage, Vec<MemberMetadata>), ClientError>>;
+
 /// What a [`super::Session`] handle asks of the driver.
 #[derive(Debug)]
 pub(crate) enum Command {
     /// Send an action and answer `reply` with the server's verdict.
     Request { action: Action, reply: Reply },
+    /// Ask for a page of the audience.
+    RosterPage {
+        after: Option<String>,
+        limit: u32,
+        search: Option<String>,
+        reply: PageReply,
+    },
     /// Leave and close.
     Leave { reply: Reply },
     /// Drop the socket as a network failure would, and stay away for `hold` before the first
@@ -58,6 +69,7 @@ pub(crate) struct Parts {
 
 enum Pending {
     Request(Reply),
+    Page(PageReply),
     Leave(Option<Reply>),
     History,
 }
@@ -229,6 +241,22 @@ impl Driver {
                             }
                         }
                     }
+                    Some(Command::RosterPage { after, limit, search, reply }) => {
+                        if let Some(reason) = &closing {
+                            let _ = reply.send(Err(ClientError::SessionClosed(reason.clone())));
+                            continue;
+                        }
+                        let id = self.next_request_id();
+                        match send(&mut ws, &ClientMessage::RosterPage { id, after, limit, search }).await {
+                            Ok(()) => {
+                                self.pending.insert(id, Pending::Page(reply));
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Err(ClientError::ConnectionLost(e.clone())));
+                                return Exit::Lost(e);
+                            }
+                        }
+                    }
                     Some(Command::Leave { reply }) => {
                         if closing.is_some() {
                             let _ = reply.send(Ok(()));
@@ -314,7 +342,7 @@ impl Driver {
                     }
                     Flow::CloseNow
                 }
-                Some(Pending::History) | None => Flow::Continue,
+                Some(Pending::History | Pending::Page(_)) | None => Flow::Continue,
             },
             ServerMessage::Error {
                 id: Some(id),
@@ -322,6 +350,10 @@ impl Driver {
                 message,
             } => match self.pending.remove(&id) {
                 Some(Pending::Request(reply)) => {
+                    let _ = reply.send(Err(ClientError::Rejected { code, message }));
+                    Flow::Continue
+                }
+                Some(Pending::Page(reply)) => {
                     let _ = reply.send(Err(ClientError::Rejected { code, message }));
                     Flow::Continue
                 }
@@ -359,7 +391,7 @@ impl Driver {
                 if let Some(message) = applied.new_chat {
                     self.emit(SessionEvent::Chat(message));
                 }
-                if let Some(notice) = applied.notice {
+                for notice in applied.notices {
                     self.emit(SessionEvent::Notice(notice));
                 }
                 if let Some(change) = applied.metadata {
@@ -377,6 +409,27 @@ impl Driver {
                 // reading loses them rather than stalling the heartbeat.
                 if self.media.try_send(media).is_err() {
                     tracing::debug!("media event dropped: nobody is reading them");
+                }
+                Flow::Continue
+            }
+            ServerMessage::RosterPage {
+                id,
+                page,
+                member_metadata,
+            } => {
+                if let Some(Pending::Page(reply)) = self.pending.remove(&id) {
+                    let _ = reply.send(Ok((page, member_metadata)));
+                }
+                Flow::Continue
+            }
+            ServerMessage::Resync(resync) => {
+                tracing::info!("fell behind the session; its state came afresh");
+                let refill = self.state.resync(&resync);
+                self.publish(None);
+                if let Some(after) = refill {
+                    if let Err(e) = self.send_history(ws, after).await {
+                        return Flow::Lost(e);
+                    }
                 }
                 Flow::Continue
             }
@@ -487,6 +540,10 @@ impl Driver {
                 let _ = reply.send(Err(ClientError::Reconnecting));
                 None
             }
+            Some(Command::RosterPage { reply, .. }) => {
+                let _ = reply.send(Err(ClientError::Reconnecting));
+                None
+            }
             Some(Command::Leave { reply }) => {
                 let _ = reply.send(Ok(()));
                 Some(CloseReason::Left)
@@ -530,6 +587,9 @@ impl Driver {
         for (_, pending) in self.pending.drain() {
             match pending {
                 Pending::Request(reply) => {
+                    let _ = reply.send(Err(error()));
+                }
+                Pending::Page(reply) => {
                     let _ = reply.send(Err(error()));
                 }
                 Pending::Leave(Some(reply)) => {

@@ -22,8 +22,9 @@ use std::time::Duration;
 
 use huddle_proto::limits::{DEFAULT_RECONNECT_GRACE, JOIN_TIMEOUT};
 use huddle_proto::{
-    Action, ChatMessage, EndReason, ErrorCode, Join, MediaEvent, MediaRequest, Metadata,
-    MetadataChange, ParticipantId, Reaction, ServerEvent, PROTOCOL_VERSION,
+    Action, AudiencePage, ChatMessage, EndReason, ErrorCode, Join, MediaEvent, MediaRequest,
+    MemberMetadata, Metadata, MetadataChange, ParticipantId, Reaction, ServerEvent,
+    PROTOCOL_VERSION,
 };
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -399,11 +400,36 @@ impl Session {
         Ok(())
     }
 
-    async fn await_answer(
+    /// One page of the audience, in join order: members after the cursor `after` (the
+    /// `next` of the page before; `None` for the first page), at most `limit` (1 to 500),
+    /// whose name contains `search` ignoring case. With the metadata of the page's members.
+    ///
+    /// # Errors
+    /// [`ClientError::Rejected`] with `invalid_cursor` or `invalid_message` for a bad cursor
+    /// or limit, [`ClientError::Timeout`], [`ClientError::Reconnecting`],
+    /// [`ClientError::SessionClosed`].
+    pub async fn roster_page(
         &self,
-        answer: oneshot::Receiver<Result<(), ClientError>>,
+        after: Option<String>,
+        limit: u32,
+        search: Option<String>,
+    ) -> Result<(AudiencePage, Vec<MemberMetadata>), ClientError> {
+        let (reply, answer) = oneshot::channel();
+        self.send_command(driver::Command::RosterPage {
+            after,
+            limit,
+            search,
+            reply,
+        })
+        .await?;
+        self.await_answer(answer, "roster page").await
+    }
+
+    async fn await_answer<T>(
+        &self,
+        answer: oneshot::Receiver<Result<T, ClientError>>,
         what: &str,
-    ) -> Result<(), ClientError> {
+    ) -> Result<T, ClientError> {
         match tokio::time::timeout(self.request_timeout, answer).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(ClientError::SessionClosed(self.closed_reason())),

@@ -8,8 +8,8 @@
 //! The session driver owns one and publishes snapshots of it.
 
 use huddle_proto::{
-    ChatMessage, ChatSeq, EndReason, LeaveReason, Member, Metadata, MetadataDiff, ParticipantId,
-    Reaction, Role, ServerEvent, SessionInfo, Welcome,
+    AudiencePage, ChatMessage, ChatSeq, EndReason, LeaveReason, Member, MemberMetadata, Metadata,
+    MetadataDiff, ParticipantId, Reaction, Resync, Role, ServerEvent, SessionInfo, Welcome,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -23,8 +23,12 @@ pub struct CallState {
     pub role: Role,
     /// The session's settings.
     pub session: SessionInfo,
-    /// Every member, me included, in join order.
+    /// The members I see, me included, in join order: the publishing members (host,
+    /// managers, participants) and me; a host or manager also holds the audience members it
+    /// has heard of (the welcome's first page, and every one that joined or changed since).
     pub members: Vec<Member>,
+    /// How many audience members the session has.
+    pub audience_count: u64,
     /// Chat addressed to me, ordered by sequence number, without duplicates.
     pub chat: Vec<ChatMessage>,
     /// The session's metadata (set by the host and managers).
@@ -156,8 +160,8 @@ pub struct MetadataChanged {
 /// What applying one event produced besides the new state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
-    /// Something to tell the person.
-    pub notice: Option<Notice>,
+    /// What to tell the person, in order.
+    pub notices: Vec<Notice>,
     /// A chat message that is new to the state.
     pub new_chat: Option<ChatMessage>,
     /// A chat gap was seen: ask for `chat_history {after_seq}` with this value.
@@ -176,28 +180,85 @@ impl CallState {
     /// The state a welcome describes.
     #[must_use]
     pub fn from_welcome(welcome: &Welcome) -> Self {
-        let mut members = welcome.members.clone();
-        members.sort_by_key(|m| m.join_order);
         let mut state = CallState {
             me: welcome.participant_id,
             role: welcome.role,
             session: welcome.session.clone(),
-            members,
+            members: Vec::new(),
+            audience_count: 0,
             chat: Vec::new(),
             metadata: welcome.metadata.clone(),
-            member_metadata: welcome
-                .member_metadata
-                .iter()
-                .filter(|m| !m.metadata.is_empty())
-                .map(|m| (m.participant, m.metadata.clone()))
-                .collect(),
+            member_metadata: BTreeMap::new(),
             ended: None,
             removed_by: None,
             high_water: None,
             departed: BTreeMap::new(),
         };
+        state.set_roster(
+            &welcome.members,
+            &welcome.audience,
+            &welcome.member_metadata,
+        );
         state.merge_chat(&welcome.chat);
         state
+    }
+
+    /// Replaces the roster with one the server sent whole (a welcome or a resync).
+    fn set_roster(
+        &mut self,
+        members: &[Member],
+        audience: &AudiencePage,
+        metadata: &[MemberMetadata],
+    ) {
+        let mut all = members.to_vec();
+        if self.sees_everyone() {
+            all.extend(audience.members.iter().cloned());
+        }
+        all.sort_by_key(|m| m.join_order);
+        all.dedup_by_key(|m| m.id);
+        self.member_metadata = metadata
+            .iter()
+            .filter(|m| !m.metadata.is_empty())
+            .filter(|m| all.iter().any(|k| k.id == m.participant))
+            .map(|m| (m.participant, m.metadata.clone()))
+            .collect();
+        self.members = all;
+        self.audience_count = audience.count;
+    }
+
+    /// Takes a resync (I fell behind and missed messages): the roster, settings and
+    /// metadata afresh. Returns the chat seq to refill after when the resync says there is
+    /// newer chat than I hold.
+    pub fn resync(&mut self, resync: &Resync) -> Option<ChatSeq> {
+        self.role = resync.role;
+        self.session = resync.session.clone();
+        self.metadata = resync.metadata.clone();
+        self.set_roster(&resync.members, &resync.audience, &resync.member_metadata);
+        match (resync.last_chat_seq, self.high_water) {
+            (Some(theirs), Some(mine)) if theirs > mine => Some(mine),
+            (Some(_), None) => Some(ChatSeq(0)),
+            _ => None,
+        }
+    }
+
+    /// Whether my role sees every member's changes (host and manager), not only the
+    /// publishing members'.
+    #[must_use]
+    pub fn sees_everyone(&self) -> bool {
+        matches!(self.role, Role::Host | Role::Manager)
+    }
+
+    /// The members on the stage (whose role may publish), in join order.
+    pub fn stage(&self) -> impl Iterator<Item = &Member> {
+        self.members.iter().filter(|m| m.role != Role::Audience)
+    }
+
+    /// Audience members I know with a raised hand, in join order (hosts and managers hear
+    /// of every audience hand; others know none).
+    pub fn audience_hands(&self) -> impl Iterator<Item = &Member> {
+        self.members
+            .iter()
+            .filter(|m| m.role == Role::Audience && m.hand_raised && m.id != self.me)
     }
 
     /// The state after a resume: the new welcome is the truth for members and settings,
@@ -271,46 +332,37 @@ impl CallState {
     pub fn apply(&mut self, event: &ServerEvent) -> Applied {
         let mut out = Applied::default();
         match event {
-            ServerEvent::Joined { member } => {
-                out.notice = Some(Notice::Joined {
-                    id: member.id,
-                    name: member.display_name.clone(),
-                });
-                // A joined event for a known id (should not happen) replaces the entry rather
-                // than duplicating it.
-                self.members.retain(|m| m.id != member.id);
-                let at = self
-                    .members
-                    .partition_point(|m| m.join_order <= member.join_order);
-                self.members.insert(at, member.clone());
+            ServerEvent::MembersChanged {
+                members,
+                updated,
+                left,
+                member_metadata,
+                audience_count,
+            } => {
+                for member in members {
+                    self.upsert(member, &mut out);
+                    // A member that comes whole comes with its metadata, if it has any.
+                    self.member_metadata.remove(&member.id);
+                }
+                for m in member_metadata {
+                    if !m.metadata.is_empty() {
+                        self.member_metadata
+                            .insert(m.participant, m.metadata.clone());
+                    }
+                }
+                for change in updated {
+                    self.update(change.participant, &change.changes);
+                }
+                for departure in left {
+                    self.remove(departure.participant, &departure.reason, &mut out);
+                }
+                self.audience_count = *audience_count;
             }
+            ServerEvent::Joined { member } => self.upsert(member, &mut out),
             ServerEvent::Left {
                 participant,
                 reason,
-            } => {
-                let by_name = match reason {
-                    LeaveReason::Removed { by } => Some(self.name_of(*by)),
-                    _ => None,
-                };
-                out.notice = Some(Notice::Left {
-                    id: *participant,
-                    name: self.name_of(*participant),
-                    reason: reason.clone(),
-                    by_name,
-                });
-                if let Some(at) = self.members.iter().position(|m| m.id == *participant) {
-                    let gone = self.members.remove(at);
-                    self.departed.insert(gone.id, gone.display_name);
-                    if self.departed.len() > DEPARTED_NAMES {
-                        // Ids grow with join order: forget the earliest first.
-                        self.departed.pop_first();
-                    }
-                }
-                self.member_metadata.remove(participant);
-                if self.session.spotlight == Some(*participant) {
-                    self.session.spotlight = None;
-                }
-            }
+            } => self.remove(*participant, reason, &mut out),
             ServerEvent::RoomMetadataUpdated { by, changes } => {
                 changes.apply_to(&mut self.metadata);
                 out.metadata = Some(self.metadata_changed(None, *by, changes));
@@ -326,16 +378,7 @@ impl CallState {
             ServerEvent::Updated {
                 participant,
                 changes,
-            } => {
-                if let Some(m) = self.members.iter_mut().find(|m| m.id == *participant) {
-                    m.apply(changes);
-                }
-                if *participant == self.me {
-                    if let Some(role) = changes.role {
-                        self.role = role;
-                    }
-                }
-            }
+            } => self.update(*participant, changes),
             ServerEvent::SessionUpdated { session } => self.session = session.clone(),
             ServerEvent::Chat { message } => {
                 let expected = self.high_water.map(ChatSeq::next);
@@ -350,7 +393,7 @@ impl CallState {
                 participant,
                 reaction,
             } => {
-                out.notice = Some(Notice::Reaction {
+                out.notices.push(Notice::Reaction {
                     id: *participant,
                     name: self.name_of(*participant),
                     reaction: *reaction,
@@ -358,27 +401,27 @@ impl CallState {
             }
             ServerEvent::YouWereMuted { by } => {
                 self.set_mine(|m| m.audio_muted = true);
-                out.notice = Some(Notice::YouWereMuted {
+                out.notices.push(Notice::YouWereMuted {
                     by: *by,
                     by_name: self.name_of(*by),
                 });
             }
             ServerEvent::YourVideoStopped { by } => {
                 self.set_mine(|m| m.video_on = false);
-                out.notice = Some(Notice::YourVideoStopped {
+                out.notices.push(Notice::YourVideoStopped {
                     by: *by,
                     by_name: self.name_of(*by),
                 });
             }
             ServerEvent::UnmuteRequested { by } => {
-                out.notice = Some(Notice::UnmuteRequested {
+                out.notices.push(Notice::UnmuteRequested {
                     by: *by,
                     by_name: self.name_of(*by),
                 });
             }
             ServerEvent::YouWereRenamed { by, name } => {
                 self.set_mine(|m| m.display_name.clone_from(name));
-                out.notice = Some(Notice::YouWereRenamed {
+                out.notices.push(Notice::YouWereRenamed {
                     by: *by,
                     by_name: self.name_of(*by),
                     name: name.clone(),
@@ -386,7 +429,7 @@ impl CallState {
             }
             ServerEvent::YourHandLowered { by } => {
                 self.set_mine(|m| m.hand_raised = false);
-                out.notice = Some(Notice::YourHandLowered {
+                out.notices.push(Notice::YourHandLowered {
                     by: *by,
                     by_name: self.name_of(*by),
                 });
@@ -394,7 +437,7 @@ impl CallState {
             ServerEvent::YourRoleChanged { by, role } => {
                 self.role = *role;
                 self.set_mine(|m| m.role = *role);
-                out.notice = Some(Notice::YourRoleChanged {
+                out.notices.push(Notice::YourRoleChanged {
                     by: *by,
                     by_name: self.name_of(*by),
                     role: *role,
@@ -402,7 +445,7 @@ impl CallState {
             }
             ServerEvent::YouWereRemoved { by } => {
                 self.removed_by = Some(*by);
-                out.notice = Some(Notice::YouWereRemoved {
+                out.notices.push(Notice::YouWereRemoved {
                     by: *by,
                     by_name: self.name_of(*by),
                 });
@@ -413,13 +456,93 @@ impl CallState {
                     _ => None,
                 };
                 self.ended = Some(reason.clone());
-                out.notice = Some(Notice::SessionEnded {
+                out.notices.push(Notice::SessionEnded {
                     reason: reason.clone(),
                     by_name,
                 });
             }
         }
         out
+    }
+
+    /// A member whose whole state came: added, or replaced when known. A person hears of
+    /// members who come onto the stage; audience members come and go without a notice.
+    fn upsert(&mut self, member: &Member, out: &mut Applied) {
+        match self.members.iter_mut().find(|m| m.id == member.id) {
+            Some(known) => {
+                let was_audience = known.role == Role::Audience;
+                known.clone_from(member);
+                if was_audience && member.role != Role::Audience && member.id != self.me {
+                    out.notices.push(Notice::Joined {
+                        id: member.id,
+                        name: member.display_name.clone(),
+                    });
+                }
+            }
+            None => {
+                if member.role != Role::Audience {
+                    out.notices.push(Notice::Joined {
+                        id: member.id,
+                        name: member.display_name.clone(),
+                    });
+                }
+                let at = self
+                    .members
+                    .partition_point(|m| m.join_order <= member.join_order);
+                self.members.insert(at, member.clone());
+            }
+        }
+        if member.id == self.me {
+            self.role = member.role;
+        }
+    }
+
+    /// A member's changed fields. A member who moved to the audience leaves the list of
+    /// whoever only sees the stage (its later changes will not be sent to them).
+    fn update(&mut self, id: ParticipantId, changes: &huddle_proto::MemberUpdate) {
+        if id == self.me {
+            if let Some(role) = changes.role {
+                self.role = role;
+            }
+        }
+        let sees_everyone = self.sees_everyone();
+        if let Some(at) = self.members.iter().position(|m| m.id == id) {
+            if let Some(m) = self.members.get_mut(at) {
+                m.apply(changes);
+            }
+            if changes.role == Some(Role::Audience) && id != self.me && !sees_everyone {
+                self.members.remove(at);
+                self.member_metadata.remove(&id);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: ParticipantId, reason: &LeaveReason, out: &mut Applied) {
+        let known = self.member(id).map(|m| m.role);
+        if known.is_some_and(|role| role != Role::Audience) {
+            let by_name = match reason {
+                LeaveReason::Removed { by } => Some(self.name_of(*by)),
+                _ => None,
+            };
+            out.notices.push(Notice::Left {
+                id,
+                name: self.name_of(id),
+                reason: reason.clone(),
+                by_name,
+            });
+        }
+        if let Some(at) = self.members.iter().position(|m| m.id == id) {
+            let gone = self.members.remove(at);
+            self.departed.insert(gone.id, gone.display_name);
+            if self.departed.len() > DEPARTED_NAMES {
+                // Ids grow with join order: forget the earliest first.
+                self.departed.pop_first();
+            }
+        }
+        self.member_metadata.remove(&id);
+        if self.session.spotlight == Some(id) {
+            self.session.spotlight = None;
+        }
     }
 
     fn metadata_changed(
@@ -478,7 +601,7 @@ mod tests {
 
     fn welcome(chat: Vec<ChatMessage>) -> Welcome {
         Welcome {
-            protocol_version: 1,
+            protocol_version: 2,
             participant_id: ParticipantId(2),
             role: Role::Participant,
             resume_key: ResumeKey("k".into()),
@@ -498,6 +621,11 @@ mod tests {
                 member(2, "Bo", Role::Participant),
                 member(1, "Ann", Role::Host),
             ],
+            audience: AudiencePage {
+                count: 3,
+                members: vec![member(7, "Fan", Role::Audience)],
+                next: Some("c.7".into()),
+            },
             chat,
             metadata: Metadata::new(),
             member_metadata: Vec::new(),
@@ -557,57 +685,184 @@ mod tests {
         assert_eq!(applied.refill_after, Some(ChatSeq(40)));
     }
 
+    fn batch(
+        members: Vec<Member>,
+        updated: Vec<(u64, MemberUpdate)>,
+        left: Vec<(u64, LeaveReason)>,
+        audience_count: u64,
+    ) -> ServerEvent {
+        ServerEvent::MembersChanged {
+            members,
+            updated: updated
+                .into_iter()
+                .map(|(id, changes)| huddle_proto::MemberChange {
+                    participant: ParticipantId(id),
+                    changes,
+                })
+                .collect(),
+            left: left
+                .into_iter()
+                .map(|(id, reason)| huddle_proto::Departure {
+                    participant: ParticipantId(id),
+                    reason,
+                })
+                .collect(),
+            member_metadata: Vec::new(),
+            audience_count,
+        }
+    }
+
     #[test]
-    fn roster_follows_events_in_join_order() {
+    fn roster_follows_batches_in_join_order() {
         let mut state = CallState::from_welcome(&welcome(Vec::new()));
         assert_eq!(state.members[0].id, ParticipantId(1));
-        let applied = state.apply(&ServerEvent::Joined {
-            member: member(3, "Cy", Role::Participant),
-        });
-        assert!(matches!(applied.notice, Some(Notice::Joined { ref name, .. }) if name == "Cy"));
-        state.apply(&ServerEvent::Updated {
-            participant: ParticipantId(3),
-            changes: MemberUpdate {
-                hand_raised: Some(true),
-                display_name: Some("Cyd".into()),
-                ..MemberUpdate::default()
-            },
-        });
+        // A participant keeps the stage, not the welcome's audience page.
+        assert_eq!(state.members.len(), 2);
+        assert_eq!(state.audience_count, 3);
+        let applied = state.apply(&batch(
+            vec![
+                member(3, "Cy", Role::Participant),
+                member(8, "Fan 2", Role::Audience),
+            ],
+            vec![],
+            vec![],
+            4,
+        ));
+        assert_eq!(applied.notices.len(), 1, "{:?}", applied.notices);
+        assert!(matches!(applied.notices[0], Notice::Joined { ref name, .. } if name == "Cy"));
+        assert_eq!(state.audience_count, 4);
+        state.apply(&batch(
+            vec![],
+            vec![(
+                3,
+                MemberUpdate {
+                    hand_raised: Some(true),
+                    display_name: Some("Cyd".into()),
+                    ..MemberUpdate::default()
+                },
+            )],
+            vec![],
+            4,
+        ));
         let cy = state.member(ParticipantId(3)).ok_or("Cy missing");
         assert!(matches!(cy, Ok(m) if m.hand_raised && m.display_name == "Cyd"));
 
-        let applied = state.apply(&ServerEvent::Left {
-            participant: ParticipantId(3),
-            reason: LeaveReason::Removed {
-                by: ParticipantId(1),
-            },
-        });
+        let applied = state.apply(&batch(
+            vec![],
+            vec![],
+            vec![(
+                3,
+                LeaveReason::Removed {
+                    by: ParticipantId(1),
+                },
+            )],
+            4,
+        ));
         assert_eq!(
-            applied.notice,
-            Some(Notice::Left {
+            applied.notices,
+            vec![Notice::Left {
                 id: ParticipantId(3),
                 name: "Cyd".into(),
                 reason: LeaveReason::Removed {
                     by: ParticipantId(1)
                 },
                 by_name: Some("Ann".into()),
-            })
+            }]
         );
-        assert_eq!(state.members.len(), 2);
+        assert_eq!(
+            state.members.len(),
+            3,
+            "Ann, Bo and the audience member Fan 2"
+        );
 
         // The host leaves; the hand-over that follows still names them.
-        state.apply(&ServerEvent::Left {
-            participant: ParticipantId(1),
-            reason: LeaveReason::Left,
-        });
+        state.apply(&batch(vec![], vec![], vec![(1, LeaveReason::Left)], 4));
         let applied = state.apply(&ServerEvent::YourRoleChanged {
             by: ParticipantId(1),
             role: Role::Host,
         });
         assert!(matches!(
-            applied.notice,
+            applied.notices.first(),
             Some(Notice::YourRoleChanged { ref by_name, .. }) if by_name == "Ann"
         ));
+    }
+
+    #[test]
+    fn a_member_moved_to_the_audience_leaves_a_participants_list_but_not_a_hosts() {
+        let demoted = |role: Role| {
+            let mut w = welcome(Vec::new());
+            w.role = role;
+            w.members.push(member(5, "Di", Role::Participant));
+            let mut state = CallState::from_welcome(&w);
+            state.apply(&batch(
+                vec![],
+                vec![(
+                    5,
+                    MemberUpdate {
+                        role: Some(Role::Audience),
+                        audio_muted: Some(true),
+                        ..MemberUpdate::default()
+                    },
+                )],
+                vec![],
+                4,
+            ));
+            state
+        };
+        let participant = demoted(Role::Participant);
+        assert!(participant.member(ParticipantId(5)).is_none());
+        assert!(participant.member(ParticipantId(7)).is_none());
+        // A host keeps every member it knows, the welcome's audience page included.
+        let host = demoted(Role::Host);
+        assert_eq!(
+            host.member(ParticipantId(5)).map(|m| m.role),
+            Some(Role::Audience)
+        );
+        assert!(host.member(ParticipantId(7)).is_some());
+        // An update for someone never seen is ignored, not invented.
+        let mut host = host;
+        host.apply(&batch(
+            vec![],
+            vec![(
+                99,
+                MemberUpdate {
+                    hand_raised: Some(true),
+                    ..MemberUpdate::default()
+                },
+            )],
+            vec![],
+            4,
+        ));
+        assert!(host.member(ParticipantId(99)).is_none());
+    }
+
+    #[test]
+    fn a_resync_replaces_the_roster_and_asks_for_missed_chat() {
+        let mut state = CallState::from_welcome(&welcome(vec![chat(1, "a")]));
+        let resync = Resync {
+            role: Role::Audience,
+            session: state.session.clone(),
+            members: vec![
+                member(1, "Ann", Role::Host),
+                member(2, "Bo", Role::Audience),
+            ],
+            audience: AudiencePage {
+                count: 40,
+                members: vec![member(2, "Bo", Role::Audience)],
+                next: None,
+            },
+            metadata: Metadata::new(),
+            member_metadata: Vec::new(),
+            last_chat_seq: Some(ChatSeq(5)),
+        };
+        assert_eq!(state.resync(&resync), Some(ChatSeq(1)));
+        assert_eq!(state.role, Role::Audience);
+        assert_eq!(state.audience_count, 40);
+        assert_eq!(state.members.len(), 2);
+        // Nothing newer than held: no refill.
+        let mut quiet = resync.clone();
+        quiet.last_chat_seq = Some(ChatSeq(1));
+        assert_eq!(state.resync(&quiet), None);
     }
 
     #[test]
@@ -617,11 +872,11 @@ mod tests {
             by: ParticipantId(1),
         });
         assert_eq!(
-            applied.notice,
-            Some(Notice::YouWereMuted {
+            applied.notices,
+            vec![Notice::YouWereMuted {
                 by: ParticipantId(1),
                 by_name: "Ann".into()
-            })
+            }]
         );
         assert!(state.myself().is_some_and(|m| m.audio_muted));
 

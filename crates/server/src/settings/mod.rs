@@ -185,6 +185,15 @@ settings! {
     /// How long a dropped member may resume its place.
     reconnect_grace: Duration = library().reconnect_grace,
         flag "--reconnect-grace" <"DURATION">, env "HUDDLE_RECONNECT_GRACE";
+    /// Most members one session holds (at most 5,000).
+    capacity: usize = library().session_capacity,
+        flag "--capacity" <"N">, env "HUDDLE_CAPACITY";
+    /// Most members of one session who may publish; later participants join as audience.
+    max_active: usize = library().max_active,
+        flag "--max-active" <"N">, env "HUDDLE_MAX_ACTIVE";
+    /// How long a host may be alone before the session ends (a join may ask for another).
+    idle_timeout: Duration = library().idle_timeout,
+        flag "--idle-timeout" <"DURATION">, env "HUDDLE_IDLE_TIMEOUT";
     /// How long a new connection may take to send `join`.
     join_timeout: Duration = library().join_timeout,
         flag "--join-timeout" <"DURATION">, env "HUDDLE_JOIN_TIMEOUT";
@@ -479,6 +488,9 @@ impl Settings {
             tls_key,
             allow_plain,
             reconnect_grace,
+            capacity,
+            max_active,
+            idle_timeout,
             join_timeout,
             heartbeat_timeout,
             rate_per_second,
@@ -522,6 +534,9 @@ impl Settings {
         };
         config.allow_plain = allow_plain;
         config.reconnect_grace = reconnect_grace;
+        config.session_capacity = capacity;
+        config.max_active = max_active;
+        config.idle_timeout = idle_timeout;
         config.join_timeout = join_timeout;
         config.heartbeat_timeout = heartbeat_timeout;
         config.rate_limit.per_second = rate_per_second;

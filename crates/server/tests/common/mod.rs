@@ -2,13 +2,13 @@
 //! WebSocket client that speaks the protocol.
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use huddle_proto::{
-    decode_server, Action, ClientMessage, ErrorCode, Join, MediaEvent, RequestId, Resume,
-    ServerEvent, ServerMessage, Welcome, PROTOCOL_VERSION,
+    decode_server, Action, ClientMessage, ErrorCode, Join, MediaEvent, Member, MemberUpdate,
+    ParticipantId, RequestId, Resume, ServerEvent, ServerMessage, Welcome, PROTOCOL_VERSION,
 };
 use huddle_server::{AuthMode, Server, ServerConfig, ServerHandle};
 use tokio::net::TcpStream;
@@ -62,18 +62,93 @@ pub struct Client {
     pending: VecDeque<ServerMessage>,
     next_id: u64,
     next_nonce: u64,
+    /// The members this client knows, from its welcome and the batches since.
+    roster: BTreeMap<ParticipantId, Member>,
+    /// Unless `raw`, each `members_changed` batch is read as the per-member changes it
+    /// carries (`joined`, `updated`, `left`, worked out against `roster`), so tests can wait
+    /// for one member's change; these wait here to be read.
+    unfolded: VecDeque<ServerMessage>,
+    raw: bool,
 }
 
 impl Client {
-    pub async fn connect(url: &str) -> TestResult<Client> {
-        let (ws, _) =
-            tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url)).await??;
-        Ok(Client {
+    fn over(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Client {
+        Client {
             ws,
             pending: VecDeque::new(),
             next_id: 1,
             next_nonce: 1,
-        })
+            roster: BTreeMap::new(),
+            unfolded: VecDeque::new(),
+            raw: false,
+        }
+    }
+
+    /// Reads `members_changed` batches as they come instead of as per-member changes.
+    pub fn raw(&mut self) {
+        self.raw = true;
+    }
+
+    /// The members this client knows now (from its welcome and the batches read so far).
+    pub fn roster(&self) -> Vec<Member> {
+        self.roster.values().cloned().collect()
+    }
+
+    fn know(&mut self, members: &[Member]) {
+        for m in members {
+            self.roster.insert(m.id, m.clone());
+        }
+    }
+
+    /// The per-member changes one batch carries, applied to the roster.
+    fn unfold(&mut self, event: ServerEvent) -> Vec<ServerEvent> {
+        let ServerEvent::MembersChanged {
+            members,
+            updated,
+            left,
+            ..
+        } = event
+        else {
+            return vec![event];
+        };
+        let mut out = Vec::new();
+        for m in members {
+            match self.roster.insert(m.id, m.clone()) {
+                None => out.push(ServerEvent::Joined { member: m }),
+                Some(old) => {
+                    let changes = diff(&old, &m);
+                    if !changes.is_empty() {
+                        out.push(ServerEvent::Updated {
+                            participant: m.id,
+                            changes,
+                        });
+                    }
+                }
+            }
+        }
+        for change in updated {
+            if let Some(m) = self.roster.get_mut(&change.participant) {
+                m.apply(&change.changes);
+            }
+            out.push(ServerEvent::Updated {
+                participant: change.participant,
+                changes: change.changes,
+            });
+        }
+        for d in left {
+            self.roster.remove(&d.participant);
+            out.push(ServerEvent::Left {
+                participant: d.participant,
+                reason: d.reason,
+            });
+        }
+        out
+    }
+
+    pub async fn connect(url: &str) -> TestResult<Client> {
+        let (ws, _) =
+            tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url)).await??;
+        Ok(Client::over(ws))
     }
 
     /// Connects from the loopback address `source` (any of 127.0.0.0/8), so that tests can
@@ -91,12 +166,7 @@ impl Client {
             tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)),
         )
         .await??;
-        Ok(Client {
-            ws,
-            pending: VecDeque::new(),
-            next_id: 1,
-            next_nonce: 1,
-        })
+        Ok(Client::over(ws))
     }
 
     /// Connects and joins; returns the welcome.
@@ -105,6 +175,8 @@ impl Client {
         client.send(&ClientMessage::Join(join)).await?;
         match client.recv().await? {
             ServerMessage::Welcome(welcome) => {
+                client.know(&welcome.members);
+                client.know(&welcome.audience.members);
                 // A server that forwards media says how to reach it right after the welcome.
                 match client.recv().await? {
                     ServerMessage::Media {
@@ -160,13 +232,35 @@ impl Client {
     }
 
     async fn read(&mut self) -> TestResult<ServerMessage> {
+        if let Some(message) = self.unfolded.pop_front() {
+            return Ok(message);
+        }
         loop {
             let frame = tokio::time::timeout(PATIENCE, self.ws.next())
                 .await
                 .map_err(|_| "no message from the server in time")?
                 .ok_or("connection closed")??;
             match frame {
-                Message::Text(text) => return Ok(decode_server(text.as_str())?),
+                Message::Text(text) => {
+                    let message = decode_server(text.as_str())?;
+                    match message {
+                        ServerMessage::Event { event } if !self.raw => {
+                            for event in self.unfold(event) {
+                                self.unfolded.push_back(ServerMessage::Event { event });
+                            }
+                            if let Some(message) = self.unfolded.pop_front() {
+                                return Ok(message);
+                            }
+                        }
+                        ServerMessage::Resync(resync) => {
+                            self.roster.clear();
+                            self.know(&resync.members);
+                            self.know(&resync.audience.members);
+                            return Ok(ServerMessage::Resync(resync));
+                        }
+                        other => return Ok(other),
+                    }
+                }
                 Message::Close(frame) => return Err(format!("closed by server: {frame:?}").into()),
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
                 Message::Binary(_) => return Err("server sent a binary frame".into()),
@@ -198,6 +292,19 @@ impl Client {
             ServerMessage::Event { event } => Ok(event),
             other => Err(format!("expected an event, got {other:?}").into()),
         }
+    }
+
+    /// Waits until this client has heard of member `id` (roster changes come in batches: a
+    /// member who joins and acts within one batch arrives with the acts folded in, so a test
+    /// that wants to see each act waits for the member first). Events before are dropped.
+    pub async fn knows(&mut self, id: ParticipantId) -> TestResult {
+        if self.roster.contains_key(&id) {
+            return Ok(());
+        }
+        self.event_where(|e| {
+            matches!(e, ServerEvent::Joined { member } if member.id == id).then_some(())
+        })
+        .await
     }
 
     /// Reads events until one matches `pick`; returns it. Events before it are dropped.
@@ -396,5 +503,22 @@ impl Drop for TestCert {
     fn drop(&mut self) {
         // A leftover scratch directory is harmless.
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The fields of `new` that differ from `old`.
+pub fn diff(old: &Member, new: &Member) -> MemberUpdate {
+    fn field<T: PartialEq + Clone>(old: &T, new: &T) -> Option<T> {
+        (old != new).then(|| new.clone())
+    }
+    MemberUpdate {
+        display_name: field(&old.display_name, &new.display_name),
+        role: field(&old.role, &new.role),
+        audio_muted: field(&old.audio_muted, &new.audio_muted),
+        video_on: field(&old.video_on, &new.video_on),
+        sharing: field(&old.sharing, &new.sharing),
+        talking: field(&old.talking, &new.talking),
+        hand_raised: field(&old.hand_raised, &new.hand_raised),
+        connection: field(&old.connection, &new.connection),
     }
 }

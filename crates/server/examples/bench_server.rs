@@ -152,7 +152,9 @@ impl ServerProcess {
     async fn stop(mut self) -> BenchResult {
         // Closing its standard input asks the child to shut down gracefully.
         drop(self.child.stdin.take());
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await??;
+        tokio::time::timeout(Duration::from_secs(120), self.child.wait())
+            .await
+            .map_err(|_| "the server did not shut down within 120 s")??;
         Ok(())
     }
 }
@@ -634,6 +636,11 @@ async fn large_session(members: usize, publishers: usize, hold_secs: usize) -> B
         frames as f64 / held
     );
     drop(orders);
+    let stopping = Instant::now();
     server.stop().await?;
+    println!(
+        "  server shut down (every member told) in {:.2} s",
+        stopping.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::config::ServerConfig;
-use crate::outbox::{ConnId, Outbox, Outgoing, CLOSE_GOING_AWAY, CLOSE_NORMAL};
+use crate::outbox::{ConnId, Outbox, Outgoing, PushError, CLOSE_GOING_AWAY, CLOSE_NORMAL};
 use crate::registry::Registry;
 use crate::sfu::{Publish, Sfu};
 
@@ -157,6 +157,8 @@ pub struct RoomTask {
     behind: HashMap<ParticipantId, Instant>,
     /// How long a member may stay behind before it is cut (it can still resume).
     behind_limit: Duration,
+    /// When members that fell behind are next looked at.
+    next_behind_check: Instant,
 }
 
 /// How often members that fell behind are looked at.
@@ -203,6 +205,7 @@ impl RoomTask {
             views: HashMap::new(),
             behind: HashMap::new(),
             behind_limit: config.behind_limit,
+            next_behind_check: Instant::now(),
         }
     }
 
@@ -211,7 +214,7 @@ impl RoomTask {
     fn deadline(&self) -> Option<Instant> {
         let room = self.room.poll_timeout().map(Instant::from_std);
         let batch = (!self.batcher.is_empty()).then(|| self.last_batch + ROSTER_BATCH_INTERVAL);
-        let behind = (!self.behind.is_empty()).then(|| Instant::now() + BEHIND_CHECK);
+        let behind = (!self.behind.is_empty()).then_some(self.next_behind_check);
         [room, batch, behind].into_iter().flatten().min()
     }
 
@@ -412,7 +415,7 @@ impl RoomTask {
     fn send_to(&mut self, who: ParticipantId, message: &ServerMessage) {
         let frame = encode(message);
         if let Some(link) = self.links.get(&who) {
-            if link.push(Outgoing::Frame(frame)).is_err() {
+            if full(link.push(Outgoing::Frame(frame))) {
                 self.fall_behind(who);
             }
         }
@@ -420,6 +423,10 @@ impl RoomTask {
 
     fn fall_behind(&mut self, who: ParticipantId) {
         if self.links.contains_key(&who) {
+            if self.behind.is_empty() {
+                // Look again a check's time after the first one fell behind.
+                self.next_behind_check = Instant::now() + BEHIND_CHECK;
+            }
             self.behind.entry(who).or_insert_with(Instant::now);
         }
     }
@@ -430,9 +437,15 @@ impl RoomTask {
     /// those that cannot keep up, and closes the connections of members the room no longer
     /// has.
     fn flush(&mut self) {
+        // Who left: their connections close below. Only these are looked at, so a command
+        // costs what it changed, not the session's size.
+        let mut departed = Vec::new();
         loop {
             while let Some((recipient, event)) = self.room.poll_event() {
                 self.tell_media(&event);
+                if let ServerEvent::Left { participant, .. } = &event {
+                    departed.push(*participant);
+                }
                 if self.batcher.record(&event) {
                     continue;
                 }
@@ -462,12 +475,14 @@ impl RoomTask {
                 self.cut(who);
             }
         }
-        let gone: Vec<ParticipantId> = self
-            .links
-            .keys()
-            .copied()
-            .filter(|id| !self.room.is_member(*id))
-            .collect();
+        let gone: Vec<ParticipantId> = if self.room.is_ended() {
+            self.links.keys().copied().collect()
+        } else {
+            departed
+                .into_iter()
+                .filter(|id| !self.room.is_member(*id))
+                .collect()
+        };
         for who in gone {
             if let Some(link) = self.unlink(who) {
                 let (code, reason) = if self.shutting_down {
@@ -495,8 +510,8 @@ impl RoomTask {
         let frame = |event: Option<&ServerEvent>| {
             event.map(|e| encode(&ServerMessage::Event { event: e.clone() }))
         };
-        let full = frame(batches.for_view(View::Full));
-        let stage = frame(batches.for_view(View::Stage));
+        let for_full = frame(batches.for_view(View::Full));
+        let for_stage = frame(batches.for_view(View::Stage));
         let mut fell_behind = Vec::new();
         let mut moved = Vec::new();
         for (who, link) in &self.links {
@@ -512,11 +527,11 @@ impl RoomTask {
                 continue;
             }
             let frame = match view {
-                View::Full => &full,
-                View::Stage => &stage,
+                View::Full => &for_full,
+                View::Stage => &for_stage,
             };
             if let Some(frame) = frame {
-                if link.push(Outgoing::Frame(frame.clone())).is_err() {
+                if full(link.push(Outgoing::Frame(frame.clone()))) {
                     fell_behind.push(*who);
                 }
             }
@@ -526,10 +541,7 @@ impl RoomTask {
                 continue;
             }
             if let Some(link) = self.links.get(&who) {
-                if link
-                    .push(Outgoing::Frame(encode(&ServerMessage::Event { event })))
-                    .is_err()
-                {
+                if full(link.push(Outgoing::Frame(encode(&ServerMessage::Event { event })))) {
                     fell_behind.push(who);
                 }
             }
@@ -545,21 +557,29 @@ impl RoomTask {
         }
     }
 
-    /// Sends member `who` its state afresh. False when its queue had no room.
+    /// Sends member `who` its state afresh. False when its queue had no room. (A closed
+    /// connection is not behind: its `Disconnected` is on its way.)
     fn resync(&mut self, who: ParticipantId) -> bool {
-        let (Some(link), Some(resync)) = (self.links.get(&who), self.room.resync(who)) else {
+        let Some(link) = self.links.get(&who) else {
             return true;
         };
-        link.push(Outgoing::Frame(encode(&ServerMessage::Resync(resync))))
-            .is_ok()
+        if link.is_closed() {
+            return true;
+        }
+        let Some(resync) = self.room.resync(who) else {
+            return true;
+        };
+        !full(link.push(Outgoing::Frame(encode(&ServerMessage::Resync(resync)))))
     }
 
-    /// Members that fell behind: a resync for each whose queue has drained to half, and
-    /// the list of those behind for longer than the limit, to cut.
+    /// Members that fell behind, looked at every [`BEHIND_CHECK`] (not on every command: a
+    /// resync is the size of a welcome): a resync for each whose queue has drained to half,
+    /// and the list of those behind for longer than the limit, to cut.
     fn catch_up(&mut self, now: Instant) -> Vec<ParticipantId> {
-        if self.behind.is_empty() {
+        if self.behind.is_empty() || now < self.next_behind_check {
             return Vec::new();
         }
+        self.next_behind_check = now + BEHIND_CHECK;
         let mut cut = Vec::new();
         let mut drained = Vec::new();
         for (who, since) in &self.behind {
@@ -617,7 +637,7 @@ impl RoomTask {
             if self.behind.contains_key(&who) {
                 return;
             }
-            if link.push(Outgoing::Frame(frame.clone())).is_err() {
+            if full(link.push(Outgoing::Frame(frame.clone()))) {
                 fell_behind.push(who);
             }
         };
@@ -692,6 +712,12 @@ fn instance_id(generation: u64) -> u64 {
         // which only returns a page of the wrong place; nothing is exposed.
         Err(_) => generation,
     }
+}
+
+/// Whether a push failed because the member's queue is full (it fell behind), rather than
+/// because its connection is gone.
+fn full(pushed: Result<(), PushError>) -> bool {
+    matches!(pushed, Err(PushError::Full))
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -68,6 +68,11 @@ impl Outbox {
         self.tx.capacity()
     }
 
+    /// Whether the connection has gone (its end of the queue was dropped).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
     /// How many items the queue holds at most.
     pub fn max(&self) -> usize {
         self.tx.max_capacity()

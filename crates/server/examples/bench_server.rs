@@ -589,7 +589,7 @@ async fn large_session(members: usize, publishers: usize, hold_secs: usize) -> B
     while hold.elapsed() < Duration::from_secs(hold_secs as u64) {
         tick.tick().await;
         // 10 roster changes a second: a publisher's microphone, then an audience hand.
-        let pool = if n % 2 == 0 && !speakers.is_empty() {
+        let pool = if n.is_multiple_of(2) && !speakers.is_empty() {
             &speakers
         } else {
             &crowd
@@ -601,7 +601,7 @@ async fn large_session(members: usize, publishers: usize, hold_secs: usize) -> B
             let _ = order.send(Do::Toggle);
         }
         // 5 chat messages a second, from the host.
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             if let Some(host) = orders.get(host) {
                 let _ = host.send(Do::Chat(format!("chat {n}")));
             }

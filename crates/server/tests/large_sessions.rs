@@ -31,11 +31,12 @@ async fn page(
         })
         .await?;
     loop {
-        match client.recv().await? {
-            m @ (ServerMessage::RosterPage { .. } | ServerMessage::Error { id: Some(_), .. }) => {
-                return Ok(m)
-            }
-            _ => {}
+        let message = client.recv().await?;
+        if matches!(
+            message,
+            ServerMessage::RosterPage { .. } | ServerMessage::Error { id: Some(_), .. }
+        ) {
+            return Ok(message);
         }
     }
 }

@@ -2,7 +2,8 @@
 //! pre-join network test and prints its report (`--json` for machines). `huddle-cli join
 //! <server> <session>` joins a session, prints roster changes, notices and chat as lines (or
 //! JSON lines), sends each line of standard input as chat to everyone, and leaves on end of
-//! input or Ctrl-C.
+//! input or Ctrl-C. `huddle-cli crowd <server> <session> --members N` holds N members that
+//! only signal (no media) in one process, for trying a client or a server on a large session.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +30,38 @@ enum Command {
     Join(JoinArgs),
     /// List this computer's microphones, speakers and cameras (ids for `join`).
     Devices,
+    /// Hold many members in one session, signaling only (no media), until standard input
+    /// closes or a signal arrives; then every member leaves.
+    Crowd(CrowdArgs),
+}
+
+#[derive(Debug, Args)]
+struct CrowdArgs {
+    /// Server: ws(s)://host:port/v1/ws, http(s)://host:port, or host:port.
+    server: String,
+    /// Session name.
+    session: String,
+    /// How many members join (1 to 5,000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(crowd::MAX_MEMBERS)))]
+    members: u32,
+    /// Names are this followed by a zero-padded number: "member 0001", "member 0002"...
+    #[arg(long, default_value = "member")]
+    name_prefix: String,
+    /// Join token for every member (needed unless the server runs in open mode).
+    #[arg(long)]
+    token: Option<String>,
+    /// The session's passcode.
+    #[arg(long)]
+    passcode: Option<String>,
+    /// Most joins in progress at once (1 to 1,000).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    concurrency: u32,
+    /// Print one JSON object per line instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Trust only this CA certificate (PEM) instead of the system's, for self-hosted servers.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +205,7 @@ fn main() -> ExitCode {
         Command::Nettest(args) => runtime.block_on(nettest_command(args)),
         Command::Join(args) => runtime.block_on(join::run(args)),
         Command::Devices => list_devices(),
+        Command::Crowd(args) => runtime.block_on(crowd::run(args)),
     }
 }
 
@@ -584,6 +618,217 @@ mod typed {
                 let err = parse(line).expect_err(line);
                 assert!(err.contains(says), "{line}: {err}");
             }
+        }
+    }
+}
+
+mod crowd {
+    //! The `crowd` command: many signaling-only members of one session in one process. The
+    //! first member joins alone, so that a wrong address, token or session is reported once;
+    //! the rest join at most `--concurrency` at a time. Each member's events are read and
+    //! dropped (its state is kept by the client), and a member whose connection is lost for
+    //! good is counted. Standard input closing, Ctrl-C or SIGTERM makes every member leave.
+
+    use std::process::ExitCode;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use futures_util::StreamExt as _;
+    use huddle_client::session::{
+        self, CloseReason, ConnectionStatus, JoinOptions, Session, SessionEvent,
+    };
+    use huddle_client::tls::Trust;
+    use serde_json::json;
+    use tokio::io::AsyncReadExt as _;
+
+    use super::{read_pem_certs, CrowdArgs};
+
+    /// The most members one crowd holds: a session's largest capacity.
+    pub(super) const MAX_MEMBERS: u32 = 5000;
+
+    /// "member 0001": numbered from 1, at least four digits.
+    pub(super) fn member_name(prefix: &str, number: u32, total: u32) -> String {
+        let width = total.to_string().len().max(4);
+        format!("{prefix} {number:0width$}")
+    }
+
+    pub(super) async fn run(args: CrowdArgs) -> ExitCode {
+        let json = args.json;
+        let fail = |message: String| {
+            if json {
+                println!("{}", json!({ "type": "error", "error": message }));
+            } else {
+                eprintln!("error: {message}");
+            }
+            ExitCode::FAILURE
+        };
+        if args.members == 0 || args.members > MAX_MEMBERS {
+            return fail(format!("--members must be 1 to {MAX_MEMBERS}"));
+        }
+        let mut base = JoinOptions::new(args.server, args.session, String::new());
+        base.token = args.token;
+        base.passcode = args.passcode;
+        base.audio_muted = true;
+        base.video_on = false;
+        // Nobody reads a crowd member's events but to drop them.
+        base.event_capacity = 16;
+        if let Some(path) = &args.ca_cert {
+            match read_pem_certs(path) {
+                Ok(certs) => base.trust = Trust::Only(certs),
+                Err(e) => return fail(format!("{}: {e}", path.display())),
+            }
+        }
+        let total = args.members;
+        let options = |number: u32| {
+            let mut options = base.clone();
+            options.display_name = member_name(&args.name_prefix, number, total);
+            options
+        };
+        let lost = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let mut members: Vec<Session> = Vec::with_capacity(total as usize);
+        let mut failed = 0u32;
+        let mut stop = std::pin::pin!(stop_signal());
+
+        match session::join(options(1)).await {
+            Ok((member, events)) => {
+                watch_member(events, Arc::clone(&lost));
+                members.push(member);
+            }
+            Err(e) => return fail(format!("the first member could not join: {e}")),
+        }
+        let mut first_error: Option<String> = None;
+        let mut joins = futures_util::stream::iter(2..=total)
+            .map(|number| session::join(options(number)))
+            .buffer_unordered(args.concurrency.max(1) as usize);
+        let mut stopped = false;
+        loop {
+            tokio::select! {
+                joined = joins.next() => match joined {
+                    Some(Ok((member, events))) => {
+                        watch_member(events, Arc::clone(&lost));
+                        members.push(member);
+                    }
+                    Some(Err(e)) => {
+                        failed += 1;
+                        first_error.get_or_insert_with(|| e.to_string());
+                    }
+                    None => break,
+                },
+                () = &mut stop => {
+                    stopped = true;
+                    break;
+                }
+            }
+        }
+        drop(joins);
+        let seconds = started.elapsed().as_secs_f64();
+        if let Some(e) = &first_error {
+            eprintln!("warning: {failed} members could not join; the first: {e}");
+        }
+        if stopped {
+            failed = total - u32::try_from(members.len()).unwrap_or(total);
+        }
+        if json {
+            println!(
+                "{}",
+                json!({ "type": "crowd", "joined": members.len(), "failed": failed, "seconds": round2(seconds) })
+            );
+        } else {
+            println!(
+                "* {} members joined in {seconds:.2} s ({failed} failed)",
+                members.len()
+            );
+        }
+        if !stopped {
+            stop.await;
+        }
+
+        let leaving = Instant::now();
+        let mut leave_errors = 0u64;
+        let mut leaves = futures_util::stream::iter(members.iter().map(Session::leave))
+            .buffer_unordered(args.concurrency.max(1) as usize);
+        while let Some(result) = leaves.next().await {
+            if result.is_err() {
+                leave_errors += 1;
+            }
+        }
+        let left = members.len() as u64 - leave_errors;
+        let lost = lost.load(Ordering::Relaxed);
+        let seconds = leaving.elapsed().as_secs_f64();
+        if json {
+            println!(
+                "{}",
+                json!({ "type": "crowd_left", "left": left, "lost": lost, "seconds": round2(seconds) })
+            );
+        } else {
+            println!("* {left} members left in {seconds:.2} s ({lost} lost their connection)");
+        }
+        if failed == 0 && lost == 0 && leave_errors == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+
+    fn round2(seconds: f64) -> f64 {
+        (seconds * 100.0).round() / 100.0
+    }
+
+    /// Reads a member's events until its connection closes, counting a close that was not
+    /// asked for.
+    fn watch_member(mut events: session::SessionEvents, lost: Arc<AtomicU64>) {
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                if let SessionEvent::Connection(ConnectionStatus::Closed { reason }) = event {
+                    if matches!(
+                        reason,
+                        CloseReason::ConnectionLost { .. } | CloseReason::ResumeRefused { .. }
+                    ) {
+                        lost.fetch_add(1, Ordering::Relaxed);
+                    }
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Resolves when standard input ends, or on Ctrl-C or SIGTERM.
+    async fn stop_signal() {
+        let stdin_closed = async {
+            let mut stdin = tokio::io::stdin();
+            let mut buf = [0u8; 1024];
+            while matches!(stdin.read(&mut buf).await, Ok(n) if n > 0) {}
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    term.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = stdin_closed => {}
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate => {}
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::member_name;
+
+        #[test]
+        fn names_are_numbered_from_one_and_zero_padded() {
+            assert_eq!(member_name("member", 1, 300), "member 0001");
+            assert_eq!(member_name("member", 300, 300), "member 0300");
+            assert_eq!(member_name("guest", 5000, 5000), "guest 5000");
         }
     }
 }

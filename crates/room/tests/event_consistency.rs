@@ -184,6 +184,10 @@ impl Delivery {
                 continue;
             };
             let view = View::of(member.role);
+            // The batch its roster was built for first (it hears who left), then the resync.
+            if let Some(batch) = batches.for_view(client.view) {
+                client.apply(batch);
+            }
             if view != client.view {
                 let r = room.resync(*id).ok_or("no resync for a member")?;
                 *client = Client::start(
@@ -197,10 +201,6 @@ impl Delivery {
                     r.member_metadata,
                 )?;
                 resynced.push(*id);
-                continue;
-            }
-            if let Some(batch) = batches.for_view(view) {
-                client.apply(batch);
             }
         }
         for (id, event) in &batches.own {

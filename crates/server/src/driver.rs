@@ -500,7 +500,7 @@ impl RoomTask {
     }
 
     /// Sends the waiting roster changes: one batch per view, encoded once, to every member
-    /// with that view; a member whose view changed gets a resync instead.
+    /// with that view; a member whose view changed gets its old view's batch, then a resync.
     fn send_batches(&mut self) {
         let batches = self.batcher.flush(&self.room);
         self.last_batch = Instant::now();
@@ -522,11 +522,13 @@ impl RoomTask {
                 continue;
             };
             let view = View::of(member.role);
-            if self.views.get(who) != Some(&view) {
+            // A member whose role moved it to the other view gets the batch its roster was
+            // built for (so it hears who left, who came) and then a resync for the new one.
+            let built_for = self.views.get(who).copied().unwrap_or(view);
+            if built_for != view {
                 moved.push((*who, view));
-                continue;
             }
-            let frame = match view {
+            let frame = match built_for {
                 View::Full => &for_full,
                 View::Stage => &for_stage,
             };

@@ -214,3 +214,33 @@ async fn an_audience_flooding_hands_is_rate_limited_and_nobody_else_notices() ->
     server.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_member_whose_view_changes_hears_the_batch_then_gets_the_new_view() -> TestResult {
+    let server = start_with(config(3)).await?;
+    let url = server.ws_url();
+    let (mut ann, _) = Client::join_open(&url, "handover", "Ann").await?;
+    let (mut bob, w_bob) = Client::join_open(&url, "handover", "Bob").await?;
+    ann.knows(w_bob.participant_id).await?;
+    bob.raw();
+    // Ann leaves: Bob becomes host, which moves him from the stage view to seeing everyone.
+    assert_eq!(ann.request(Action::Leave).await?, Ok(()));
+    let left = bob
+        .event_where(|e| match e {
+            ServerEvent::MembersChanged { left, .. } if !left.is_empty() => {
+                Some(left.iter().map(|d| d.participant).collect::<Vec<_>>())
+            }
+            _ => None,
+        })
+        .await?;
+    assert_eq!(left.len(), 1, "Bob hears that Ann left");
+    loop {
+        if let ServerMessage::Resync(resync) = bob.recv().await? {
+            assert_eq!(resync.role, Role::Host);
+            assert_eq!(resync.members.len(), 1);
+            break;
+        }
+    }
+    server.shutdown().await;
+    Ok(())
+}

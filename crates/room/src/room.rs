@@ -164,6 +164,16 @@ struct MemberState {
     grace_until: Option<Instant>,
 }
 
+impl MemberState {
+    /// The member's metadata as listed to others, or `None` when it has none.
+    fn metadata_entry(&self) -> Option<MemberMetadata> {
+        (!self.metadata.is_empty()).then(|| MemberMetadata {
+            participant: self.public.id,
+            metadata: self.metadata.clone(),
+        })
+    }
+}
+
 /// One session. See the crate documentation.
 #[derive(Debug)]
 pub struct Room {
@@ -178,12 +188,11 @@ pub struct Room {
     /// Members by id; ids grow with join order, so iteration is join order.
     members: BTreeMap<ParticipantId, MemberState>,
     /// The members whose role may publish (the stage), and the audience: every member is in
-    /// exactly one, so a welcome or a page never walks the whole roster.
+    /// exactly one, kept in step with every role change, so a welcome or a page never walks
+    /// the whole roster.
     stage: BTreeSet<ParticipantId>,
     audience: BTreeSet<ParticipantId>,
     host: Option<ParticipantId>,
-    /// Members whose role may publish, kept in step with every role change.
-    active: usize,
     next_id: u64,
     chat: ChatLog,
     graces: BTreeSet<(Instant, ParticipantId)>,
@@ -215,7 +224,6 @@ impl Room {
             stage: BTreeSet::new(),
             audience: BTreeSet::new(),
             host: None,
-            active: 0,
             next_id: 1,
             graces: BTreeSet::new(),
             idle_deadline: None,
@@ -324,11 +332,7 @@ impl Room {
     pub fn member_metadata(&self) -> Vec<MemberMetadata> {
         self.members
             .values()
-            .filter(|m| !m.metadata.is_empty())
-            .map(|m| MemberMetadata {
-                participant: m.public.id,
-                metadata: m.metadata.clone(),
-            })
+            .filter_map(MemberState::metadata_entry)
             .collect()
     }
 
@@ -441,7 +445,7 @@ impl Room {
             Some(Role::Manager) => Role::Manager,
             Some(Role::Audience) => Role::Audience,
             None | Some(Role::Participant) => {
-                if self.active >= self.config.max_active {
+                if self.stage.len() >= self.config.max_active {
                     Role::Audience
                 } else {
                     Role::Participant
@@ -478,7 +482,6 @@ impl Room {
             self.host = Some(id);
         }
         if publishing {
-            self.active += 1;
             self.stage.insert(id);
         } else {
             self.audience.insert(id);
@@ -807,7 +810,7 @@ impl Room {
                         "only audience members can be promoted",
                     ));
                 }
-                if self.active >= self.config.max_active {
+                if self.stage.len() >= self.config.max_active {
                     return Err(RoomError::ActiveLimitReached {
                         max: self.config.max_active,
                     });
@@ -1020,13 +1023,11 @@ impl Room {
             return;
         }
         if is_active(old) {
-            self.active -= 1;
             self.stage.remove(&id);
         } else {
             self.audience.remove(&id);
         }
         if is_active(role) {
-            self.active += 1;
             self.stage.insert(id);
         } else {
             self.audience.insert(id);
@@ -1071,9 +1072,6 @@ impl Room {
         };
         if let Some(until) = state.grace_until {
             self.graces.remove(&(until, id));
-        }
-        if is_active(state.public.role) {
-            self.active -= 1;
         }
         self.stage.remove(&id);
         self.audience.remove(&id);
@@ -1150,7 +1148,6 @@ impl Room {
         self.audience.clear();
         self.graces.clear();
         self.host = None;
-        self.active = 0;
         self.idle_deadline = None;
         self.ended = true;
     }
@@ -1246,11 +1243,7 @@ impl Room {
     fn metadata_of(&self, ids: &[ParticipantId]) -> Vec<MemberMetadata> {
         ids.iter()
             .filter_map(|id| self.members.get(id))
-            .filter(|m| !m.metadata.is_empty())
-            .map(|m| MemberMetadata {
-                participant: m.public.id,
-                metadata: m.metadata.clone(),
-            })
+            .filter_map(MemberState::metadata_entry)
             .collect()
     }
 
@@ -1263,27 +1256,37 @@ impl Room {
         search: Option<&str>,
     ) -> (AudiencePage, Vec<MemberMetadata>) {
         let start = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let matches = |m: &&MemberState| {
-            search.is_none_or(|needle| m.public.display_name.to_lowercase().contains(needle))
+        let in_audience = |id: &ParticipantId| self.members.get(id);
+        let (mut page, count) = match search {
+            // The whole audience's count is at hand; the page reads only what it holds.
+            None => {
+                let page: Vec<&MemberState> = self
+                    .audience
+                    .range((start, Bound::Unbounded))
+                    .filter_map(in_audience)
+                    .take(limit.saturating_add(1))
+                    .collect();
+                (page, self.audience.len())
+            }
+            // A search has to read every name to count the matches: one pass for both.
+            Some(needle) => {
+                let mut page = Vec::new();
+                let mut count = 0;
+                for m in self.audience.iter().filter_map(in_audience) {
+                    if !m.public.display_name.to_lowercase().contains(needle) {
+                        continue;
+                    }
+                    count += 1;
+                    let past_cursor = after.is_none_or(|after| m.public.id > after);
+                    if past_cursor && page.len() <= limit {
+                        page.push(m);
+                    }
+                }
+                (page, count)
+            }
         };
-        let mut page: Vec<&MemberState> = self
-            .audience
-            .range((start, Bound::Unbounded))
-            .filter_map(|id| self.members.get(id))
-            .filter(matches)
-            .take(limit.saturating_add(1))
-            .collect();
         let more = page.len() > limit;
         page.truncate(limit);
-        let count = match search {
-            None => self.audience.len(),
-            Some(_) => self
-                .audience
-                .iter()
-                .filter_map(|id| self.members.get(id))
-                .filter(matches)
-                .count(),
-        };
         let next = more
             .then(|| {
                 page.last()
@@ -1353,14 +1356,6 @@ impl Room {
     #[must_use]
     pub fn audience_count(&self) -> usize {
         self.audience.len()
-    }
-
-    /// The members on the stage (whose role may publish), in join order.
-    pub fn stage(&self) -> impl Iterator<Item = &Member> {
-        self.stage
-            .iter()
-            .filter_map(|id| self.members.get(id))
-            .map(|m| &m.public)
     }
 }
 

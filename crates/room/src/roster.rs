@@ -122,11 +122,7 @@ impl RosterBatcher {
                 changes,
             } => {
                 let before = self.roles.get(participant).copied();
-                let touched = self.touched.entry(*participant).or_insert_with(|| Touched {
-                    role_before: before,
-                    ..Touched::default()
-                });
-                merge(&mut touched.changes, changes);
+                merge(&mut self.touch(*participant, before).changes, changes);
                 if let Some(role) = changes.role {
                     self.roles.insert(*participant, role);
                     self.audience_moved |= role == Role::Audience || before == Some(Role::Audience);
@@ -143,15 +139,20 @@ impl RosterBatcher {
             } => {
                 let before = self.roles.remove(participant);
                 self.audience_moved |= before == Some(Role::Audience);
-                let touched = self.touched.entry(*participant).or_insert_with(|| Touched {
-                    role_before: before,
-                    ..Touched::default()
-                });
-                touched.left = Some(reason.clone());
+                self.touch(*participant, before).left = Some(reason.clone());
             }
             _ => return false,
         }
         true
+    }
+
+    /// The member's entry in this batch; `before` is its role as the batch began, kept from
+    /// the first touch.
+    fn touch(&mut self, id: ParticipantId, before: Option<Role>) -> &mut Touched {
+        self.touched.entry(id).or_insert_with(|| Touched {
+            role_before: before,
+            ..Touched::default()
+        })
     }
 
     /// Whether anything waits to be sent.
@@ -204,9 +205,8 @@ impl RosterBatcher {
                 },
                 (false, false) => {
                     // An audience member (or one who came and went within the batch): only
-                    // itself hears of its changes, unless it sees everything anyway.
-                    // It gets itself whole: it may have joined within this batch, after
-                    // its welcome was made.
+                    // itself hears of its changes, and whole, since it may have joined within
+                    // this batch, after its welcome was made.
                     if let Some(m) = now {
                         if !t.changes.is_empty() && View::of(m.role) == View::Stage {
                             let entries = Entries {

@@ -150,7 +150,7 @@ pub struct RoomTask {
     /// When the last batch went out.
     last_batch: Instant,
     /// The view each connected member's roster was built for; a member whose role moves it
-    /// to another view gets a resync instead of the batch.
+    /// to the other view gets that view's batch, then a resync.
     views: HashMap<ParticipantId, View>,
     /// Members whose outbox was full, since when: they get nothing until their queue has
     /// drained, then a resync; past `behind_limit` they are cut.
@@ -415,7 +415,7 @@ impl RoomTask {
     fn send_to(&mut self, who: ParticipantId, message: &ServerMessage) {
         let frame = encode(message);
         if let Some(link) = self.links.get(&who) {
-            if full(link.push(Outgoing::Frame(frame))) {
+            if queue_full(link.push(Outgoing::Frame(frame))) {
                 self.fall_behind(who);
             }
         }
@@ -502,6 +502,11 @@ impl RoomTask {
     /// Sends the waiting roster changes: one batch per view, encoded once, to every member
     /// with that view; a member whose view changed gets its old view's batch, then a resync.
     fn send_batches(&mut self) {
+        // Called before every ordered event: with nothing waiting it does nothing, and does
+        // not restart the batch interval.
+        if self.batcher.is_empty() {
+            return;
+        }
         let batches = self.batcher.flush(&self.room);
         self.last_batch = Instant::now();
         if batches.full.is_none() && batches.stage.is_none() && batches.own.is_empty() {
@@ -533,7 +538,7 @@ impl RoomTask {
                 View::Stage => &for_stage,
             };
             if let Some(frame) = frame {
-                if full(link.push(Outgoing::Frame(frame.clone()))) {
+                if queue_full(link.push(Outgoing::Frame(frame.clone()))) {
                     fell_behind.push(*who);
                 }
             }
@@ -543,7 +548,7 @@ impl RoomTask {
                 continue;
             }
             if let Some(link) = self.links.get(&who) {
-                if full(link.push(Outgoing::Frame(encode(&ServerMessage::Event { event })))) {
+                if queue_full(link.push(Outgoing::Frame(encode(&ServerMessage::Event { event })))) {
                     fell_behind.push(who);
                 }
             }
@@ -571,7 +576,7 @@ impl RoomTask {
         let Some(resync) = self.room.resync(who) else {
             return true;
         };
-        !full(link.push(Outgoing::Frame(encode(&ServerMessage::Resync(resync)))))
+        !queue_full(link.push(Outgoing::Frame(encode(&ServerMessage::Resync(resync)))))
     }
 
     /// Members that fell behind, looked at every [`BEHIND_CHECK`] (not on every command: a
@@ -639,7 +644,7 @@ impl RoomTask {
             if self.behind.contains_key(&who) {
                 return;
             }
-            if full(link.push(Outgoing::Frame(frame.clone()))) {
+            if queue_full(link.push(Outgoing::Frame(frame.clone()))) {
                 fell_behind.push(who);
             }
         };
@@ -718,7 +723,7 @@ fn instance_id(generation: u64) -> u64 {
 
 /// Whether a push failed because the member's queue is full (it fell behind), rather than
 /// because its connection is gone.
-fn full(pushed: Result<(), PushError>) -> bool {
+fn queue_full(pushed: Result<(), PushError>) -> bool {
     matches!(pushed, Err(PushError::Full))
 }
 

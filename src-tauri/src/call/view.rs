@@ -490,12 +490,7 @@ pub fn snapshot(state: &CallState, status: &ConnectionStatus) -> CallSnapshot {
         me,
         role: state.role.into(),
         session: session(&state.session),
-        members: state
-            .members
-            .iter()
-            .filter(|m| m.role != Role::Audience || m.id == state.me)
-            .map(|m| member(m, me))
-            .collect(),
+        members: state.stage_and_me().map(|m| member(m, me)).collect(),
         audience: AudienceView {
             count: state.audience_count,
             raised_hands: state.audience_hands().map(|m| member(m, me)).collect(),

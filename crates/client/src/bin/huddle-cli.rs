@@ -255,10 +255,10 @@ async fn nettest_command(args: NettestArgs) -> ExitCode {
     }
     options.time_limit = Duration::from_secs_f64(args.time_limit);
     if let Some(path) = args.ca_cert {
-        match read_pem_certs(&path) {
-            Ok(certs) => options.trust = Trust::Only(certs),
+        match ca_trust(&path) {
+            Ok(trust) => options.trust = trust,
             Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
+                eprintln!("error: {e}");
                 return ExitCode::FAILURE;
             }
         }
@@ -309,18 +309,22 @@ async fn nettest_command(args: NettestArgs) -> ExitCode {
     }
 }
 
-fn read_pem_certs(
-    path: &std::path::Path,
-) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, String> {
+/// `--ca-cert FILE`: trust only the certificates in the PEM file; the error names the file.
+fn ca_trust(path: &std::path::Path) -> Result<Trust, String> {
     use rustls_pki_types::pem::PemObject as _;
-    let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
-        .map_err(|e| e.to_string())?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    if certs.is_empty() {
-        return Err("no certificate in the file".to_owned());
-    }
-    Ok(certs)
+    let read = || -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, String> {
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+            .map_err(|e| e.to_string())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        if certs.is_empty() {
+            return Err("no certificate in the file".to_owned());
+        }
+        Ok(certs)
+    };
+    read()
+        .map(Trust::Only)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn line<T>(label: &str, outcome: &Outcome<T>, show: impl Fn(&T) -> String) -> String {
@@ -638,14 +642,13 @@ mod crowd {
     use huddle_client::session::{
         self, CloseReason, ConnectionStatus, JoinOptions, Session, SessionEvent,
     };
-    use huddle_client::tls::Trust;
     use serde_json::json;
     use tokio::io::AsyncReadExt as _;
 
-    use super::{read_pem_certs, CrowdArgs};
+    use super::{ca_trust, CrowdArgs};
 
     /// The most members one crowd holds: a session's largest capacity.
-    pub(super) const MAX_MEMBERS: u32 = 5000;
+    pub(super) const MAX_MEMBERS: u32 = huddle_proto::limits::MAX_SESSION_MEMBERS as u32;
 
     /// "member 0001": numbered from 1, at least four digits.
     pub(super) fn member_name(prefix: &str, number: u32, total: u32) -> String {
@@ -663,9 +666,6 @@ mod crowd {
             }
             ExitCode::FAILURE
         };
-        if args.members == 0 || args.members > MAX_MEMBERS {
-            return fail(format!("--members must be 1 to {MAX_MEMBERS}"));
-        }
         let mut base = JoinOptions::new(args.server, args.session, String::new());
         base.token = args.token;
         base.passcode = args.passcode;
@@ -674,9 +674,9 @@ mod crowd {
         // Nobody reads a crowd member's events but to drop them.
         base.event_capacity = 16;
         if let Some(path) = &args.ca_cert {
-            match read_pem_certs(path) {
-                Ok(certs) => base.trust = Trust::Only(certs),
-                Err(e) => return fail(format!("{}: {e}", path.display())),
+            match ca_trust(path) {
+                Ok(trust) => base.trust = trust,
+                Err(e) => return fail(e),
             }
         }
         let total = args.members;
@@ -847,17 +847,14 @@ mod join {
     use huddle_client::session::{
         CallState, CloseReason, ConnectionStatus, JoinOptions, Notice, SessionEvent,
     };
-    use huddle_client::tls::Trust;
     use huddle_client::ClientError;
     use huddle_media::camera::{CameraRegistry, CaptureFormat, SyntheticFault};
-    use huddle_proto::{
-        Action, ChatMessage, LeaveReason, MemberUpdate, Metadata, Role, ServerEvent,
-    };
+    use huddle_proto::{Action, ChatMessage, LeaveReason, MemberUpdate, Metadata, ServerEvent};
     use serde_json::json;
     use tokio::io::AsyncBufReadExt as _;
 
     use super::typed::{self, Typed, Whose};
-    use super::{read_pem_certs, JoinArgs, MediaSource};
+    use super::{ca_trust, JoinArgs, MediaSource};
 
     pub(super) async fn run(args: JoinArgs) -> ExitCode {
         let json = args.json;
@@ -867,10 +864,10 @@ mod join {
         options.audio_muted = args.muted;
         options.video_on = args.camera != MediaSource::None && !args.camera_off;
         if let Some(path) = args.ca_cert {
-            match read_pem_certs(&path) {
-                Ok(certs) => options.trust = Trust::Only(certs),
+            match ca_trust(&path) {
+                Ok(trust) => options.trust = trust,
                 Err(e) => {
-                    eprintln!("error: {}: {e}", path.display());
+                    eprintln!("error: {e}");
                     return ExitCode::FAILURE;
                 }
             }
@@ -1108,11 +1105,7 @@ mod join {
         if !state.metadata.is_empty() {
             out += &format!("* session metadata: {}\n", metadata_line(&state.metadata));
         }
-        let listed = state
-            .members
-            .iter()
-            .filter(|m| m.role != Role::Audience || m.id == state.me);
-        for m in listed {
+        for m in state.stage_and_me() {
             out += &format!(
                 "*   {} (id {}, {}){}{}{}\n",
                 m.display_name,

@@ -253,6 +253,14 @@ impl CallState {
         self.members.iter().filter(|m| m.role != Role::Audience)
     }
 
+    /// The members on the stage and me (also when I am audience), in join order: who a
+    /// user list shows in full, with the audience as its count.
+    pub fn stage_and_me(&self) -> impl Iterator<Item = &Member> {
+        self.members
+            .iter()
+            .filter(|m| m.role != Role::Audience || m.id == self.me)
+    }
+
     /// Audience members I know with a raised hand, in join order (hosts and managers hear
     /// of every audience hand; others know none).
     pub fn audience_hands(&self) -> impl Iterator<Item = &Member> {

@@ -1,6 +1,6 @@
 //! Huddle's media engine: cameras, screens, microphones and speakers, audio processing (echo
-//! cancellation, noise suppression, gain control, voice activity), H.264 and Opus codecs,
-//! and the audio jitter buffer. It knows nothing of Tauri or the network; the call client
+//! cancellation, noise suppression, gain control, voice activity, the microphone's volume and
+//! noise gate), H.264 and Opus codecs, and the audio jitter buffer. It knows nothing of Tauri or the network; the call client
 //! and the desktop shell drive it.
 //!
 //! Devices are actors: each open device is owned by one thread that takes commands and
@@ -17,6 +17,7 @@ pub mod convert;
 pub mod devices;
 mod error;
 pub mod frame;
+pub mod input;
 pub mod jitter;
 pub mod pipeline;
 pub mod processing;
@@ -29,7 +30,7 @@ mod worker;
 
 pub use audio::{
     list_devices, AudioDeviceEvent, AudioDeviceInfo, Level, MicCapture, PlayoutSource,
-    PushSourceHandle, SourceId, SpeakerPlayout,
+    PushSourceHandle, SourceGain, SourceId, SpeakerPlayout,
 };
 pub use audio_codec::{EncodedAudio, OpusDecoder, OpusEncoder, OpusSettings};
 pub use camera::{
@@ -39,6 +40,7 @@ pub use camera::{
 pub use devices::{DeviceEvent, DeviceInfo, DeviceList, DeviceManager};
 pub use error::{DeviceKind, MediaError};
 pub use frame::{media_now, AudioFrame, VideoFrame, SAMPLES_PER_FRAME, SAMPLE_RATE};
+pub use input::{InputControls, InputShaper, Shaped};
 pub use jitter::{AudioPacket, FrameSource, JitterBuffer, JitterConfig, JitterStats};
 pub use pipeline::{AudioSendPipeline, OutgoingAudio, RemoteAudio};
 pub use processing::{

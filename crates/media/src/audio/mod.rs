@@ -10,7 +10,9 @@ mod speaker;
 use cpal::traits::{DeviceTrait, HostTrait};
 
 pub use mic::{Level, MicCapture, MicStats};
-pub use speaker::{PlayoutSource, PushSource, PushSourceHandle, SourceId, SpeakerPlayout};
+pub use speaker::{
+    PlayoutSource, PushSource, PushSourceHandle, SourceGain, SourceId, SpeakerPlayout,
+};
 
 use crate::error::DeviceKind;
 use crate::MediaError;

@@ -5,6 +5,10 @@
 //! The mixer runs on its own thread and keeps a small lead of samples in a lock-free ring;
 //! the cpal callback only pops from that ring and spreads mono onto the device's channels.
 //! The device's consumption paces the mixer, so the mix runs on the device clock.
+//!
+//! Each source has a playback gain ([`SourceGain`], 0 = silent .. 2 = doubled) that whoever
+//! holds it may change at any time without a command: the mixer reads it once per frame and
+//! ramps to a new value over that frame, so a change does not click.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
@@ -38,6 +42,46 @@ impl PlayoutSource for crate::synth::SpeechSource {
     fn next_frame(&mut self, out: &mut [f32; SAMPLES_PER_FRAME]) -> bool {
         self.fill(out);
         true
+    }
+}
+
+/// A source's playback gain, shared between whoever sets it (a volume slider) and the mixer.
+/// 0 is silent, 1 plays the source as it comes, [`SourceGain::MAX`] doubles it (the mix is
+/// clipped to the output range).
+#[derive(Debug)]
+pub struct SourceGain(AtomicU32);
+
+impl SourceGain {
+    /// The highest gain: 200 %.
+    pub const MAX: f32 = 2.0;
+
+    /// A gain of `gain` (clamped to 0..=MAX; not a number means 1).
+    pub fn new(gain: f32) -> Self {
+        SourceGain(AtomicU32::new(clamp_gain(gain).to_bits()))
+    }
+
+    /// Changes the gain; the mixer moves to it over its next frame.
+    pub fn set(&self, gain: f32) {
+        self.0.store(clamp_gain(gain).to_bits(), Ordering::Relaxed);
+    }
+
+    /// The gain set last.
+    pub fn get(&self) -> f32 {
+        f32::from_bits(self.0.load(Ordering::Relaxed))
+    }
+}
+
+impl Default for SourceGain {
+    fn default() -> Self {
+        SourceGain::new(1.0)
+    }
+}
+
+fn clamp_gain(gain: f32) -> f32 {
+    if gain.is_finite() {
+        gain.clamp(0.0, SourceGain::MAX)
+    } else {
+        1.0
     }
 }
 
@@ -149,7 +193,7 @@ struct Shared {
 type Reply = SyncSender<Result<AudioDeviceInfo, MediaError>>;
 
 enum Command {
-    Add(SourceId, Box<dyn PlayoutSource>),
+    Add(SourceId, Box<dyn PlayoutSource>, Arc<SourceGain>),
     Remove(SourceId),
     Reference(SyncSender<AudioFrame>, Arc<AtomicU64>),
     Events(SyncSender<AudioDeviceEvent>, Arc<AtomicU64>),
@@ -206,8 +250,18 @@ impl SpeakerPlayout {
 
     /// Adds a source to the mix.
     pub fn add_source(&self, source: Box<dyn PlayoutSource>) -> Result<SourceId, MediaError> {
+        self.add_source_with_gain(source, Arc::new(SourceGain::default()))
+    }
+
+    /// Adds a source played at `gain`, which the caller may change while it plays (from its
+    /// first frame on: the source starts at the gain set then, without a ramp).
+    pub fn add_source_with_gain(
+        &self,
+        source: Box<dyn PlayoutSource>,
+        gain: Arc<SourceGain>,
+    ) -> Result<SourceId, MediaError> {
         let id = SourceId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        self.send(Command::Add(id, source))?;
+        self.send(Command::Add(id, source, gain))?;
         Ok(id)
     }
 
@@ -304,10 +358,51 @@ struct Open {
     resampler: MonoResampler,
 }
 
+/// A source in the mix, with its gain and the gain its last frame was played at.
+struct Mixed {
+    id: SourceId,
+    source: Box<dyn PlayoutSource>,
+    gain: Arc<SourceGain>,
+    applied: f32,
+}
+
+impl Mixed {
+    fn new(id: SourceId, source: Box<dyn PlayoutSource>, gain: Arc<SourceGain>) -> Self {
+        let applied = gain.get();
+        Mixed {
+            id,
+            source,
+            gain,
+            applied,
+        }
+    }
+}
+
+/// Adds the next frame of every source into `mix` at its gain (ramping over the frame from
+/// the gain of its last frame to the current one), drops the sources that ended, and clips
+/// the sum to the output range.
+fn mix_sources(sources: &mut Vec<Mixed>, mix: &mut [f32; SAMPLES_PER_FRAME]) {
+    let mut scratch = [0.0f32; SAMPLES_PER_FRAME];
+    sources.retain_mut(|mixed| {
+        scratch.fill(0.0);
+        let alive = mixed.source.next_frame(&mut scratch);
+        let (from, to) = (mixed.applied, mixed.gain.get());
+        let step = (to - from) / SAMPLES_PER_FRAME as f32;
+        for (i, (m, s)) in mix.iter_mut().zip(&scratch).enumerate() {
+            *m += s * (from + step * (i + 1) as f32);
+        }
+        mixed.applied = to;
+        alive
+    });
+    for s in mix.iter_mut() {
+        *s = s.clamp(-1.0, 1.0);
+    }
+}
+
 struct Mixer {
     shared: Arc<Shared>,
     lead: Duration,
-    sources: Vec<(SourceId, Box<dyn PlayoutSource>)>,
+    sources: Vec<Mixed>,
     reference: Fanout<AudioFrame>,
     events: Fanout<AudioDeviceEvent>,
     open: Option<Open>,
@@ -331,8 +426,8 @@ impl Mixer {
         loop {
             match commands.recv_timeout(Duration::from_millis(2)) {
                 Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-                Ok(Command::Add(id, s)) => self.sources.push((id, s)),
-                Ok(Command::Remove(id)) => self.sources.retain(|(i, _)| *i != id),
+                Ok(Command::Add(id, s, gain)) => self.sources.push(Mixed::new(id, s, gain)),
+                Ok(Command::Remove(id)) => self.sources.retain(|m| m.id != id),
                 Ok(Command::Reference(tx, d)) => self.reference.attach(tx, d),
                 Ok(Command::Events(tx, d)) => self.events.attach(tx, d),
                 Ok(Command::Switch(id, reply)) => {
@@ -385,18 +480,7 @@ impl Mixer {
             // that the echo canceller sees the reference at play time, whatever the lead.
             let ahead = Duration::from_micros(queued as u64 * 1_000_000 / u64::from(open.rate));
             let mut mix = AudioFrame::silence(media_now() + ahead);
-            let mut scratch = [0.0f32; SAMPLES_PER_FRAME];
-            self.sources.retain_mut(|(_, source)| {
-                scratch.fill(0.0);
-                let alive = source.next_frame(&mut scratch);
-                for (m, s) in mix.samples.iter_mut().zip(&scratch) {
-                    *m += s;
-                }
-                alive
-            });
-            for s in mix.samples.iter_mut() {
-                *s = s.clamp(-1.0, 1.0);
-            }
+            mix_sources(&mut self.sources, &mut mix.samples);
             self.reference.send(&mix);
             self.converted.clear();
             if open
@@ -527,6 +611,87 @@ mod tests {
         assert!(src.next_frame(&mut out));
         assert_eq!(out[0], 0.5);
         assert!(!src.next_frame(&mut out));
+    }
+
+    /// A source playing `value` on every sample, for ever.
+    struct Steady(f32);
+
+    impl PlayoutSource for Steady {
+        fn next_frame(&mut self, out: &mut [f32; SAMPLES_PER_FRAME]) -> bool {
+            out.fill(self.0);
+            true
+        }
+    }
+
+    fn steady(id: u64, value: f32, gain: &Arc<SourceGain>) -> Mixed {
+        Mixed::new(SourceId(id), Box::new(Steady(value)), Arc::clone(gain))
+    }
+
+    fn mixed(sources: &mut Vec<Mixed>) -> [f32; SAMPLES_PER_FRAME] {
+        let mut mix = [0.0; SAMPLES_PER_FRAME];
+        mix_sources(sources, &mut mix);
+        mix
+    }
+
+    fn close(a: f32, b: f32) -> bool {
+        (a - b).abs() < 1e-6
+    }
+
+    #[test]
+    fn a_source_is_mixed_at_its_gain_and_the_sum_clipped() {
+        for (gain, value, expect) in [
+            (0.5, 0.4, 0.2),
+            (0.0, 0.4, 0.0),
+            (1.0, 0.4, 0.4),
+            (2.0, 0.3, 0.6),
+            (2.0, 0.7, 1.0),
+            (2.0, -0.7, -1.0),
+        ] {
+            let mut sources = vec![steady(1, value, &Arc::new(SourceGain::new(gain)))];
+            let mix = mixed(&mut sources);
+            assert!(
+                mix.iter().all(|&s| close(s, expect)),
+                "{value} at {gain}: {} .. {}",
+                mix[0],
+                mix[SAMPLES_PER_FRAME - 1]
+            );
+        }
+    }
+
+    #[test]
+    fn one_source_s_gain_leaves_the_other_alone() {
+        let (quiet, loud) = (Arc::new(SourceGain::new(0.5)), Arc::default());
+        let mut sources = vec![steady(1, 0.2, &quiet), steady(2, 0.01, &loud)];
+        assert!(mixed(&mut sources).iter().all(|&s| close(s, 0.11)));
+        quiet.set(0.0);
+        mixed(&mut sources);
+        assert!(mixed(&mut sources).iter().all(|&s| close(s, 0.01)));
+    }
+
+    #[test]
+    fn a_gain_change_ramps_over_one_frame() {
+        let gain = Arc::new(SourceGain::default());
+        let mut sources = vec![steady(1, 0.5, &gain)];
+        assert!(mixed(&mut sources).iter().all(|&s| close(s, 0.5)));
+        gain.set(0.0);
+        let ramp = mixed(&mut sources);
+        assert!(ramp[0] > 0.49, "starts where it was: {}", ramp[0]);
+        assert!(
+            ramp.windows(2).all(|w| w[1] < w[0]),
+            "falls on every sample"
+        );
+        assert!(
+            close(ramp[SAMPLES_PER_FRAME - 1], 0.0),
+            "ends at the new gain"
+        );
+        assert!(mixed(&mut sources).iter().all(|&s| s == 0.0));
+    }
+
+    #[test]
+    fn gains_out_of_range_are_clamped() {
+        assert_eq!(SourceGain::new(5.0).get(), SourceGain::MAX);
+        assert_eq!(SourceGain::new(-1.0).get(), 0.0);
+        assert_eq!(SourceGain::new(f32::NAN).get(), 1.0);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::frames::Hub;
 use crate::host::Host;
 use crate::links::PendingLink;
 use crate::logging::LogHandle;
+use crate::notifications::Notifications;
 use crate::settings::SettingsStore;
 use crate::video_server::VideoServer;
 
@@ -69,9 +70,12 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
         .manage(Host::default())
         .manage(crate::commands::network::NetworkTest::default())
         .manage(crate::devices::DeviceCheck::default())
-        .manage(crate::call::Call::new(Arc::clone(&hub)))
-        .manage(hub)
-        .setup(|app| {
+        .manage(Arc::clone(&hub))
+        .plugin(tauri_plugin_notification::init())
+        .setup(move |app| {
+            let alerts = notifications(app);
+            app.manage(crate::call::Call::new(hub).with_alerts(Arc::clone(&alerts)));
+            app.manage(alerts);
             // Host on this computer from the start (for the network, if the user asked for
             // that last time): the pre-join screen is then ready to host or join without
             // another step.
@@ -146,6 +150,34 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
     tracing::info!("huddle closed");
     drop(log);
     Ok(())
+}
+
+/// The desktop notifications, on or off as the settings say, told when the window gains or
+/// loses the focus; a click on one brings the window forward.
+fn notifications(app: &tauri::App) -> Arc<Notifications> {
+    use tauri_plugin_notification::NotificationExt;
+    let sink = crate::notifications::DesktopSink::new(app.handle().clone());
+    let alerts = Arc::new(Notifications::new(Arc::new(sink)));
+    if let Some(settings) = app.state::<AppState>().settings.peek() {
+        alerts.set_enabled(settings.notifications);
+    }
+    let handle = app.handle().clone();
+    if let Err(e) = app
+        .notification()
+        .on_action(move |_| bring_forward(&handle))
+    {
+        tracing::debug!(error = %e, "notification clicks are not reported");
+    }
+    if let Some(window) = app.get_webview_window("main") {
+        alerts.set_focused(window.is_focused().unwrap_or(true));
+        let alerts = Arc::clone(&alerts);
+        window.on_window_event(move |event| {
+            if let tauri::WindowEvent::Focused(focused) = event {
+                alerts.set_focused(*focused);
+            }
+        });
+    }
+    alerts
 }
 
 /// What of the window is remembered.

@@ -18,6 +18,7 @@ mod host;
 mod latest;
 mod links;
 mod logging;
+mod notifications;
 mod renderer;
 mod settings;
 mod video_server;

@@ -32,6 +32,9 @@ pub struct Settings {
     /// Light or dark, or whatever the system uses.
     #[serde(deserialize_with = "lenient_theme")]
     pub theme: Theme,
+    /// Desktop notifications for mentions and private messages while the window is in the
+    /// back.
+    pub notifications: bool,
 }
 
 /// The app's colours.
@@ -66,6 +69,7 @@ impl Default for Settings {
             speaker_id: None,
             host_on_network: false,
             theme: Theme::System,
+            notifications: true,
         }
     }
 }

@@ -5,8 +5,9 @@
 //! of state changes into one snapshot, so a window that falls behind sees the latest roster
 //! rather than a queue of old ones; chat, notices, link and media changes are sent as they
 //! come. Decoded video is offered to the frame hub (`crate::frames`) under its sender's
-//! tile, which keeps only the newest frame a tile has not taken. The last event on the
-//! window's channel says why the call is over.
+//! tile, which keeps only the newest frame a tile has not taken. Chat is also offered to the
+//! desktop notifications (`crate::notifications`), which decide whether it matters to me.
+//! The last event on the window's channel says why the call is over.
 
 mod quality;
 pub mod view;
@@ -27,6 +28,7 @@ use tokio::sync::{watch, Mutex};
 use crate::error::AppError;
 use crate::frames::{Hub, Source};
 use crate::latest::Latest;
+use crate::notifications::Notifications;
 use view::{CallEvent, JoinRequest, JoinedView, TileSize};
 
 /// How long leaving may take when the app closes, so a dead server cannot hold the exit up.
@@ -90,6 +92,8 @@ pub struct Call {
     joining: Latest,
     /// Where decoded video (and my camera's) goes to the tiles.
     tiles: Arc<Hub>,
+    /// Desktop notifications for chat that matters to me while the window is in the back.
+    alerts: Arc<Notifications>,
 }
 
 impl Call {
@@ -98,7 +102,14 @@ impl Call {
             active: Mutex::new(None),
             joining: Latest::default(),
             tiles,
+            alerts: Arc::default(),
         }
+    }
+
+    /// Chat that mentions me or is for me alone goes to `alerts` too.
+    pub fn with_alerts(mut self, alerts: Arc<Notifications>) -> Self {
+        self.alerts = alerts;
+        self
     }
 
     /// Joins, replacing (leaving) any call the app is in. `embedded` is the hosted server's
@@ -184,6 +195,7 @@ impl Call {
             events,
             sink,
             Arc::clone(&self.tiles),
+            Arc::clone(&self.alerts),
         ));
         *slot = Some(Active { call, tasks });
         Ok(joined)
@@ -389,7 +401,13 @@ async fn watch_quality(call: client_call::Call, me: u64, sink: impl EventSink) {
 }
 
 /// Forwards the call's events until the call is over or the window stops listening.
-async fn forward(session: Session, mut events: CallEvents, sink: impl EventSink, tiles: Arc<Hub>) {
+async fn forward(
+    session: Session,
+    mut events: CallEvents,
+    sink: impl EventSink,
+    tiles: Arc<Hub>,
+    alerts: Arc<Notifications>,
+) {
     // The remover's or host's name, from the notice that precedes the close.
     let mut closer: Option<String> = None;
     while let Some(first) = events.recv().await {
@@ -433,9 +451,16 @@ async fn forward(session: Session, mut events: CallEvents, sink: impl EventSink,
                     pending = Some(state);
                     continue;
                 }
-                SessionEvent::Chat(message) => CallEvent::Chat {
-                    message: view::chat(&message),
-                },
+                SessionEvent::Chat(message) => {
+                    let state = session.state_watch();
+                    let me = state.borrow().me;
+                    alerts.chat(&message, me, || {
+                        Some(state.borrow().myself()?.display_name.clone())
+                    });
+                    CallEvent::Chat {
+                        message: view::chat(&message),
+                    }
+                }
                 SessionEvent::Notice(notice) => {
                     match &notice {
                         Notice::YouWereRemoved { by_name, .. } => closer = Some(by_name.clone()),

@@ -28,6 +28,8 @@ export interface Settings {
   hostOnNetwork: boolean;
   /** Light, dark, or the system's colours. */
   theme: Theme;
+  /** Desktop notifications for mentions and private messages while the window is in the back. */
+  notifications: boolean;
 }
 
 export interface LoadedSettings {
@@ -47,6 +49,7 @@ export const defaultSettings: Settings = {
   speakerId: null,
   hostOnNetwork: false,
   theme: "system",
+  notifications: true,
 };
 
 /**

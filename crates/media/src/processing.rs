@@ -312,6 +312,12 @@ pub struct LevelMeter {
 }
 
 impl LevelMeter {
+    /// Where a peak level in dBFS sits on the meter: 0 at -60 dBFS or below, 1 at 0 dBFS (for
+    /// marks on it, such as the noise gate's threshold).
+    pub fn position(dbfs: f32) -> f32 {
+        ((dbfs + 60.0) / 60.0).clamp(0.0, 1.0)
+    }
+
     /// Feeds one frame; returns the meter value (0 at -60 dBFS or below, 1 at 0 dBFS).
     pub fn update(&mut self, frame: &AudioFrame) -> f32 {
         let peak = frame.peak();
@@ -320,7 +326,12 @@ impl LevelMeter {
         } else {
             20.0 * peak.log10()
         };
-        let target = ((db + 60.0) / 60.0).clamp(0.0, 1.0);
+        self.update_dbfs(db)
+    }
+
+    /// Feeds one frame's peak level in dBFS; returns the meter value.
+    pub fn update_dbfs(&mut self, db: f32) -> f32 {
+        let target = Self::position(db);
         self.value = if target > self.value {
             target
         } else {

@@ -11,6 +11,10 @@
 //!   the slot's jitter buffer to the mix, and takes it out when the slot's track ends): no
 //!   polling, and a slot rebuilt after a reconnect replaces its old source.
 //! - The microphone thread drops a frame rather than wait when the sender is behind.
+//! - Each member plays at the volume this listener set for them ([`Volumes`]): every audio
+//!   slot's mixer source has one gain, kept across the slot's tracks (a rebuilt slot plays at
+//!   the same volume) and set from the member the slot carries; setting a volume never waits
+//!   for a device to open.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,9 +22,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use huddle_media::{
-    AudioFrame, AudioProcessor, EchoAligner, MediaError, MicCapture, ProcessingConfig, RemoteAudio,
-    SonoraProcessor, SourceId, SpeakerPlayout, Subscription, Worker,
+    AudioFrame, AudioProcessor, EchoAligner, InputControls, MediaError, MicCapture,
+    ProcessingConfig, RemoteAudio, SonoraProcessor, SourceGain, SourceId, SpeakerPlayout,
+    Subscription, Worker,
 };
+use huddle_proto::ParticipantId;
 use tokio::sync::mpsc;
 
 /// 200 ms of frames between the microphone thread and the audio sender.
@@ -29,7 +35,7 @@ pub(crate) const MIC_QUEUE: usize = 20;
 const MIC_WAIT: Duration = Duration::from_millis(200);
 
 /// Which audio devices a call uses (`None`: the system's default).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct AudioDevices {
     /// Microphone id, as [`huddle_media::DeviceManager`] lists it.
     pub microphone: Option<String>,
@@ -37,6 +43,78 @@ pub struct AudioDevices {
     pub speaker: Option<String>,
     /// The microphone's processing (echo cancellation applies only while a speaker is open).
     pub processing: ProcessingConfig,
+    /// The microphone's volume and noise gate, applied after the processing, just before the
+    /// encoder; shared, so whoever holds it (a device check, say) changes the call's too.
+    /// [`super::Call::set_input_volume`] and [`super::Call::set_input_gate`] set it.
+    pub input: Arc<InputControls>,
+}
+
+/// The playback volume of each member (this listener's choice) and the mixer gain of each
+/// audio slot. Locked only briefly, never across a device open.
+#[derive(Default)]
+pub(crate) struct Volumes(Mutex<VolumeState>);
+
+#[derive(Default)]
+struct VolumeState {
+    /// Members played at another volume than 100 %.
+    by_member: HashMap<ParticipantId, f32>,
+    /// Each audio slot's gain, shared with its mixer source.
+    by_slot: HashMap<usize, Arc<SourceGain>>,
+    /// Who each audio slot carries, as the server said last.
+    slots: Vec<Option<ParticipantId>>,
+}
+
+impl VolumeState {
+    fn volume_in(&self, slot: usize) -> f32 {
+        self.slots
+            .get(slot)
+            .copied()
+            .flatten()
+            .and_then(|who| self.by_member.get(&who).copied())
+            .unwrap_or(1.0)
+    }
+
+    fn apply(&self) {
+        for (slot, gain) in &self.by_slot {
+            gain.set(self.volume_in(*slot));
+        }
+    }
+}
+
+impl Volumes {
+    /// The gain of `slot`'s mixer source, at the volume of the member in it.
+    pub(crate) fn slot_gain(&self, slot: usize) -> Arc<SourceGain> {
+        let mut state = self.lock();
+        let volume = state.volume_in(slot);
+        let gain = state.by_slot.entry(slot).or_default();
+        gain.set(volume);
+        Arc::clone(gain)
+    }
+
+    /// Plays `member` at `volume` (0 = silent, 1 as received, 2 doubled) from now on.
+    pub(crate) fn set_member(&self, member: ParticipantId, volume: f32) {
+        let mut state = self.lock();
+        state
+            .by_member
+            .insert(member, SourceGain::new(volume).get());
+        state.apply();
+    }
+
+    /// The volume set for `member` (1 when none was).
+    pub(crate) fn member(&self, member: ParticipantId) -> f32 {
+        self.lock().by_member.get(&member).copied().unwrap_or(1.0)
+    }
+
+    /// The slots carry other members now: each slot's gain follows its member.
+    pub(crate) fn slots_changed(&self, audio: &[Option<ParticipantId>]) {
+        let mut state = self.lock();
+        audio.clone_into(&mut state.slots);
+        state.apply();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VolumeState> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// The microphone and speaker of a call.
@@ -50,11 +128,16 @@ pub(crate) struct DeviceAudio {
     speaker: Option<SpeakerPlayout>,
     /// The mixer source of each audio slot being played.
     playing: HashMap<usize, SourceId>,
+    volumes: Arc<Volumes>,
 }
 
 impl DeviceAudio {
     /// Opens what it can of `choice` (see the module docs).
-    pub(crate) fn open(choice: AudioDevices, frames: mpsc::Sender<AudioFrame>) -> Self {
+    pub(crate) fn open(
+        choice: AudioDevices,
+        frames: mpsc::Sender<AudioFrame>,
+        volumes: Arc<Volumes>,
+    ) -> Self {
         let speaker = open_speaker(choice.speaker.as_deref())
             .map_err(|e| tracing::warn!(error = %e, "no speaker for the call"))
             .ok();
@@ -68,6 +151,7 @@ impl DeviceAudio {
             microphone,
             speaker,
             playing: HashMap::new(),
+            volumes,
         };
         audio.restart_microphone_thread();
         audio
@@ -90,7 +174,7 @@ impl DeviceAudio {
         if let Some(old) = self.playing.remove(&slot) {
             let _ = speaker.remove_source(old);
         }
-        match speaker.add_source(remote.source()) {
+        match speaker.add_source_with_gain(remote.source(), self.volumes.slot_gain(slot)) {
             Ok(id) => {
                 self.playing.insert(slot, id);
                 Some(id)
@@ -269,7 +353,7 @@ fn clean_microphone(
 }
 
 /// What [`super::Call::audio_devices`] reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct DeviceAudioState {
     /// The devices chosen (`None`: the system's default).
     pub choice: AudioDevices,
@@ -290,7 +374,7 @@ pub(crate) fn start_devices(
     let tasks = shared.tasks.clone();
     tasks.spawn(async move {
         let opened = tokio::task::spawn_blocking(move || {
-            let audio = DeviceAudio::open(choice, frames);
+            let audio = DeviceAudio::open(choice, frames, Arc::clone(&shared.volumes));
             // A call left while its devices opened closes them here, off the runtime.
             if !shared.closed.load(Ordering::Relaxed) {
                 shared.device_audio.install(audio, &shared.jitter);
@@ -343,5 +427,37 @@ impl DeviceAudioSlot {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<DeviceAudio>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ANN: ParticipantId = ParticipantId(1);
+    const BOB: ParticipantId = ParticipantId(2);
+
+    #[test]
+    fn a_member_s_volume_follows_them_from_slot_to_slot_and_outlives_a_rebuilt_slot() {
+        let volumes = Volumes::default();
+        volumes.slots_changed(&[Some(ANN), Some(BOB)]);
+        let (slot0, slot1) = (volumes.slot_gain(0), volumes.slot_gain(1));
+        volumes.set_member(BOB, 0.5);
+        assert_eq!((slot0.get(), slot1.get()), (1.0, 0.5));
+        // The slot's track ends and a new one starts (a media reconnect): same gain.
+        let rebuilt = volumes.slot_gain(1);
+        assert!(Arc::ptr_eq(&rebuilt, &slot1));
+        assert_eq!(rebuilt.get(), 0.5);
+        // The server moves Bob to slot 0 and Ann leaves: the gains follow.
+        volumes.slots_changed(&[Some(BOB), None]);
+        assert_eq!((slot0.get(), slot1.get()), (0.5, 1.0));
+        // A member whose volume was set before they had a slot plays at it.
+        volumes.set_member(ANN, 2.0);
+        volumes.slots_changed(&[Some(BOB), None, Some(ANN)]);
+        assert_eq!(volumes.slot_gain(2).get(), 2.0);
+        assert_eq!(volumes.member(ANN), 2.0);
+        assert_eq!(volumes.member(ParticipantId(9)), 1.0);
+        volumes.set_member(ANN, 7.0);
+        assert_eq!(volumes.member(ANN), SourceGain::MAX, "clamped");
     }
 }

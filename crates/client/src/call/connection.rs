@@ -147,6 +147,7 @@ pub(crate) async fn run(
                         }
                     }
                     MediaEvent::Slots { audio, video, share } => {
+                        shared.volumes.slots_changed(&audio);
                         *shared.slots.lock().unwrap_or_else(PoisonError::into_inner) = SlotMap {
                             audio: audio.clone(),
                             video: video.clone(),

@@ -23,14 +23,14 @@ mod connection;
 mod receive;
 mod send;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use huddle_media::camera::{Camera, CameraRegistry, CaptureFormat};
-use huddle_media::{AudioFrame, FrameSource, JitterStats, MediaError, VideoFrame};
+use huddle_media::{AudioFrame, FrameSource, InputControls, JitterStats, MediaError, VideoFrame};
 use huddle_proto::{MediaRequest, ParticipantId, VideoWant};
 use huddle_rtp::SlotKind;
 use tokio::sync::{mpsc, watch};
@@ -362,6 +362,12 @@ pub(crate) struct Shared {
     jitter: Mutex<Vec<(usize, huddle_media::RemoteAudio)>>,
     /// The microphone and speaker, with [`AudioInput::Devices`].
     device_audio: audio::DeviceAudioSlot,
+    /// Each member's playback volume and each audio slot's gain.
+    volumes: Arc<audio::Volumes>,
+    /// The input volume and noise gate of what we send.
+    input: Arc<InputControls>,
+    /// The level of what we send, after the volume and before the gate.
+    input_level: LevelCell,
     events: mpsc::Sender<CallEvent>,
     state: watch::Sender<MediaState>,
     /// Our own voice activity (with hangover), reported to the session as `talking`.
@@ -369,6 +375,38 @@ pub(crate) struct Shared {
     /// Per video slot: (member, frames completed, frames lost) since that member got it.
     video_reception: Mutex<Vec<Option<(ParticipantId, u64, u64)>>>,
     decode_video: bool,
+}
+
+/// The newest [`InputLevel`], written by the audio sender for every frame.
+#[derive(Default)]
+pub(crate) struct LevelCell {
+    meter: AtomicU32,
+    open: AtomicBool,
+}
+
+impl LevelCell {
+    fn set(&self, meter: f32, open: bool) {
+        self.meter.store(meter.to_bits(), Ordering::Relaxed);
+        self.open.store(open, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> InputLevel {
+        InputLevel {
+            meter: f32::from_bits(self.meter.load(Ordering::Relaxed)),
+            gate_open: self.open.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The level of what the call sends, for a meter (see [`Call::input_level`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InputLevel {
+    /// The peak after the input volume and before the gate, on the meter's scale (0 at
+    /// -60 dBFS, 1 at 0 dBFS; [`huddle_media::LevelMeter::position`]), with fast attack and
+    /// slow release.
+    pub meter: f32,
+    /// The noise gate lets the voice through (always, while there is no gate).
+    pub gate_open: bool,
 }
 
 impl Shared {
@@ -474,6 +512,10 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
     }
     let audio_muted = join.audio_muted;
     let video_on = join.video_on;
+    let input = match &audio {
+        AudioInput::Devices(devices) => Arc::clone(&devices.input),
+        _ => Arc::default(),
+    };
     let (session, session_events) = session::join(join).await?;
     let (events_tx, events_rx) = mpsc::channel(event_capacity.max(8));
     let (state_tx, state_rx) = watch::channel(MediaState::Connecting);
@@ -491,6 +533,9 @@ pub async fn join(options: CallOptions) -> Result<(Call, CallEvents), ClientErro
         target: Mutex::new(None),
         jitter: Mutex::new(Vec::new()),
         device_audio: audio::DeviceAudioSlot::default(),
+        volumes: Arc::default(),
+        input,
+        input_level: LevelCell::default(),
         events: events_tx,
         state: state_tx,
         talking: watch::channel(false).0,
@@ -789,6 +834,40 @@ impl Call {
         switched
             .ok_or(ClientError::NoDeviceAudio)?
             .map_err(ClientError::Device)
+    }
+
+    /// Plays `member` at `volume` on this computer's speaker (0 = silent, 1 as sent, up to 2 =
+    /// doubled; clamped to that): a choice of this listener only, nobody else is told. It
+    /// holds for the whole call — across the member's audio slot being rebuilt and their
+    /// resume — and is forgotten when the call ends. Takes effect within 10 ms, ramped.
+    pub fn set_member_volume(&self, member: ParticipantId, volume: f32) {
+        self.shared.volumes.set_member(member, volume);
+    }
+
+    /// The volume set for `member` (1 when none was).
+    #[must_use]
+    pub fn member_volume(&self, member: ParticipantId) -> f32 {
+        self.shared.volumes.member(member)
+    }
+
+    /// The gain applied to what we send, after the microphone's processing and before the
+    /// encoder: 0 = silent, 1 as captured, up to 2 = doubled (clipped to the sample range).
+    pub fn set_input_volume(&self, volume: f32) {
+        self.shared.input.set_volume(volume);
+    }
+
+    /// The input sensitivity: a noise gate that sends silence while the level (after the input
+    /// volume) stays below `threshold_dbfs`, opening within a few ms and closing only after
+    /// 200 ms below it; `None` sends everything.
+    pub fn set_input_gate(&self, threshold_dbfs: Option<f32>) {
+        self.shared.input.set_gate(threshold_dbfs);
+    }
+
+    /// The level of what we send, as last read (every 10 ms while there is audio to send, muted
+    /// or not).
+    #[must_use]
+    pub fn input_level(&self) -> InputLevel {
+        self.shared.input_level.get()
     }
 
     /// The call's microphone and speaker ([`AudioInput::Devices`]), once they were opened.

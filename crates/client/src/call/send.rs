@@ -9,8 +9,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use huddle_media::camera::Camera;
 use huddle_media::{
-    media_now, AudioFrame, ContentMode, EncodedVideo, H264Encoder, H264Settings, MediaError,
-    OpusEncoder, OpusSettings, SpeechSource,
+    media_now, AudioFrame, ContentMode, EncodedVideo, H264Encoder, H264Settings, InputShaper,
+    LevelMeter, MediaError, OpusEncoder, OpusSettings, SpeechSource,
 };
 use huddle_rtp::rtc::rtp;
 use huddle_rtp::rtc::rtp::codec::h264::H264Payloader;
@@ -144,6 +144,10 @@ struct AudioSender {
     resumed: bool,
     /// Packets since the last voiced one.
     quiet: u32,
+    /// The input volume and noise gate.
+    shaper: InputShaper,
+    /// The level after the volume, before the gate (what the threshold is compared with).
+    meter: LevelMeter,
 }
 
 impl AudioSender {
@@ -157,6 +161,8 @@ impl AudioSender {
                 packet_dbfs: f32::NEG_INFINITY,
                 resumed: true,
                 quiet: TALKING_HANGOVER,
+                shaper: InputShaper::new(),
+                meter: LevelMeter::default(),
             }),
             Err(e) => {
                 tracing::warn!("audio encoder: {e}");
@@ -166,6 +172,13 @@ impl AudioSender {
     }
 
     async fn push(&mut self, frame: &AudioFrame, shared: &Shared) {
+        // Shaped and metered while muted too, so a meter shows the level before one speaks.
+        let mut frame = frame.clone();
+        let shaped = self.shaper.shape(&shared.input, &mut frame);
+        shared
+            .input_level
+            .set(self.meter.update_dbfs(shaped.peak_dbfs), shaped.open);
+        let frame = &frame;
         let samples = u32::try_from(frame.samples.len()).unwrap_or(480);
         let ts = self.next_ts;
         self.next_ts = self.next_ts.wrapping_add(samples);

@@ -417,3 +417,73 @@ async fn screen_share_reaches_everyone_and_follows_the_host() -> TestResult {
     server.shutdown().await;
     Ok(())
 }
+
+/// Audio packets one client's jitter buffers have taken in, over every slot.
+fn audio_packets_received(client: &Client) -> u64 {
+    client
+        .call
+        .audio_stats()
+        .iter()
+        .map(|(_, stats)| stats.received)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deafened_member_is_sent_no_audio_packets() -> TestResult {
+    let _serial = SERIAL.lock().await;
+    let server = Server::start(ServerConfig::open_loopback()).await?;
+    let url = server.http_url();
+    let ann = join(options(&url, "deaf", "Ann", 11)).await?;
+    let bob = join(options(&url, "deaf", "Bob", 44)).await?;
+    let cy = join(options(&url, "deaf", "Cy", 33)).await?;
+    all_connected(&[&ann, &bob, &cy]).await?;
+    eventually("Bob and Cy hear audio", Duration::from_secs(10), || {
+        audio_packets_received(&bob) > 50 && audio_packets_received(&cy) > 50
+    })
+    .await?;
+
+    bob.call.session().set_deaf(None, true).await?;
+    eventually(
+        "Bob deafened and muted in Ann's roster",
+        Duration::from_secs(5),
+        || {
+            ann.call
+                .session()
+                .state()
+                .member(ParticipantId(bob.id))
+                .is_some_and(|m| m.deafened && m.audio_muted)
+        },
+    )
+    .await?;
+    // What was in flight lands; from then on nothing may arrive.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (bob_before, cy_before) = (audio_packets_received(&bob), audio_packets_received(&cy));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (bob_after, cy_after) = (audio_packets_received(&bob), audio_packets_received(&cy));
+    eprintln!(
+        "deafened: Bob {bob_before} -> {bob_after}, Cy {cy_before} -> {cy_after} audio packets"
+    );
+    assert_eq!(
+        bob_after, bob_before,
+        "audio packets reached a deafened member"
+    );
+    assert!(
+        cy_after > cy_before + 50,
+        "Cy stopped hearing: {cy_before} -> {cy_after}"
+    );
+
+    // The host lets Bob hear again.
+    ann.call
+        .session()
+        .set_deaf(Some(ParticipantId(bob.id)), false)
+        .await?;
+    eventually("Bob hears again", Duration::from_secs(5), || {
+        audio_packets_received(&bob) > bob_after + 50
+    })
+    .await?;
+    for c in [&ann, &bob, &cy] {
+        c.call.leave().await?;
+    }
+    server.shutdown().await;
+    Ok(())
+}

@@ -84,6 +84,12 @@ pub enum ErrorCode {
     /// A `roster_page` cursor that this session did not hand out (another session's, or
     /// made up).
     InvalidCursor,
+    /// A host or manager turned the join away from the lobby.
+    Denied,
+    /// Nobody with that id waits in the lobby.
+    NotWaiting,
+    /// The lobby holds as many as it may.
+    LobbyFull,
     /// The connection sends faster than the rate limit allows.
     RateLimited,
     /// The connection was silent longer than the heartbeat timeout.
@@ -133,6 +139,9 @@ impl ErrorCode {
             ErrorCode::InvalidMetadata => "invalid_metadata",
             ErrorCode::MetadataTooLarge => "metadata_too_large",
             ErrorCode::InvalidCursor => "invalid_cursor",
+            ErrorCode::Denied => "denied",
+            ErrorCode::NotWaiting => "not_waiting",
+            ErrorCode::LobbyFull => "lobby_full",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::HeartbeatTimeout => "heartbeat_timeout",
             ErrorCode::Internal => "internal",
@@ -177,6 +186,9 @@ impl ErrorCode {
         ErrorCode::InvalidMetadata,
         ErrorCode::MetadataTooLarge,
         ErrorCode::InvalidCursor,
+        ErrorCode::Denied,
+        ErrorCode::NotWaiting,
+        ErrorCode::LobbyFull,
         ErrorCode::RateLimited,
         ErrorCode::HeartbeatTimeout,
         ErrorCode::Internal,

@@ -15,6 +15,18 @@ impl fmt::Display for ParticipantId {
     }
 }
 
+/// Someone in a session's lobby: assigned by the room when they start waiting, never reused
+/// within it. Not a participant id: who waits is not a member yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WaiterId(pub u64);
+
+impl fmt::Display for WaiterId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// Chosen by the client for each `request`; echoed in the matching `ok` / `error`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -24,12 +24,12 @@ mod validate;
 pub use claims::Claims;
 pub use decode::{decode_client, decode_server, encode};
 pub use error::{ErrorCode, ProtoError};
-pub use ids::{ChatSeq, ParticipantId, RequestId, ResumeKey};
+pub use ids::{ChatSeq, ParticipantId, RequestId, ResumeKey, WaiterId};
 pub use media::{IceServer, MediaEvent, MediaRequest, VideoWant};
 pub use message::{
     Action, AudiencePage, ChatMessage, ClientMessage, ConnectionState, Departure, EndReason, Join,
-    LeaveReason, Member, MemberChange, MemberUpdate, Reaction, Resume, Resync, Role, ServerEvent,
-    ServerMessage, SessionInfo, Welcome,
+    LeaveReason, LobbyExit, Member, MemberChange, MemberUpdate, Reaction, Resume, Resync, Role,
+    ServerEvent, ServerMessage, SessionInfo, Waiter, Welcome,
 };
 pub use metadata::{MemberMetadata, Metadata, MetadataChange, MetadataDiff};
 pub use validate::{ChatText, DisplayName, Passcode, SessionName};

@@ -42,6 +42,9 @@ pub const MAX_PASSCODE_CHARS: usize = 10;
 pub const MAX_CHAT_CHARS: usize = 4_000;
 /// Most members one session holds.
 pub const MAX_SESSION_MEMBERS: usize = 5_000;
+/// Most joiners one session's lobby holds at once; more are refused with `lobby_full`.
+/// Bounds what `welcome` and `resync` carry to hosts and managers.
+pub const MAX_LOBBY: usize = 500;
 /// Default number of members who may publish (host, managers, participants); later joiners
 /// take part as audience.
 pub const DEFAULT_MAX_ACTIVE: usize = 1_000;

@@ -6,7 +6,7 @@
 //! fields without breaking older peers.
 
 use crate::error::{ErrorCode, ProtoError};
-use crate::ids::{ChatSeq, ParticipantId, RequestId, ResumeKey};
+use crate::ids::{ChatSeq, ParticipantId, RequestId, ResumeKey, WaiterId};
 use crate::media::{MediaEvent, MediaRequest};
 use crate::metadata::{MemberMetadata, Metadata, MetadataChange, MetadataDiff};
 use serde::{Deserialize, Serialize};
@@ -111,6 +111,9 @@ pub struct Member {
     pub talking: bool,
     /// Hand raised.
     pub hand_raised: bool,
+    /// Hears nothing: the server forwards no audio to this member (`set_deaf`).
+    #[serde(default)]
+    pub deafened: bool,
     /// Connected or reconnecting.
     pub connection: ConnectionState,
     /// Position in join order (1 for the first member); kept across a resume.
@@ -141,6 +144,9 @@ pub struct MemberUpdate {
     /// New hand state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hand_raised: Option<bool>,
+    /// New deafened state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deafened: Option<bool>,
     /// New connection state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection: Option<ConnectionState>,
@@ -148,35 +154,81 @@ pub struct MemberUpdate {
 
 impl Member {
     /// Applies the changed fields of an `updated` event: how a client keeps its roster.
+    /// Destructured, so a field added to [`MemberUpdate`] does not compile until it is
+    /// applied here too.
     pub fn apply(&mut self, changes: &MemberUpdate) {
-        if let Some(v) = &changes.display_name {
+        let MemberUpdate {
+            display_name,
+            role,
+            audio_muted,
+            video_on,
+            sharing,
+            talking,
+            hand_raised,
+            deafened,
+            connection,
+        } = changes;
+        if let Some(v) = display_name {
             self.display_name.clone_from(v);
         }
-        if let Some(v) = changes.role {
-            self.role = v;
+        let flags = [
+            (&mut self.audio_muted, audio_muted),
+            (&mut self.video_on, video_on),
+            (&mut self.sharing, sharing),
+            (&mut self.talking, talking),
+            (&mut self.hand_raised, hand_raised),
+            (&mut self.deafened, deafened),
+        ];
+        for (field, value) in flags {
+            if let Some(v) = value {
+                *field = *v;
+            }
         }
-        if let Some(v) = changes.audio_muted {
-            self.audio_muted = v;
+        if let Some(v) = role {
+            self.role = *v;
         }
-        if let Some(v) = changes.video_on {
-            self.video_on = v;
-        }
-        if let Some(v) = changes.sharing {
-            self.sharing = v;
-        }
-        if let Some(v) = changes.talking {
-            self.talking = v;
-        }
-        if let Some(v) = changes.hand_raised {
-            self.hand_raised = v;
-        }
-        if let Some(v) = changes.connection {
-            self.connection = v;
+        if let Some(v) = connection {
+            self.connection = *v;
         }
     }
 }
 
 impl MemberUpdate {
+    /// Folds `newer` into this update: each field keeps its latest value (how changes made
+    /// within one batch interval become one entry). Destructured, so a field added here does
+    /// not compile until it is folded too.
+    pub fn merge(&mut self, newer: &MemberUpdate) {
+        fn take<T: Clone>(into: &mut Option<T>, newer: &Option<T>) {
+            if newer.is_some() {
+                into.clone_from(newer);
+            }
+        }
+        let MemberUpdate {
+            display_name,
+            role,
+            audio_muted,
+            video_on,
+            sharing,
+            talking,
+            hand_raised,
+            deafened,
+            connection,
+        } = newer;
+        take(&mut self.display_name, display_name);
+        take(&mut self.role, role);
+        take(&mut self.connection, connection);
+        for (into, newer) in [
+            (&mut self.audio_muted, audio_muted),
+            (&mut self.video_on, video_on),
+            (&mut self.sharing, sharing),
+            (&mut self.talking, talking),
+            (&mut self.hand_raised, hand_raised),
+            (&mut self.deafened, deafened),
+        ] {
+            take(into, newer);
+        }
+    }
+
     /// True when no field changed.
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -203,6 +255,41 @@ pub struct SessionInfo {
     pub max_active: u32,
     /// Most members the session holds.
     pub capacity: u32,
+    /// Joiners wait in the lobby until a host or manager admits them.
+    #[serde(default)]
+    pub waiting_room: bool,
+    /// Raised hands are shown first in everyone's grid (a host's choice).
+    #[serde(default)]
+    pub hands_first: bool,
+}
+
+/// Someone waiting in the lobby, as hosts and managers see them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiter {
+    /// The lobby's id for them (not a participant id: they are not a member yet).
+    pub id: WaiterId,
+    /// The name they joined with, cleaned like any display name.
+    pub display_name: String,
+}
+
+/// Why someone left the lobby, as told to hosts and managers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LobbyExit {
+    /// A host or manager let them in (or turned the waiting room off).
+    Admitted {
+        /// Who let them in.
+        by: ParticipantId,
+        /// Their participant id in the session.
+        participant: ParticipantId,
+    },
+    /// A host or manager turned them away.
+    Denied {
+        /// Who.
+        by: ParticipantId,
+    },
+    /// They gave up waiting (closed the connection).
+    Left,
 }
 
 /// One chat message as delivered.
@@ -399,6 +486,38 @@ pub enum Action {
         /// Whom.
         participant: ParticipantId,
     },
+    /// Stop or start hearing the session: oneself (`participant` absent or oneself; anyone)
+    /// or someone else (host, manager). Deafening also mutes the member's microphone.
+    SetDeaf {
+        /// Whom; absent for oneself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<ParticipantId>,
+        /// New state.
+        deaf: bool,
+    },
+    /// Show raised hands first in everyone's grid (host, manager).
+    SetHandsFirst {
+        /// New state.
+        on: bool,
+    },
+    /// Turn the waiting room on or off (host, manager). Turning it off admits everyone
+    /// waiting.
+    SetWaitingRoom {
+        /// New state.
+        on: bool,
+    },
+    /// Let someone in from the lobby (host, manager).
+    Admit {
+        /// Whom.
+        waiter: WaiterId,
+    },
+    /// Let everyone in from the lobby, as many as the session holds (host, manager).
+    AdmitAll,
+    /// Turn someone in the lobby away (host, manager); they are told.
+    Deny {
+        /// Whom.
+        waiter: WaiterId,
+    },
     /// Leave the session.
     Leave,
     /// End the session for everyone (host).
@@ -434,6 +553,12 @@ impl Action {
         "make_manager",
         "revoke_manager",
         "transfer_host",
+        "set_deaf",
+        "set_hands_first",
+        "set_waiting_room",
+        "admit",
+        "admit_all",
+        "deny",
         "leave",
         "end",
     ];
@@ -515,6 +640,23 @@ impl Action {
             },
             Action::TransferHost {
                 participant: member,
+            },
+            Action::SetDeaf {
+                participant: None,
+                deaf: true,
+            },
+            Action::SetDeaf {
+                participant: Some(member),
+                deaf: true,
+            },
+            Action::SetHandsFirst { on: true },
+            Action::SetWaitingRoom { on: true },
+            Action::Admit {
+                waiter: WaiterId(member.0),
+            },
+            Action::AdmitAll,
+            Action::Deny {
+                waiter: WaiterId(member.0),
             },
             Action::Leave,
             Action::End,
@@ -767,6 +909,25 @@ pub enum ServerEvent {
         /// The new role.
         role: Role,
     },
+    /// A host or manager made you deaf or let you hear again.
+    YourHearingChanged {
+        /// Who.
+        by: ParticipantId,
+        /// Deafened now.
+        deaf: bool,
+    },
+    /// Someone came into the lobby (sent to hosts and managers).
+    WaiterJoined {
+        /// Who.
+        waiter: Waiter,
+    },
+    /// Someone left the lobby (sent to hosts and managers).
+    WaiterLeft {
+        /// Who.
+        waiter: WaiterId,
+        /// How.
+        exit: LobbyExit,
+    },
     /// You were removed; the server closes the connection after this.
     YouWereRemoved {
         /// Who removed you.
@@ -807,6 +968,9 @@ pub struct Welcome {
     /// any, in join order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub member_metadata: Vec<MemberMetadata>,
+    /// Who waits in the lobby, oldest first (hosts and managers only; empty for others).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lobby: Vec<Waiter>,
     /// How often to send `ping`, in milliseconds.
     pub heartbeat_interval_ms: u64,
 }
@@ -833,6 +997,9 @@ pub struct Resync {
     /// miss before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_chat_seq: Option<ChatSeq>,
+    /// Who waits in the lobby (hosts and managers only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lobby: Vec<Waiter>,
 }
 
 /// A message from the server to the app.
@@ -841,6 +1008,15 @@ pub struct Resync {
 pub enum ServerMessage {
     /// The join succeeded.
     Welcome(Welcome),
+    /// The session has a waiting room: the join waits until a host or manager lets it in
+    /// (then `welcome` follows on this connection) or turns it away (`error {code:
+    /// "denied"}`). Keep sending `ping`; anything else is refused until then.
+    Waiting {
+        /// Your place in the lobby.
+        waiter: WaiterId,
+        /// The session's name.
+        session_name: String,
+    },
     /// The request with this id succeeded.
     Ok {
         /// The request's id.
@@ -901,6 +1077,7 @@ impl ServerMessage {
     /// The `type` of every server message.
     pub const TYPES: &'static [&'static str] = &[
         "welcome",
+        "waiting",
         "ok",
         "error",
         "event",

@@ -4,9 +4,10 @@
 use huddle_proto::{
     decode_client, decode_server, encode, Action, AudiencePage, ChatMessage, ChatSeq,
     ClientMessage, ConnectionState, Departure, EndReason, ErrorCode, IceServer, Join, LeaveReason,
-    MediaEvent, MediaRequest, Member, MemberChange, MemberMetadata, MemberUpdate, Metadata,
-    MetadataChange, MetadataDiff, ParticipantId, Reaction, RequestId, Resume, ResumeKey, Resync,
-    Role, ServerEvent, ServerMessage, SessionInfo, VideoWant, Welcome, PROTOCOL_VERSION,
+    LobbyExit, MediaEvent, MediaRequest, Member, MemberChange, MemberMetadata, MemberUpdate,
+    Metadata, MetadataChange, MetadataDiff, ParticipantId, Reaction, RequestId, Resume, ResumeKey,
+    Resync, Role, ServerEvent, ServerMessage, SessionInfo, VideoWant, Waiter, WaiterId, Welcome,
+    PROTOCOL_VERSION,
 };
 use std::collections::BTreeSet;
 
@@ -127,6 +128,7 @@ fn member() -> Member {
         talking: false,
         hand_raised: true,
         connection: ConnectionState::Reconnecting,
+        deafened: false,
         join_order: 2,
     }
 }
@@ -141,6 +143,8 @@ fn session() -> SessionInfo {
         audience_chat: true,
         max_active: 1000,
         capacity: 5000,
+        waiting_room: false,
+        hands_first: false,
     }
 }
 
@@ -237,6 +241,28 @@ fn all_events() -> Vec<ServerEvent> {
             name: "Bob".into(),
         },
         ServerEvent::YourHandLowered { by },
+        ServerEvent::YourHearingChanged { by, deaf: true },
+        ServerEvent::WaiterJoined {
+            waiter: Waiter {
+                id: WaiterId(4),
+                display_name: "Gus".into(),
+            },
+        },
+        ServerEvent::WaiterLeft {
+            waiter: WaiterId(4),
+            exit: LobbyExit::Admitted {
+                by,
+                participant: ParticipantId(9),
+            },
+        },
+        ServerEvent::WaiterLeft {
+            waiter: WaiterId(5),
+            exit: LobbyExit::Denied { by },
+        },
+        ServerEvent::WaiterLeft {
+            waiter: WaiterId(6),
+            exit: LobbyExit::Left,
+        },
         ServerEvent::YourRoleChanged {
             by,
             role: Role::Audience,
@@ -278,6 +304,10 @@ fn all_server_messages() -> Vec<ServerMessage> {
                 participant: P,
                 metadata: metadata(),
             }],
+            lobby: vec![Waiter {
+                id: WaiterId(3),
+                display_name: "Wendy".into(),
+            }],
             heartbeat_interval_ms: 5000,
         }),
         ServerMessage::Ok { id: RequestId(3) },
@@ -310,7 +340,12 @@ fn all_server_messages() -> Vec<ServerMessage> {
             metadata: metadata(),
             member_metadata: Vec::new(),
             last_chat_seq: Some(ChatSeq(7)),
+            lobby: Vec::new(),
         }),
+        ServerMessage::Waiting {
+            waiter: WaiterId(4),
+            session_name: "Weekly Sync".into(),
+        },
         ServerMessage::Media {
             media: MediaEvent::Ready {
                 ice_servers: vec![IceServer {

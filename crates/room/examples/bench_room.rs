@@ -44,7 +44,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             DisplayName::new(&format!("Member {i}")),
             ResumeKey(format!("{i:032x}")),
         );
-        let outcome = room.join(now, req)?;
+        let outcome = room
+            .join(now, req)?
+            .joined()
+            .ok_or("a join waited in the lobby")?;
         let t = Instant::now();
         welcome_bytes = encode(&ServerMessage::Welcome(outcome.welcome))?.len();
         encode_time += t.elapsed();

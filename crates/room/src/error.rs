@@ -59,6 +59,18 @@ pub enum RoomError {
     /// A `roster_page` search text that is too long.
     #[error("a roster search is at most {max} characters", max = huddle_proto::limits::MAX_ROSTER_SEARCH_CHARS)]
     InvalidSearch,
+    /// A host or manager turned the join away from the lobby.
+    #[error("the host did not let you into the session")]
+    Denied,
+    /// Nobody with that id waits in the lobby.
+    #[error("nobody with id {0} waits in the lobby")]
+    NotWaiting(huddle_proto::WaiterId),
+    /// The lobby is full.
+    #[error("the waiting room is full ({max} waiting); try again later")]
+    LobbyFull {
+        /// The limit.
+        max: usize,
+    },
     /// User input failed validation.
     #[error(transparent)]
     Proto(#[from] ProtoError),
@@ -83,6 +95,9 @@ impl RoomError {
             RoomError::ResumeFailed => ErrorCode::ResumeFailed,
             RoomError::InvalidCursor => ErrorCode::InvalidCursor,
             RoomError::InvalidLimit(_) | RoomError::InvalidSearch => ErrorCode::InvalidMessage,
+            RoomError::Denied => ErrorCode::Denied,
+            RoomError::NotWaiting(_) => ErrorCode::NotWaiting,
+            RoomError::LobbyFull { .. } => ErrorCode::LobbyFull,
             RoomError::Proto(e) => e.code(),
         }
     }

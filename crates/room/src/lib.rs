@@ -28,5 +28,7 @@ mod roster;
 
 pub use error::RoomError;
 pub use grants::{grants, Grants, Permission};
-pub use room::{JoinOutcome, JoinRequest, Recipient, Room, RoomConfig, RoomSnapshot};
+pub use room::{
+    Admission, JoinOutcome, JoinRequest, LobbyOutcome, Recipient, Room, RoomConfig, RoomSnapshot,
+};
 pub use roster::{Batches, RosterBatcher, View};

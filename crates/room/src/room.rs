@@ -6,15 +6,15 @@ use crate::error::RoomError;
 use crate::grants::{grants, Grants, Permission};
 use huddle_proto::limits::{
     DEFAULT_CHAT_HISTORY, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_ACTIVE, DEFAULT_RECONNECT_GRACE,
-    HEARTBEAT_INTERVAL, MAX_IDLE_TIMEOUT_MINS, MAX_MEMBER_METADATA_BYTES, MAX_ROOM_METADATA_BYTES,
-    MAX_ROSTER_PAGE, MAX_ROSTER_SEARCH_CHARS, MAX_SESSION_MEMBERS, WELCOME_AUDIENCE_PAGE,
-    WELCOME_CHAT_MESSAGES,
+    HEARTBEAT_INTERVAL, MAX_IDLE_TIMEOUT_MINS, MAX_LOBBY, MAX_MEMBER_METADATA_BYTES,
+    MAX_ROOM_METADATA_BYTES, MAX_ROSTER_PAGE, MAX_ROSTER_SEARCH_CHARS, MAX_SESSION_MEMBERS,
+    WELCOME_AUDIENCE_PAGE, WELCOME_CHAT_MESSAGES,
 };
 use huddle_proto::{
     Action, AudiencePage, ChatMessage, ChatSeq, ChatText, ConnectionState, DisplayName, EndReason,
-    LeaveReason, Member, MemberMetadata, MemberUpdate, Metadata, MetadataChange, ParticipantId,
-    Passcode, Resume, ResumeKey, Resync, Role, ServerEvent, SessionInfo, SessionName, Welcome,
-    PROTOCOL_VERSION,
+    LeaveReason, LobbyExit, Member, MemberMetadata, MemberUpdate, Metadata, MetadataChange,
+    ParticipantId, Passcode, Resume, ResumeKey, Resync, Role, ServerEvent, SessionInfo,
+    SessionName, Waiter, WaiterId, Welcome, PROTOCOL_VERSION,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
@@ -97,6 +97,48 @@ impl JoinRequest {
     }
 }
 
+/// What a join that was not refused led to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// The joiner is a member now.
+    Joined(Box<JoinOutcome>),
+    /// The session has a waiting room: the joiner waits in the lobby until a host or manager
+    /// lets it in or turns it away; see [`Room::poll_lobby`].
+    Waiting(WaiterId),
+}
+
+impl Admission {
+    /// The membership, unless the join waits in the lobby.
+    #[must_use]
+    pub fn joined(self) -> Option<JoinOutcome> {
+        match self {
+            Admission::Joined(outcome) => Some(*outcome),
+            Admission::Waiting(_) => None,
+        }
+    }
+}
+
+/// What became of someone who waited in the lobby: the driver tells their connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LobbyOutcome {
+    /// Let in: send the welcome.
+    Admitted {
+        /// Who waited.
+        waiter: WaiterId,
+        /// The new membership.
+        outcome: Box<JoinOutcome>,
+    },
+    /// Turned away: [`RoomError::Denied`] by a host or manager, [`RoomError::SessionFull`]
+    /// when the waiting room was turned off with no room left for them, or
+    /// [`RoomError::Ended`].
+    TurnedAway {
+        /// Who waited.
+        waiter: WaiterId,
+        /// Why.
+        reason: RoomError,
+    },
+}
+
 /// A successful join.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JoinOutcome {
@@ -148,6 +190,8 @@ pub struct RoomSnapshot {
     pub metadata: Metadata,
     /// The metadata of every member that has any, in join order.
     pub member_metadata: Vec<MemberMetadata>,
+    /// Who waits in the lobby, oldest first.
+    pub lobby: Vec<Waiter>,
     /// Whether the room has ended.
     pub ended: bool,
 }
@@ -184,7 +228,14 @@ pub struct Room {
     share_locked: bool,
     audience_chat: bool,
     spotlight: Option<ParticipantId>,
+    waiting_room: bool,
+    hands_first: bool,
     metadata: Metadata,
+    /// Who waits in the lobby, by id (so oldest first), with the join to run when let in.
+    lobby: BTreeMap<WaiterId, (Waiter, JoinRequest)>,
+    next_waiter: u64,
+    /// What became of those who left the lobby, for the driver.
+    lobby_outcomes: VecDeque<LobbyOutcome>,
     /// Members by id; ids grow with join order, so iteration is join order.
     members: BTreeMap<ParticipantId, MemberState>,
     /// The members whose role may publish (the stage), and the audience: every member is in
@@ -219,7 +270,12 @@ impl Room {
             locked: false,
             share_locked: false,
             spotlight: None,
+            waiting_room: false,
+            hands_first: false,
             metadata: Metadata::new(),
+            lobby: BTreeMap::new(),
+            next_waiter: 1,
+            lobby_outcomes: VecDeque::new(),
             members: BTreeMap::new(),
             stage: BTreeSet::new(),
             audience: BTreeSet::new(),
@@ -299,6 +355,32 @@ impl Room {
             audience_chat: self.audience_chat,
             max_active: u32::try_from(self.config.max_active).unwrap_or(u32::MAX),
             capacity: u32::try_from(self.config.capacity).unwrap_or(u32::MAX),
+            waiting_room: self.waiting_room,
+            hands_first: self.hands_first,
+        }
+    }
+
+    /// Who waits in the lobby, oldest first.
+    pub fn lobby(&self) -> impl Iterator<Item = &Waiter> {
+        self.lobby.values().map(|(w, _)| w)
+    }
+
+    /// The next lobby outcome to tell a waiting connection about.
+    pub fn poll_lobby(&mut self) -> Option<LobbyOutcome> {
+        self.lobby_outcomes.pop_front()
+    }
+
+    /// Someone waiting in the lobby gave up (their connection closed). Unknown ids are
+    /// ignored.
+    pub fn leave_lobby(&mut self, waiter: WaiterId) {
+        if self.lobby.remove(&waiter).is_some() {
+            self.emit(
+                Recipient::Only(self.admins()),
+                ServerEvent::WaiterLeft {
+                    waiter,
+                    exit: LobbyExit::Left,
+                },
+            );
         }
     }
 
@@ -311,6 +393,7 @@ impl Room {
             chat: self.chat.all().cloned().collect(),
             metadata: self.metadata.clone(),
             member_metadata: self.member_metadata(),
+            lobby: self.lobby().cloned().collect(),
             ended: self.ended,
         }
     }
@@ -402,20 +485,24 @@ impl Room {
         }
     }
 
-    /// Admits a new member, or takes back a dropped one when `request.resume` is set.
+    /// Admits a new member, takes back a dropped one when `request.resume` is set, or, while
+    /// the waiting room is on, puts the joiner in the lobby. The session's creator, joins
+    /// whose token makes them host or manager, and resumes never wait.
     ///
     /// # Errors
     /// [`RoomError::Ended`], [`RoomError::ResumeFailed`], [`RoomError::SessionLocked`],
     /// [`RoomError::SessionFull`], [`RoomError::PasscodeRequired`],
-    /// [`RoomError::WrongPasscode`].
-    pub fn join(&mut self, now: Instant, request: JoinRequest) -> Result<JoinOutcome, RoomError> {
+    /// [`RoomError::WrongPasscode`], [`RoomError::LobbyFull`].
+    pub fn join(&mut self, now: Instant, request: JoinRequest) -> Result<Admission, RoomError> {
         self.live()?;
         if let Some(resume) = &request.resume {
-            return self.resume(
-                resume.participant_id,
-                &resume.resume_key,
-                request.resume_key,
-            );
+            return self
+                .resume(
+                    resume.participant_id,
+                    &resume.resume_key,
+                    request.resume_key,
+                )
+                .map(|outcome| Admission::Joined(Box::new(outcome)));
         }
         let creating = self.members.is_empty() && self.next_id == 1;
         if self.locked {
@@ -438,7 +525,29 @@ impl Room {
         if creating {
             self.passcode.clone_from(&request.passcode);
         }
+        let trusted = matches!(request.role, Some(Role::Host | Role::Manager));
+        if self.waiting_room && !creating && !trusted {
+            if self.lobby.len() >= MAX_LOBBY {
+                return Err(RoomError::LobbyFull { max: MAX_LOBBY });
+            }
+            let id = WaiterId(self.next_waiter);
+            self.next_waiter += 1;
+            let waiter = Waiter {
+                id,
+                display_name: request.display_name.as_str().to_owned(),
+            };
+            self.lobby.insert(id, (waiter.clone(), request));
+            self.emit(
+                Recipient::Only(self.admins()),
+                ServerEvent::WaiterJoined { waiter },
+            );
+            return Ok(Admission::Waiting(id));
+        }
+        Ok(Admission::Joined(Box::new(self.admit_member(now, request))))
+    }
 
+    /// Makes a member of a join already checked against lock, capacity and passcode.
+    fn admit_member(&mut self, now: Instant, request: JoinRequest) -> JoinOutcome {
         let role = match request.role {
             None | Some(Role::Host) if self.host.is_none() => Role::Host,
             Some(Role::Host) => Role::Manager,
@@ -464,6 +573,7 @@ impl Room {
             sharing: false,
             talking: false,
             hand_raised: false,
+            deafened: false,
             connection: ConnectionState::Present,
             join_order: id.0,
         };
@@ -492,11 +602,74 @@ impl Room {
         );
         self.update_idle(now);
         let welcome = self.welcome(id, false, WELCOME_CHAT_MESSAGES);
-        Ok(JoinOutcome {
+        JoinOutcome {
             participant_id: id,
             resumed: false,
             welcome,
-        })
+        }
+    }
+
+    /// Lets one waiter in, by host or manager `by`; false when the session is full (they
+    /// keep waiting).
+    fn admit_waiter(&mut self, now: Instant, by: ParticipantId, waiter: WaiterId) -> bool {
+        if self.members.len() >= self.config.capacity {
+            return false;
+        }
+        let Some((_, request)) = self.lobby.remove(&waiter) else {
+            return false;
+        };
+        let outcome = self.admit_member(now, request);
+        self.emit(
+            Recipient::Only(self.admins()),
+            ServerEvent::WaiterLeft {
+                waiter,
+                exit: LobbyExit::Admitted {
+                    by,
+                    participant: outcome.participant_id,
+                },
+            },
+        );
+        self.lobby_outcomes.push_back(LobbyOutcome::Admitted {
+            waiter,
+            outcome: Box::new(outcome),
+        });
+        true
+    }
+
+    /// Lets in everyone waiting, oldest first, as long as the session has room.
+    fn admit_all(&mut self, now: Instant, by: ParticipantId) {
+        let waiting: Vec<WaiterId> = self.lobby.keys().copied().collect();
+        for waiter in waiting {
+            if !self.admit_waiter(now, by, waiter) {
+                break;
+            }
+        }
+    }
+
+    /// Turns a waiter away.
+    fn turn_away(&mut self, waiter: WaiterId, exit: LobbyExit, reason: RoomError) {
+        if self.lobby.remove(&waiter).is_none() {
+            return;
+        }
+        self.emit(
+            Recipient::Only(self.admins()),
+            ServerEvent::WaiterLeft { waiter, exit },
+        );
+        self.lobby_outcomes
+            .push_back(LobbyOutcome::TurnedAway { waiter, reason });
+    }
+
+    /// The hosts and managers: who sees the lobby and the audience's metadata.
+    fn admins(&self) -> Vec<ParticipantId> {
+        self.stage
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.members
+                    .get(id)
+                    .is_some_and(|m| matches!(m.public.role, Role::Host | Role::Manager))
+            })
+            .collect()
     }
 
     /// The connection of `who` dropped without `leave`: the member turns `reconnecting` and
@@ -756,17 +929,11 @@ impl Room {
             }
             Action::LockSession { locked } => {
                 self.require(who, Permission::Admin)?;
-                if self.locked != locked {
-                    self.locked = locked;
-                    self.session_changed();
-                }
+                self.set_flag(|room| &mut room.locked, locked);
             }
             Action::SetAudienceChat { allowed } => {
                 self.require(who, Permission::Admin)?;
-                if self.audience_chat != allowed {
-                    self.audience_chat = allowed;
-                    self.session_changed();
-                }
+                self.set_flag(|room| &mut room.audience_chat, allowed);
             }
             Action::Spotlight { participant } => {
                 self.require(who, Permission::Admin)?;
@@ -854,6 +1021,73 @@ impl Room {
                 self.set_role(who, who, Role::Participant);
                 self.set_role(who, participant, Role::Host);
                 self.update_idle(now);
+            }
+            Action::SetDeaf { participant, deaf } => {
+                let target = participant.unwrap_or(who);
+                if target == who {
+                    self.require(who, Permission::Participate)?;
+                } else {
+                    self.require(who, Permission::Admin)?;
+                    self.target_over(actor, target)?;
+                }
+                let changed = self.change(target, |m, u| {
+                    set(&mut m.deafened, deaf, &mut u.deafened);
+                    if deaf {
+                        // Someone who cannot hear the others should not be heard by them.
+                        set(&mut m.audio_muted, true, &mut u.audio_muted);
+                        set(&mut m.talking, false, &mut u.talking);
+                    }
+                });
+                if changed && target != who {
+                    self.emit(
+                        Recipient::One(target),
+                        ServerEvent::YourHearingChanged { by: who, deaf },
+                    );
+                }
+            }
+            Action::SetHandsFirst { on } => {
+                self.require(who, Permission::Admin)?;
+                self.set_flag(|room| &mut room.hands_first, on);
+            }
+            Action::SetWaitingRoom { on } => {
+                self.require(who, Permission::Admin)?;
+                if self.set_flag(|room| &mut room.waiting_room, on) && !on {
+                    self.admit_all(now, who);
+                    // Those the session has no room for are told, not left waiting for a
+                    // lobby that no longer exists.
+                    let left: Vec<WaiterId> = self.lobby.keys().copied().collect();
+                    for waiter in left {
+                        self.turn_away(
+                            waiter,
+                            LobbyExit::Denied { by: who },
+                            RoomError::SessionFull {
+                                capacity: self.config.capacity,
+                            },
+                        );
+                    }
+                }
+            }
+            Action::Admit { waiter } => {
+                self.require(who, Permission::Admin)?;
+                if !self.lobby.contains_key(&waiter) {
+                    return Err(RoomError::NotWaiting(waiter));
+                }
+                if !self.admit_waiter(now, who, waiter) {
+                    return Err(RoomError::SessionFull {
+                        capacity: self.config.capacity,
+                    });
+                }
+            }
+            Action::AdmitAll => {
+                self.require(who, Permission::Admin)?;
+                self.admit_all(now, who);
+            }
+            Action::Deny { waiter } => {
+                self.require(who, Permission::Admin)?;
+                if !self.lobby.contains_key(&waiter) {
+                    return Err(RoomError::NotWaiting(waiter));
+                }
+                self.turn_away(waiter, LobbyExit::Denied { by: who }, RoomError::Denied);
             }
             Action::Leave => self.remove_member(now, who, LeaveReason::Left),
             Action::End => {
@@ -954,16 +1188,7 @@ impl Room {
             member.metadata = next;
             // An audience member is seen whole only by hosts and managers (and itself).
             let recipient = if member.public.role == Role::Audience {
-                let mut seers: Vec<ParticipantId> = self
-                    .stage
-                    .iter()
-                    .copied()
-                    .filter(|id| {
-                        self.members
-                            .get(id)
-                            .is_some_and(|m| matches!(m.public.role, Role::Host | Role::Manager))
-                    })
-                    .collect();
+                let mut seers = self.admins();
                 seers.push(target);
                 Recipient::Only(seers)
             } else {
@@ -989,6 +1214,17 @@ impl Room {
         if changed && target != by {
             self.emit(Recipient::One(target), ServerEvent::YouWereMuted { by });
         }
+    }
+
+    /// Sets one of the session's switches and tells everyone; false when it already was so.
+    fn set_flag(&mut self, flag: fn(&mut Room) -> &mut bool, value: bool) -> bool {
+        let field = flag(self);
+        if *field == value {
+            return false;
+        }
+        *field = value;
+        self.session_changed();
+        true
     }
 
     fn session_changed(&mut self) {
@@ -1143,6 +1379,12 @@ impl Room {
         if !self.members.is_empty() {
             self.emit(Recipient::Everyone, ServerEvent::SessionEnded { reason });
         }
+        for waiter in std::mem::take(&mut self.lobby).into_keys() {
+            self.lobby_outcomes.push_back(LobbyOutcome::TurnedAway {
+                waiter,
+                reason: RoomError::Ended,
+            });
+        }
         self.members.clear();
         self.stage.clear();
         self.audience.clear();
@@ -1196,6 +1438,7 @@ impl Room {
             .map(|m| (m.public.role, m.resume_key.clone()))
             .expect("welcome is built right after the member was inserted or found");
         let view = self.view_of(id);
+        let lobby = self.lobby_for(role);
         Welcome {
             protocol_version: PROTOCOL_VERSION,
             participant_id: id,
@@ -1208,6 +1451,7 @@ impl Room {
             chat: self.chat.recent(id, chat),
             metadata: self.metadata.clone(),
             member_metadata: view.member_metadata,
+            lobby,
             heartbeat_interval_ms: u64::try_from(HEARTBEAT_INTERVAL.as_millis())
                 .unwrap_or(u64::MAX),
         }
@@ -1349,7 +1593,18 @@ impl Room {
             metadata: self.metadata.clone(),
             member_metadata: view.member_metadata,
             last_chat_seq: self.chat.recent(who, 1).last().map(|m| m.seq),
+            lobby: self.lobby_for(member.public.role),
         })
+    }
+
+    /// The lobby as a member of `role` sees it: whole for hosts and managers, empty for
+    /// others.
+    fn lobby_for(&self, role: Role) -> Vec<Waiter> {
+        if matches!(role, Role::Host | Role::Manager) {
+            self.lobby().cloned().collect()
+        } else {
+            Vec::new()
+        }
     }
 
     /// How many audience members the room has.

@@ -122,7 +122,7 @@ impl RosterBatcher {
                 changes,
             } => {
                 let before = self.roles.get(participant).copied();
-                merge(&mut self.touch(*participant, before).changes, changes);
+                self.touch(*participant, before).changes.merge(changes);
                 if let Some(role) = changes.role {
                     self.roles.insert(*participant, role);
                     self.audience_moved |= role == Role::Audience || before == Some(Role::Audience);
@@ -285,21 +285,4 @@ fn departure(participant: ParticipantId, reason: &LeaveReason) -> Departure {
         participant,
         reason: reason.clone(),
     }
-}
-
-/// Folds `newer` into `into`: each field keeps its latest value.
-fn merge(into: &mut MemberUpdate, newer: &MemberUpdate) {
-    fn take<T: Clone>(into: &mut Option<T>, newer: &Option<T>) {
-        if newer.is_some() {
-            into.clone_from(newer);
-        }
-    }
-    take(&mut into.display_name, &newer.display_name);
-    take(&mut into.role, &newer.role);
-    take(&mut into.audio_muted, &newer.audio_muted);
-    take(&mut into.video_on, &newer.video_on);
-    take(&mut into.sharing, &newer.sharing);
-    take(&mut into.talking, &newer.talking);
-    take(&mut into.hand_raised, &newer.hand_raised);
-    take(&mut into.connection, &newer.connection);
 }

@@ -12,9 +12,9 @@ mod common;
 use common::{Sim, TestResult};
 use huddle_proto::{
     Action, AudiencePage, ConnectionState, Member, MemberMetadata, Metadata, MetadataChange,
-    ParticipantId, Reaction, Resume, ResumeKey, Role, ServerEvent, SessionInfo,
+    ParticipantId, Reaction, Resume, ResumeKey, Role, ServerEvent, SessionInfo, Waiter, WaiterId,
 };
-use huddle_room::{Room, RoomConfig, RosterBatcher, View};
+use huddle_room::{Admission, LobbyOutcome, Room, RoomConfig, RosterBatcher, View};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -45,6 +45,8 @@ struct Client {
     session: SessionInfo,
     metadata: Metadata,
     member_metadata: BTreeMap<ParticipantId, Metadata>,
+    /// Who waits in the lobby (hosts and managers are told).
+    lobby: BTreeMap<WaiterId, Waiter>,
     /// Room-level roster changes that reached the client unbatched (there must be none).
     strays: Vec<String>,
 }
@@ -62,6 +64,7 @@ impl Client {
         session: SessionInfo,
         metadata: Metadata,
         member_metadata: Vec<MemberMetadata>,
+        lobby: Vec<Waiter>,
     ) -> Result<Client, Box<dyn std::error::Error>> {
         let mut client = Client {
             me,
@@ -71,6 +74,7 @@ impl Client {
             session,
             metadata,
             member_metadata: BTreeMap::new(),
+            lobby: lobby.into_iter().map(|w| (w.id, w)).collect(),
             strays: Vec::new(),
         };
         // The audience page's metadata belongs to members a stage view does not keep.
@@ -159,6 +163,12 @@ impl Client {
                 changes.apply_to_member(&mut self.member_metadata, *participant);
             }
             ServerEvent::SessionUpdated { session } => self.session = session.clone(),
+            ServerEvent::WaiterJoined { waiter } => {
+                self.lobby.insert(waiter.id, waiter.clone());
+            }
+            ServerEvent::WaiterLeft { waiter, .. } => {
+                self.lobby.remove(waiter);
+            }
             _ => {}
         }
     }
@@ -199,6 +209,7 @@ impl Delivery {
                     r.session,
                     r.metadata,
                     r.member_metadata,
+                    r.lobby,
                 )?;
                 resynced.push(*id);
             }
@@ -215,7 +226,12 @@ impl Delivery {
     }
 }
 
-fn random_action(rng: &mut Rng, ids: &[ParticipantId]) -> Action {
+fn random_action(rng: &mut Rng, ids: &[ParticipantId], waiting: &[WaiterId]) -> Action {
+    let waiter = if waiting.is_empty() || rng.below(10) == 0 {
+        WaiterId(999)
+    } else {
+        waiting[rng.below(waiting.len())]
+    };
     // Mostly real members, sometimes someone who does not exist.
     let pick = |rng: &mut Rng| {
         if rng.below(10) == 0 {
@@ -235,7 +251,7 @@ fn random_action(rng: &mut Rng, ids: &[ParticipantId]) -> Action {
             _ => MetadataChange::merge(Metadata::from_iter([(key, rng.below(3).into())])),
         }
     };
-    match rng.below(28) {
+    match rng.below(34) {
         0 => Action::SetAudio { muted: rng.coin() },
         1 => Action::SetVideo { on: rng.coin() },
         2 => Action::SetSharing { on: rng.coin() },
@@ -285,10 +301,42 @@ fn random_action(rng: &mut Rng, ids: &[ParticipantId]) -> Action {
             participant: rng.coin().then_some(participant),
             change: metadata_change(rng),
         },
+        28 => Action::SetDeaf {
+            participant: rng.coin().then_some(participant),
+            deaf: rng.coin(),
+        },
+        29 => Action::SetWaitingRoom { on: rng.coin() },
+        30 => Action::Admit { waiter },
+        31 if rng.below(3) == 0 => Action::AdmitAll,
+        32 => Action::Deny { waiter },
+        33 => Action::SetHandsFirst { on: rng.coin() },
         24 if rng.below(3) == 0 => Action::Leave,
         25 if rng.below(20) == 0 => Action::End,
         _ => Action::RaiseHand,
     }
+}
+
+/// A member's connection starting from its welcome.
+fn connect(
+    room: &Room,
+    net: &mut Delivery,
+    keys: &mut BTreeMap<ParticipantId, ResumeKey>,
+    w: huddle_proto::Welcome,
+) -> TestResult {
+    keys.insert(w.participant_id, w.resume_key.clone());
+    let client = Client::start(
+        room,
+        w.participant_id,
+        w.role,
+        w.members,
+        &w.audience,
+        w.session,
+        w.metadata,
+        w.member_metadata,
+        w.lobby,
+    )?;
+    net.clients.insert(w.participant_id, client);
+    Ok(())
 }
 
 /// One random session; returns how many batches went out.
@@ -335,22 +383,12 @@ fn run(seed: u64, steps: usize) -> Result<usize, Box<dyn std::error::Error>> {
                     resume_key: keys.get(&id).cloned().ok_or("no key")?,
                 });
             }
-            match sim.join_req(req) {
-                Ok(outcome) => {
-                    let w = outcome.welcome;
-                    keys.insert(w.participant_id, w.resume_key.clone());
-                    let client = Client::start(
-                        &sim.room,
-                        w.participant_id,
-                        w.role,
-                        w.members,
-                        &w.audience,
-                        w.session,
-                        w.metadata,
-                        w.member_metadata,
-                    )?;
-                    net.clients.insert(w.participant_id, client);
+            match sim.room.join(sim.now, req) {
+                Ok(Admission::Joined(outcome)) => {
+                    connect(&sim.room, &mut net, &mut keys, outcome.welcome)?;
                 }
+                // Its connection waits; the lobby outcome below connects it once let in.
+                Ok(Admission::Waiting(_)) => {}
                 Err(_) => refused = true,
             }
         } else if dice < 22 {
@@ -361,12 +399,20 @@ fn run(seed: u64, steps: usize) -> Result<usize, Box<dyn std::error::Error>> {
             sim.advance(Duration::from_secs(rng.below(40) as u64));
         } else {
             let who = ids[rng.below(ids.len())];
-            let action = random_action(&mut rng, &ids);
+            let waiting: Vec<WaiterId> = sim.room.lobby().map(|w| w.id).collect();
+            let action = random_action(&mut rng, &ids, &waiting);
             if sim.room.handle(sim.now, who, action.clone()).is_err() {
                 refused = true;
             }
         }
         let events = sim.drain();
+        // Those let in from the lobby connect with their welcome before the step's events
+        // go out, as the server links them before it delivers.
+        while let Some(outcome) = sim.room.poll_lobby() {
+            if let LobbyOutcome::Admitted { outcome, .. } = outcome {
+                connect(&sim.room, &mut net, &mut keys, outcome.welcome)?;
+            }
+        }
         if refused {
             assert_eq!(
                 sim.room.snapshot(),
@@ -444,6 +490,15 @@ fn run(seed: u64, steps: usize) -> Result<usize, Box<dyn std::error::Error>> {
                 client.metadata,
                 *sim.room.metadata(),
                 "seed {seed} step {step}: room metadata of {id}"
+            );
+            let lobby: Vec<Waiter> = match client.view {
+                View::Full => sim.room.lobby().cloned().collect(),
+                View::Stage => Vec::new(),
+            };
+            assert_eq!(
+                client.lobby.values().cloned().collect::<Vec<_>>(),
+                lobby,
+                "seed {seed} step {step}: lobby of {id}"
             );
             let members_metadata: Vec<MemberMetadata> = client
                 .member_metadata

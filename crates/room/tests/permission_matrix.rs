@@ -8,7 +8,8 @@ use huddle_proto::{
     Action, EndReason, ErrorCode, LeaveReason, Metadata, MetadataChange, ParticipantId, Reaction,
     Role, ServerEvent,
 };
-use huddle_room::{Permission, Recipient, RoomConfig, RoomError};
+use huddle_proto::{LobbyExit, WaiterId};
+use huddle_room::{Admission, Permission, Recipient, RoomConfig, RoomError};
 
 /// The members every case starts with.
 #[derive(Clone, Copy, Debug)]
@@ -25,6 +26,8 @@ struct Cast {
     listener: ParticipantId,
     /// A second manager, for revoking.
     deputy: ParticipantId,
+    /// Someone waiting in the lobby (the waiting room is on), for admitting and denying.
+    waiter: WaiterId,
 }
 
 fn setup() -> Result<(Sim, Cast), Box<dyn std::error::Error>> {
@@ -45,7 +48,16 @@ fn setup() -> Result<(Sim, Cast), Box<dyn std::error::Error>> {
         muted: join(&mut sim, "Muted", Role::Participant, true, false)?,
         listener: join(&mut sim, "Listener", Role::Audience, true, false)?,
         deputy: join(&mut sim, "Deputy", Role::Manager, true, false)?,
+        waiter: WaiterId(0),
     };
+    let mut cast = cast;
+    sim.room
+        .handle(sim.now, cast.host, Action::SetWaitingRoom { on: true })?;
+    let knock = sim.request("Waiter", None);
+    match sim.room.join(sim.now, knock)? {
+        Admission::Waiting(id) => cast.waiter = id,
+        Admission::Joined(_) => return Err("the waiting room let a joiner in".into()),
+    }
     sim.room.handle(sim.now, cast.target, Action::RaiseHand)?;
     sim.drain();
     Ok((sim, cast))
@@ -419,6 +431,128 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "deafen oneself",
+            action: |_| Action::SetDeaf {
+                participant: None,
+                deaf: true,
+            },
+            allowed: ALL,
+            permission: Permission::Participate,
+            check: |sim, _, a, ev| {
+                ensure(member_flag(sim, a, |m| m.deafened), "deafened")?;
+                ensure(member_flag(sim, a, |m| m.audio_muted), "and muted")?;
+                ensure(updated(ev, a), "updated event")
+            },
+        },
+        Case {
+            name: "deafen someone",
+            action: |c| Action::SetDeaf {
+                participant: Some(c.target),
+                deaf: true,
+            },
+            allowed: ADMINS,
+            permission: Permission::Admin,
+            check: |sim, c, a, ev| {
+                ensure(member_flag(sim, c.target, |m| m.deafened), "deafened")?;
+                ensure(
+                    member_flag(sim, c.target, |m| m.audio_muted),
+                    "microphone muted with it",
+                )?;
+                ensure(updated(ev, c.target), "updated event")?;
+                ensure(
+                    for_member(ev, c.target)
+                        .contains(&ServerEvent::YourHearingChanged { by: a, deaf: true }),
+                    "target told by whom",
+                )
+            },
+        },
+        Case {
+            name: "show raised hands first",
+            action: |_| Action::SetHandsFirst { on: true },
+            allowed: ADMINS,
+            permission: Permission::Admin,
+            check: |sim, _, _, ev| {
+                ensure(sim.room.session_info().hands_first, "hands first")?;
+                ensure(
+                    has(ev, |r, e| {
+                        *r == Recipient::Everyone
+                            && matches!(e, ServerEvent::SessionUpdated { session } if session.hands_first)
+                    }),
+                    "everyone told",
+                )
+            },
+        },
+        Case {
+            name: "turn the waiting room off",
+            action: |_| Action::SetWaitingRoom { on: false },
+            allowed: ADMINS,
+            permission: Permission::Admin,
+            check: |sim, _, a, ev| {
+                ensure(!sim.room.session_info().waiting_room, "off")?;
+                ensure(sim.room.lobby().next().is_none(), "everyone waiting let in")?;
+                ensure(
+                    has(
+                        ev,
+                        |_, e| matches!(e, ServerEvent::WaiterLeft { exit: LobbyExit::Admitted { by, .. }, .. } if *by == a),
+                    ),
+                    "hosts told who let them in",
+                )
+            },
+        },
+        Case {
+            name: "admit from the lobby",
+            action: |c| Action::Admit { waiter: c.waiter },
+            allowed: ADMINS,
+            permission: Permission::Admin,
+            check: |sim, _, _, ev| {
+                ensure(sim.room.lobby().next().is_none(), "lobby empty")?;
+                ensure(
+                    sim.room.members().any(|m| m.display_name == "Waiter"),
+                    "a member now",
+                )?;
+                ensure(
+                    has(
+                        ev,
+                        |_, e| matches!(e, ServerEvent::Joined { member } if member.display_name == "Waiter"),
+                    ),
+                    "everyone told of the join",
+                )
+            },
+        },
+        Case {
+            name: "admit everyone from the lobby",
+            action: |_| Action::AdmitAll,
+            allowed: ADMINS,
+            permission: Permission::Admin,
+            check: |sim, _, _, _| {
+                ensure(
+                    sim.room.members().any(|m| m.display_name == "Waiter"),
+                    "a member now",
+                )
+            },
+        },
+        Case {
+            name: "deny from the lobby",
+            action: |c| Action::Deny { waiter: c.waiter },
+            allowed: ADMINS,
+            permission: Permission::Admin,
+            check: |sim, c, a, ev| {
+                ensure(sim.room.lobby().next().is_none(), "lobby empty")?;
+                ensure(
+                    !sim.room.members().any(|m| m.display_name == "Waiter"),
+                    "not a member",
+                )?;
+                let admins: Vec<ParticipantId> = vec![c.host, c.manager, c.deputy];
+                ensure(
+                    has(ev, |r, e| {
+                        *r == Recipient::Only(admins.clone())
+                            && matches!(e, ServerEvent::WaiterLeft { waiter, exit: LobbyExit::Denied { by } } if *waiter == c.waiter && *by == a)
+                    }),
+                    "hosts and managers (only) told",
+                )
+            },
+        },
+        Case {
             name: "forbid audience chat",
             action: |_| Action::SetAudienceChat { allowed: false },
             allowed: ADMINS,
@@ -741,6 +875,15 @@ fn aim(action: &Action) -> Aim {
         | Action::UpdateMemberMetadata {
             participant: None, ..
         }
+        | Action::SetDeaf {
+            participant: None, ..
+        }
+        | Action::SetHandsFirst { .. }
+        | Action::SetWaitingRoom { .. }
+        // Someone in the lobby is not a member yet.
+        | Action::Admit { .. }
+        | Action::AdmitAll
+        | Action::Deny { .. }
         | Action::Leave
         | Action::End => Aim::Nobody,
         Action::LowerHand {
@@ -750,6 +893,10 @@ fn aim(action: &Action) -> Aim {
             participant: Some(p),
         }
         | Action::UpdateMemberMetadata {
+            participant: Some(p),
+            ..
+        }
+        | Action::SetDeaf {
             participant: Some(p),
             ..
         } => Aim::Control(*p, Permission::Admin),
@@ -834,6 +981,7 @@ fn managers_cannot_act_on_the_host() -> TestResult {
                                 | ServerEvent::UnmuteRequested { .. }
                                 | ServerEvent::YouWereRenamed { .. }
                                 | ServerEvent::YourRoleChanged { .. }
+                                | ServerEvent::YourHearingChanged { .. }
                         )
                     }) {
                         failures.push(format!("{label}: the host was acted on: {events:?}"));
@@ -842,8 +990,8 @@ fn managers_cannot_act_on_the_host() -> TestResult {
             }
         }
     }
-    // Thirteen controls name a member: ten need `admin`, three are the host's own.
-    assert_eq!(controls, 2 * 13, "controls aimed at the host");
+    // Fourteen controls name a member: eleven need `admin`, three are the host's own.
+    assert_eq!(controls, 2 * 14, "controls aimed at the host");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     Ok(())
 }

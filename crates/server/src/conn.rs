@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
 
 use crate::auth::{unix_now, TokenError};
-use crate::driver::{JoinParams, JoinRefusal, RoomCommand};
+use crate::driver::{JoinAnswer, JoinParams, JoinRefusal, RoomCommand};
 use crate::gate::Ticket;
 use crate::outbox::{self, ConnId, Inbox, Outbox, Outgoing};
 use crate::ratelimit::{ConnectionLimiter, Verdict};
@@ -90,9 +90,32 @@ pub async fn serve(mut socket: WebSocket, conn: ConnId, state: Arc<AppState>, ti
             continue;
         }
         match answer.await {
-            Ok(Ok(who)) => {
+            Ok(Ok(JoinAnswer::Member(who))) => {
                 joined = Some((room, who));
                 break;
+            }
+            Ok(Ok(JoinAnswer::Waiting {
+                waiter,
+                session_name,
+                admission,
+            })) => {
+                tracing::info!(session = %params.name.key(), %waiter, "waiting in the lobby");
+                let waited = Lobby {
+                    waiter,
+                    session_name,
+                    admission,
+                };
+                match wait_in_lobby(&mut socket, &state, &mut limiter, waited).await {
+                    Some(who) => {
+                        joined = Some((room, who));
+                        break;
+                    }
+                    None => {
+                        // Gave up, or was turned away (then the room forgot it already).
+                        let _ = room.tx.send(RoomCommand::LeaveLobby { waiter }).await;
+                        return;
+                    }
+                }
             }
             Ok(Err(JoinRefusal::Refused { code, message })) => {
                 tracing::info!(%code, %message, "join refused by room");
@@ -125,6 +148,172 @@ pub async fn serve(mut socket: WebSocket, conn: ConnId, state: Arc<AppState>, ti
     tracing::info!(participant = %who, ?end, "connection closed");
     // The room ignores this when it already let the member go or a resume took its place.
     let _ = room.tx.send(RoomCommand::Disconnected { who, conn }).await;
+}
+
+/// What one frame read from the socket holds: a text frame (`Some`), a control frame
+/// (`None`; tungstenite answers pings itself), or the end of the connection (`Err`), after
+/// telling the peer why when it was at fault (a frame over `limit`, a binary frame).
+async fn read_text(
+    socket: &mut WebSocket,
+    frame: Option<Result<Message, axum::Error>>,
+    limit: usize,
+) -> Result<Option<Utf8Bytes>, End> {
+    match frame {
+        Some(Ok(Message::Text(text))) if text.len() > limit => {
+            frame_too_big(socket, limit).await;
+            Err(End::TooBig)
+        }
+        Some(Ok(Message::Text(text))) => Ok(Some(text)),
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(None),
+        Some(Ok(Message::Binary(_))) => {
+            refuse(
+                socket,
+                None,
+                ErrorCode::BinaryFrame,
+                "binary frames are not part of the protocol".to_owned(),
+                CLOSE_UNSUPPORTED,
+            )
+            .await;
+            Err(End::Binary)
+        }
+        Some(Ok(Message::Close(_))) | None => Err(End::ClientClosed),
+        Some(Err(e)) => Err(if read_error(socket, &e, limit).await {
+            End::TooBig
+        } else {
+            End::ReadError
+        }),
+    }
+}
+
+/// A place in a session's lobby.
+struct Lobby {
+    waiter: huddle_proto::WaiterId,
+    session_name: String,
+    admission: oneshot::Receiver<Result<ParticipantId, JoinRefusal>>,
+}
+
+/// Tells the joiner it waits, then waits for a host or manager to let it in (the member's
+/// id) or turn it away, answering `ping` meanwhile. `None` when it was turned away, gave up,
+/// fell silent past the heartbeat timeout, or the server is shutting down; the socket is
+/// closed then, with the reason.
+async fn wait_in_lobby(
+    socket: &mut WebSocket,
+    state: &AppState,
+    limiter: &mut ConnectionLimiter,
+    lobby: Lobby,
+) -> Option<ParticipantId> {
+    let Lobby {
+        waiter,
+        session_name,
+        mut admission,
+    } = lobby;
+    let told = send_message(
+        socket,
+        &ServerMessage::Waiting {
+            waiter,
+            session_name,
+        },
+    )
+    .await;
+    if told.is_err() {
+        return None;
+    }
+    let timeout = state.config.heartbeat_timeout;
+    let limit = state.config.limits.max_prejoin_frame_bytes;
+    let mut silence_deadline = Instant::now() + timeout;
+    loop {
+        tokio::select! {
+            answer = &mut admission => {
+                return match answer {
+                    Ok(Ok(who)) => Some(who),
+                    Ok(Err(JoinRefusal::Refused { code, message })) => {
+                        tracing::info!(%code, %message, "turned away from the lobby");
+                        refuse(socket, None, code, message, CLOSE_POLICY).await;
+                        None
+                    }
+                    Ok(Err(JoinRefusal::Ended)) | Err(_) => {
+                        refuse(
+                            socket,
+                            None,
+                            ErrorCode::SessionEnded,
+                            "the session ended while you waited".to_owned(),
+                            outbox::CLOSE_NORMAL,
+                        )
+                        .await;
+                        None
+                    }
+                };
+            }
+            _ = state.shutdown.cancelled() => {
+                refuse(
+                    socket,
+                    None,
+                    ErrorCode::SessionEnded,
+                    "the server is shutting down".to_owned(),
+                    CLOSE_GOING_AWAY,
+                )
+                .await;
+                return None;
+            }
+            _ = sleep_until(silence_deadline) => {
+                refuse(
+                    socket,
+                    None,
+                    ErrorCode::HeartbeatTimeout,
+                    format!("nothing received for {} ms", timeout.as_millis()),
+                    CLOSE_POLICY,
+                )
+                .await;
+                return None;
+            }
+            frame = socket.recv() => {
+                silence_deadline = Instant::now() + timeout;
+                let text = match read_text(socket, frame, limit).await {
+                    Ok(Some(text)) => text,
+                    Ok(None) => {
+                        if state.config.limits.rate_limit_control_frames
+                            && limiter.check(std::time::Instant::now()) == Verdict::Close
+                        {
+                            close_for_flooding(socket).await;
+                            return None;
+                        }
+                        continue;
+                    }
+                    Err(_) => return None,
+                };
+                if limiter.check(std::time::Instant::now()) != Verdict::Allow {
+                    close_for_flooding(socket).await;
+                    return None;
+                }
+                let answer = match decode_client(&text) {
+                    Ok(ClientMessage::Ping { nonce }) => ServerMessage::Pong { nonce },
+                    Ok(
+                        ClientMessage::Request { id, .. }
+                        | ClientMessage::ChatHistory { id, .. }
+                        | ClientMessage::RosterPage { id, .. },
+                    ) => ServerMessage::error(
+                        Some(id),
+                        ErrorCode::NotJoined,
+                        "waiting in the lobby: nothing but ping until a host lets you in",
+                    ),
+                    Ok(ClientMessage::Join(_)) => ServerMessage::error(
+                        None,
+                        ErrorCode::AlreadyJoined,
+                        "this connection already waits in the lobby",
+                    ),
+                    Ok(ClientMessage::Media { .. }) => ServerMessage::error(
+                        None,
+                        ErrorCode::NotJoined,
+                        "waiting in the lobby: media starts once a host lets you in",
+                    ),
+                    Err(e) => ServerMessage::error(None, e.code(), e.to_string()),
+                };
+                if send_message(socket, &answer).await.is_err() {
+                    return None;
+                }
+            }
+        }
+    }
 }
 
 /// How a joined connection ended, for the log.
@@ -182,29 +371,10 @@ async fn wait_for_join(
             }
             frame = socket.recv() => frame,
         };
-        let text = match frame {
-            Some(Ok(Message::Text(text))) if text.len() > limit => {
-                frame_too_big(socket, limit).await;
-                return None;
-            }
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Binary(_))) => {
-                refuse(
-                    socket,
-                    None,
-                    ErrorCode::BinaryFrame,
-                    "binary frames are not part of the protocol".to_owned(),
-                    CLOSE_UNSUPPORTED,
-                )
-                .await;
-                return None;
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_)))
-                if !state.config.limits.rate_limit_control_frames =>
-            {
-                continue
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+        let text = match read_text(socket, frame, limit).await {
+            Ok(Some(text)) => text,
+            Ok(None) if !state.config.limits.rate_limit_control_frames => continue,
+            Ok(None) => {
                 if limiter.check(std::time::Instant::now()) == Verdict::Allow {
                     continue;
                 }
@@ -218,11 +388,7 @@ async fn wait_for_join(
                 .await;
                 return None;
             }
-            Some(Ok(Message::Close(_))) | None => return None,
-            Some(Err(e)) => {
-                read_error(socket, &e, limit).await;
-                return None;
-            }
+            Err(_) => return None,
         };
         if limiter.check(std::time::Instant::now()) != Verdict::Allow {
             refuse(
@@ -434,24 +600,10 @@ async fn relay(
             }
             frame = socket.recv() => {
                 silence_deadline = Instant::now() + timeout;
-                let text = match frame {
-                    Some(Ok(Message::Text(text))) if text.len() > state.config.max_frame_bytes => {
-                        frame_too_big(socket, state.config.max_frame_bytes).await;
-                        return End::TooBig;
-                    }
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Binary(_))) => {
-                        refuse(
-                            socket,
-                            None,
-                            ErrorCode::BinaryFrame,
-                            "binary frames are not part of the protocol".to_owned(),
-                            CLOSE_UNSUPPORTED,
-                        )
-                        .await;
-                        return End::Binary;
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                let text = match read_text(socket, frame, state.config.max_frame_bytes).await {
+                    Ok(Some(text)) => text,
+                    Err(end) => return end,
+                    Ok(None) => {
                         // Counted like messages (when configured so); tungstenite answers
                         // pings itself, so an allowed or limited one needs nothing more.
                         if state.config.limits.rate_limit_control_frames
@@ -460,11 +612,6 @@ async fn relay(
                             return close_for_flooding(socket).await;
                         }
                         continue;
-                    }
-                    Some(Ok(Message::Close(_))) | None => return End::ClientClosed,
-                    Some(Err(e)) => {
-                        let limit = state.config.max_frame_bytes;
-                        return if read_error(socket, &e, limit).await { End::TooBig } else { End::ReadError };
                     }
                 };
                 match limiter.check(std::time::Instant::now()) {

@@ -15,9 +15,12 @@ use axum::extract::ws::Utf8Bytes;
 use huddle_proto::limits::ROSTER_BATCH_INTERVAL;
 use huddle_proto::{
     Action, ChatSeq, DisplayName, EndReason, ErrorCode, ParticipantId, Passcode, RequestId, Resume,
-    ResumeKey, Role, ServerEvent, ServerMessage, SessionName,
+    ResumeKey, Role, ServerEvent, ServerMessage, SessionName, WaiterId,
 };
-use huddle_room::{JoinRequest, Recipient, Room, RoomConfig, RosterBatcher, View};
+use huddle_room::{
+    Admission, JoinOutcome, JoinRequest, LobbyOutcome, Recipient, Room, RoomConfig, RosterBatcher,
+    View,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -69,6 +72,32 @@ pub enum JoinRefusal {
     Ended,
 }
 
+/// What a join that was not refused led to, for the connection.
+#[derive(Debug)]
+pub enum JoinAnswer {
+    /// A member now.
+    Member(ParticipantId),
+    /// Waiting in the lobby: the connection tells the joiner and waits for `admission`
+    /// (the member's id once let in, or why not). Dropped unanswered only when the room
+    /// task is gone.
+    Waiting {
+        /// The lobby's id for the joiner.
+        waiter: WaiterId,
+        /// The session's name, for the joiner.
+        session_name: String,
+        /// The outcome.
+        admission: oneshot::Receiver<Result<ParticipantId, JoinRefusal>>,
+    },
+}
+
+/// A connection waiting in the lobby.
+#[derive(Debug)]
+struct Waiting {
+    outbox: Outbox,
+    reply: oneshot::Sender<Result<ParticipantId, JoinRefusal>>,
+    token_expires_at: Option<u64>,
+}
+
 /// What connections ask of a room task.
 #[derive(Debug)]
 pub enum RoomCommand {
@@ -78,8 +107,13 @@ pub enum RoomCommand {
         params: JoinParams,
         /// Where the member's messages go.
         outbox: Outbox,
-        /// The participant id, or why not.
-        reply: oneshot::Sender<Result<ParticipantId, JoinRefusal>>,
+        /// The participant id or a place in the lobby, or why not.
+        reply: oneshot::Sender<Result<JoinAnswer, JoinRefusal>>,
+    },
+    /// Someone waiting in the lobby gave up (the connection closed).
+    LeaveLobby {
+        /// Who.
+        waiter: WaiterId,
     },
     /// A member's request.
     Request {
@@ -159,6 +193,8 @@ pub struct RoomTask {
     behind_limit: Duration,
     /// When members that fell behind are next looked at.
     next_behind_check: Instant,
+    /// Connections waiting in the lobby.
+    waiters: HashMap<WaiterId, Waiting>,
 }
 
 /// How often members that fell behind are looked at.
@@ -206,6 +242,7 @@ impl RoomTask {
             behind: HashMap::new(),
             behind_limit: config.behind_limit,
             next_behind_check: Instant::now(),
+            waiters: HashMap::new(),
         }
     }
 
@@ -257,6 +294,10 @@ impl RoomTask {
                 outbox,
                 reply,
             } => self.join(now, params, outbox, reply),
+            RoomCommand::LeaveLobby { waiter } => {
+                self.waiters.remove(&waiter);
+                self.room.leave_lobby(waiter);
+            }
             RoomCommand::Request {
                 who,
                 conn,
@@ -334,7 +375,7 @@ impl RoomTask {
         now: std::time::Instant,
         params: JoinParams,
         outbox: Outbox,
-        reply: oneshot::Sender<Result<ParticipantId, JoinRefusal>>,
+        reply: oneshot::Sender<Result<JoinAnswer, JoinRefusal>>,
     ) {
         if self.room.is_ended() {
             let _ = reply.send(Err(JoinRefusal::Ended));
@@ -355,46 +396,108 @@ impl RoomTask {
                 .map(|mins| std::time::Duration::from_secs(u64::from(mins) * 60)),
         };
         match self.room.join(now, request) {
-            Ok(outcome) => {
-                self.latest_token_exp = self.latest_token_exp.max(token_expires_at);
+            Ok(Admission::Joined(outcome)) => {
                 let who = outcome.participant_id;
-                let mut welcome = outcome.welcome;
-                // The room knows the protocol default; the server may be configured otherwise.
-                welcome.heartbeat_interval_ms = self.heartbeat_ms;
-                if let (Some(sfu), Some(me)) =
-                    (&self.sfu, welcome.members.iter().find(|m| m.id == who))
-                {
-                    sfu.publishing(self.generation, who, Publish::of(me));
-                }
-                let welcome = encode(&ServerMessage::Welcome(welcome));
-                // A fresh outbox has room for the welcome; if the connection is already
-                // gone the member simply turns `reconnecting` below.
-                let mut delivered = outbox.push(Outgoing::Frame(welcome)).is_ok();
-                if let Some(sfu) = &self.sfu {
-                    let ready = encode(&ServerMessage::Media {
-                        media: sfu.ready(who),
-                    });
-                    delivered &= outbox.push(Outgoing::Frame(ready)).is_ok();
-                }
-                if let Some(old) = self.links.insert(who, outbox) {
-                    // A resume took the member over from a connection that may still be
-                    // open (the client noticed the drop before the server did).
-                    old.close(CLOSE_NORMAL, "resumed on another connection");
-                }
-                self.behind.remove(&who);
-                if let Some(me) = self.room.member(who) {
-                    self.views.insert(who, View::of(me.role));
-                }
-                if reply.send(Ok(who)).is_err() || !delivered {
+                let delivered = self.link_member(*outcome, outbox, token_expires_at);
+                if reply.send(Ok(JoinAnswer::Member(who))).is_err() || !delivered {
                     self.unlink(who);
                     self.room.disconnect(now, who);
                 }
+            }
+            Ok(Admission::Waiting(waiter)) => {
+                let (tx, admission) = oneshot::channel();
+                let answer = JoinAnswer::Waiting {
+                    waiter,
+                    session_name: self.name.display().to_owned(),
+                    admission,
+                };
+                if reply.send(Ok(answer)).is_err() {
+                    // The connection closed already.
+                    self.room.leave_lobby(waiter);
+                    return;
+                }
+                self.waiters.insert(
+                    waiter,
+                    Waiting {
+                        outbox,
+                        reply: tx,
+                        token_expires_at,
+                    },
+                );
             }
             Err(e) => {
                 let _ = reply.send(Err(JoinRefusal::Refused {
                     code: e.code(),
                     message: e.to_string(),
                 }));
+            }
+        }
+    }
+
+    /// Makes a new or resumed member reachable: its welcome and media offer queued, its
+    /// outbox linked. False when the connection could not take them (it is gone).
+    fn link_member(
+        &mut self,
+        outcome: JoinOutcome,
+        outbox: Outbox,
+        token_expires_at: Option<u64>,
+    ) -> bool {
+        self.latest_token_exp = self.latest_token_exp.max(token_expires_at);
+        let who = outcome.participant_id;
+        let mut welcome = outcome.welcome;
+        // The room knows the protocol default; the server may be configured otherwise.
+        welcome.heartbeat_interval_ms = self.heartbeat_ms;
+        if let (Some(sfu), Some(me)) = (&self.sfu, welcome.members.iter().find(|m| m.id == who)) {
+            sfu.publishing(self.generation, who, Publish::of(me));
+        }
+        let welcome = encode(&ServerMessage::Welcome(welcome));
+        // A fresh outbox has room for the welcome; if the connection is already gone the
+        // member simply turns `reconnecting`.
+        let mut delivered = outbox.push(Outgoing::Frame(welcome)).is_ok();
+        if let Some(sfu) = &self.sfu {
+            let ready = encode(&ServerMessage::Media {
+                media: sfu.ready(who),
+            });
+            delivered &= outbox.push(Outgoing::Frame(ready)).is_ok();
+        }
+        if let Some(old) = self.links.insert(who, outbox) {
+            // A resume took the member over from a connection that may still be open (the
+            // client noticed the drop before the server did).
+            old.close(CLOSE_NORMAL, "resumed on another connection");
+        }
+        self.behind.remove(&who);
+        if let Some(me) = self.room.member(who) {
+            self.views.insert(who, View::of(me.role));
+        }
+        delivered
+    }
+
+    /// Tells the connections that waited in the lobby what became of them: the admitted are
+    /// linked (before the events that follow are delivered, so they miss none), the others
+    /// refused.
+    fn settle_lobby(&mut self) {
+        while let Some(outcome) = self.room.poll_lobby() {
+            match outcome {
+                LobbyOutcome::Admitted { waiter, outcome } => {
+                    let Some(waiting) = self.waiters.remove(&waiter) else {
+                        continue;
+                    };
+                    let who = outcome.participant_id;
+                    let delivered =
+                        self.link_member(*outcome, waiting.outbox, waiting.token_expires_at);
+                    if waiting.reply.send(Ok(who)).is_err() || !delivered {
+                        self.unlink(who);
+                        self.room.disconnect(Instant::now().into_std(), who);
+                    }
+                }
+                LobbyOutcome::TurnedAway { waiter, reason } => {
+                    if let Some(waiting) = self.waiters.remove(&waiter) {
+                        let _ = waiting.reply.send(Err(JoinRefusal::Refused {
+                            code: reason.code(),
+                            message: reason.to_string(),
+                        }));
+                    }
+                }
             }
         }
     }
@@ -441,6 +544,7 @@ impl RoomTask {
         // costs what it changed, not the session's size.
         let mut departed = Vec::new();
         loop {
+            self.settle_lobby();
             while let Some((recipient, event)) = self.room.poll_event() {
                 self.tell_media(&event);
                 if let ServerEvent::Left { participant, .. } = &event {
@@ -626,6 +730,7 @@ impl RoomTask {
                     audio: changes.audio_muted.map(|muted| !muted),
                     video: changes.video_on,
                     screen: changes.sharing,
+                    deaf: changes.deafened,
                 };
                 if change != Publish::default() {
                     sfu.publishing(self.generation, *participant, change);
@@ -695,6 +800,12 @@ impl RoomTask {
             if let RoomCommand::Join { reply, .. } = command {
                 let _ = reply.send(Err(JoinRefusal::Ended));
             }
+        }
+        for (_, waiting) in self.waiters.drain() {
+            let _ = waiting.reply.send(Err(JoinRefusal::Refused {
+                code: ErrorCode::SessionEnded,
+                message: "the session ended while you waited".to_owned(),
+            }));
         }
         let code = if self.shutting_down {
             CLOSE_GOING_AWAY

@@ -11,7 +11,7 @@ use huddle_proto::{
     Action, ConnectionState, DisplayName, ParticipantId, RequestId, ResumeKey, ServerEvent,
     ServerMessage, SessionName,
 };
-use huddle_server::driver::{JoinParams, RoomCommand};
+use huddle_server::driver::{JoinAnswer, JoinParams, RoomCommand};
 use huddle_server::outbox::{self, ConnId, Inbox, Outgoing};
 use huddle_server::registry::RoomRef;
 use huddle_server::state::AppState;
@@ -72,7 +72,10 @@ async fn two_members(
                 reply,
             })
             .await?;
-        let id: ParticipantId = answer.await?.map_err(|e| format!("{e:?}"))?;
+        let id = match answer.await?.map_err(|e| format!("{e:?}"))? {
+            JoinAnswer::Member(id) => id,
+            JoinAnswer::Waiting { .. } => return Err("the join waits in a lobby".into()),
+        };
         members.push((id, inbox));
     }
     let sleeper = members.pop().ok_or("no sleeper")?;

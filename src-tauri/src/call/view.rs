@@ -619,6 +619,7 @@ mod tests {
             sharing: false,
             talking: true,
             hand_raised: true,
+            deafened: false,
             connection: ConnectionState::Reconnecting,
             join_order: 2,
         }

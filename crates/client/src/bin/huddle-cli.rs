@@ -400,7 +400,7 @@ fn human(r: &Report) -> String {
 mod typed {
     //! What a line typed into `huddle-cli join` asks for: chat, or a `/command`.
 
-    use huddle_proto::ParticipantId;
+    use huddle_proto::{ParticipantId, WaiterId};
 
     /// Whose metadata a `/meta` or `/unmeta` line changes.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -429,6 +429,16 @@ mod typed {
         Remove(ParticipantId),
         Lock(bool),
         LockSharing(bool),
+        /// Myself deaf or not.
+        Deaf(bool),
+        /// Someone else deaf or not.
+        DeafenMember(ParticipantId, bool),
+        WaitingRoom(bool),
+        Admit(WaiterId),
+        AdmitAll,
+        Deny(WaiterId),
+        Lobby,
+        HandsFirst(bool),
         End,
         Help,
     }
@@ -436,7 +446,8 @@ mod typed {
     pub(super) const HELP: &str = "lines are chat to everyone (start one with // to send a \
         leading /); commands: /share on|off, /hand up|down, /mute ID, /remove ID, \
         /lock on|off, /lock-sharing on|off, /meta room|me|ID KEY=JSON, /unmeta room|me|ID KEY, \
-        /end, /help";
+        /deaf on|off, /deafen ID, /undeafen ID, /waiting-room on|off, /lobby, /admit ID, \
+        /admit-all, /deny ID, /hands-first on|off, /end, /help";
 
     /// Parses a typed line; an error says what was wrong in words.
     pub(super) fn parse(line: &str) -> Result<Typed, String> {
@@ -480,6 +491,15 @@ mod typed {
             "remove" => id().map(Typed::Remove),
             "lock" => switch("on", "off").map(Typed::Lock),
             "lock-sharing" => switch("on", "off").map(Typed::LockSharing),
+            "deaf" => switch("on", "off").map(Typed::Deaf),
+            "deafen" => id().map(|id| Typed::DeafenMember(id, true)),
+            "undeafen" => id().map(|id| Typed::DeafenMember(id, false)),
+            "waiting-room" => switch("on", "off").map(Typed::WaitingRoom),
+            "admit" => id().map(|id| Typed::Admit(WaiterId(id.0))),
+            "admit-all" => none(Typed::AdmitAll),
+            "deny" => id().map(|id| Typed::Deny(WaiterId(id.0))),
+            "lobby" => none(Typed::Lobby),
+            "hands-first" => switch("on", "off").map(Typed::HandsFirst),
             "end" => none(Typed::End),
             "help" => none(Typed::Help),
             "meta" => Err("/meta takes room, me or a member id, then KEY=JSON".to_owned()),
@@ -550,6 +570,14 @@ mod typed {
             assert_eq!(parse("/lock-sharing on"), Ok(Typed::LockSharing(true)));
             assert_eq!(parse("/lock off"), Ok(Typed::Lock(false)));
             assert_eq!(parse("/end"), Ok(Typed::End));
+            assert_eq!(parse("/admit 4"), Ok(Typed::Admit(WaiterId(4))));
+            assert_eq!(parse("/deny 5"), Ok(Typed::Deny(WaiterId(5))));
+            assert_eq!(
+                parse("/deafen 2"),
+                Ok(Typed::DeafenMember(ParticipantId(2), true))
+            );
+            assert_eq!(parse("/deaf on"), Ok(Typed::Deaf(true)));
+            assert_eq!(parse("/waiting-room off"), Ok(Typed::WaitingRoom(false)));
             assert_eq!(parse("/help"), Ok(Typed::Help));
         }
 
@@ -618,6 +646,10 @@ mod typed {
                 ("/remove 1 2", "too many"),
                 ("/dance", "unknown command"),
                 ("/", "unknown command"),
+                ("/admit", "member id"),
+                ("/admit-all now", "nothing more"),
+                ("/deaf maybe", "on or off"),
+                ("/waiting-room", "on or off"),
             ] {
                 let err = parse(line).expect_err(line);
                 assert!(err.contains(says), "{line}: {err}");
@@ -872,6 +904,24 @@ mod join {
                 }
             }
         }
+        let (waiting_tx, mut waiting_rx) = tokio::sync::mpsc::unbounded_channel();
+        options.on_waiting = Some(waiting_tx);
+        // Said while the join waits in a lobby; the task ends with the join.
+        tokio::spawn(async move {
+            while let Some(notice) = waiting_rx.recv().await {
+                if json {
+                    println!(
+                        "{}",
+                        json!({ "type": "waiting", "waiter": notice.waiter, "session": notice.session_name })
+                    );
+                } else {
+                    println!(
+                        "waiting for the host to let you into {}",
+                        notice.session_name
+                    );
+                }
+            }
+        });
         let mut call_options = CallOptions::new(options);
         call_options.relay_only = args.relay_only;
         call_options.decode_video = !args.no_decode;
@@ -951,6 +1001,7 @@ mod join {
                     Ok(Some(text)) if text.trim().is_empty() => {}
                     Ok(Some(text)) => match typed::parse(&text) {
                         Ok(Typed::Help) => report_help(json),
+                        Ok(Typed::Lobby) => report_lobby(json, &session.state()),
                         Ok(command) => {
                             if let Err(e) = run_typed(&call, command).await {
                                 report_error(json, &e.to_string());
@@ -1060,8 +1111,28 @@ mod join {
                 Whose::Me => session.delete_member_metadata(None, vec![key]).await,
                 Whose::Member(id) => session.delete_member_metadata(Some(id), vec![key]).await,
             },
+            Typed::Deaf(deaf) => session.set_deaf(None, deaf).await,
+            Typed::DeafenMember(who, deaf) => session.set_deaf(Some(who), deaf).await,
+            Typed::WaitingRoom(on) => session.set_waiting_room(on).await,
+            Typed::Admit(waiter) => session.admit(waiter).await,
+            Typed::AdmitAll => session.admit_all().await,
+            Typed::Deny(waiter) => session.deny(waiter).await,
+            Typed::HandsFirst(on) => session.set_hands_first(on).await,
             Typed::End => session.end().await,
-            Typed::Help => Ok(()),
+            Typed::Help | Typed::Lobby => Ok(()),
+        }
+    }
+
+    /// Who waits in the lobby, as a host or manager knows it.
+    fn report_lobby(json: bool, state: &CallState) {
+        if json {
+            println!("{}", json!({ "type": "lobby", "waiting": state.lobby }));
+        } else if state.lobby.is_empty() {
+            println!("nobody is waiting in the lobby");
+        } else {
+            for w in &state.lobby {
+                println!("waiting: {} ({})", w.display_name, w.id);
+            }
         }
     }
 
@@ -1319,6 +1390,19 @@ mod join {
                 huddle_proto::EndReason::ServerShutdown => "the server shut down".to_owned(),
             },
             Notice::Reaction { name, reaction, .. } => format!("{name} reacted {reaction:?}"),
+            Notice::YourHearingChanged {
+                by_name,
+                deaf: true,
+                ..
+            } => format!("{by_name} deafened you: you hear nobody now"),
+            Notice::YourHearingChanged {
+                by_name,
+                deaf: false,
+                ..
+            } => format!("{by_name} let you hear again"),
+            Notice::WaiterJoined { waiter, name } => {
+                format!("{name} is waiting in the lobby (/admit {waiter} or /deny {waiter})")
+            }
             _ => "something happened".to_owned(),
         }
     }

@@ -2,14 +2,15 @@
 //!
 //! [`Endpoint::parse`] turns what a person typed (a `ws(s)://` URL, an `http(s)://` base or a
 //! bare `host:port`) into the `/v1/ws` URL; [`connect_and_join`] opens TCP (and TLS for
-//! `wss`), upgrades, sends `join` and waits for `welcome` or the server's refusal.
+//! `wss`), upgrades, sends `join` and waits for `welcome` or the server's refusal, or, for a
+//! session with a waiting room, `waiting`; [`wait_for_admission`] then waits in the lobby.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use huddle_proto::limits::MAX_SERVER_FRAME_BYTES;
-use huddle_proto::{decode_server, encode, ClientMessage, Join, ServerMessage, Welcome};
+use huddle_proto::limits::{HEARTBEAT_INTERVAL, MAX_SERVER_FRAME_BYTES};
+use huddle_proto::{decode_server, encode, ClientMessage, Join, ServerMessage, WaiterId, Welcome};
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -97,13 +98,30 @@ impl Endpoint {
     }
 }
 
+/// Someone waiting in a session's lobby: what the server said when the join went there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LobbyNotice {
+    /// The lobby's id for this join.
+    pub waiter: WaiterId,
+    /// The session's name.
+    pub session_name: String,
+}
+
+/// How far a join got.
+pub(crate) enum Handshake {
+    /// A member.
+    Welcome(Ws, Box<Welcome>),
+    /// Waiting in the lobby; [`wait_for_admission`] goes on.
+    Waiting(Ws, LobbyNotice),
+}
+
 /// Opens the socket and joins. Refusals come back as [`ClientError::JoinRefused`]; the caller
 /// bounds the time.
 pub(crate) async fn connect_and_join(
     endpoint: &Endpoint,
     trust: &Trust,
     join: Join,
-) -> Result<(Ws, Welcome), ClientError> {
+) -> Result<Handshake, ClientError> {
     let mut ws = open(endpoint, trust).await?;
     let frame = encode(&ClientMessage::Join(join)).map_err(|e| ClientError::BadAnswer {
         url: endpoint.url.clone(),
@@ -112,6 +130,48 @@ pub(crate) async fn connect_and_join(
     ws.send(Message::text(frame))
         .await
         .map_err(|e| unreachable_err(endpoint, &e.to_string()))?;
+    match read_answer(&mut ws, endpoint).await? {
+        Answer::Welcome(welcome) => Ok(Handshake::Welcome(ws, welcome)),
+        Answer::Waiting(notice) => Ok(Handshake::Waiting(ws, notice)),
+    }
+}
+
+/// Waits in the lobby until a host lets this join in (the welcome) or turns it away
+/// ([`ClientError::JoinRefused`] with `denied`), sending the heartbeat meanwhile. The caller
+/// bounds the time; dropping the future leaves the lobby (the socket closes).
+pub(crate) async fn wait_for_admission(
+    mut ws: Ws,
+    endpoint: &Endpoint,
+) -> Result<(Ws, Welcome), ClientError> {
+    let mut beat = tokio::time::interval(HEARTBEAT_INTERVAL);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut nonce = 0u64;
+    loop {
+        tokio::select! {
+            answer = read_answer(&mut ws, endpoint) => match answer? {
+                Answer::Welcome(welcome) => return Ok((ws, *welcome)),
+                Answer::Waiting(_) => {}
+            },
+            _ = beat.tick() => {
+                nonce += 1;
+                let ping = encode(&ClientMessage::Ping { nonce }).map_err(|e| {
+                    ClientError::BadAnswer { url: endpoint.url.clone(), reason: e.to_string() }
+                })?;
+                ws.send(Message::text(ping))
+                    .await
+                    .map_err(|e| unreachable_err(endpoint, &e.to_string()))?;
+            }
+        }
+    }
+}
+
+enum Answer {
+    Welcome(Box<Welcome>),
+    Waiting(LobbyNotice),
+}
+
+/// Reads until the server answers the join. Cancel-safe: it holds nothing between frames.
+async fn read_answer(ws: &mut Ws, endpoint: &Endpoint) -> Result<Answer, ClientError> {
     loop {
         let text = match ws.next().await {
             Some(Ok(Message::Text(text))) => text,
@@ -128,13 +188,27 @@ pub(crate) async fn connect_and_join(
             None => return Err(unreachable_err(endpoint, "closed before welcome")),
         };
         match decode_server(text.as_str()) {
-            Ok(ServerMessage::Welcome(welcome)) => return Ok((ws, welcome)),
-            Ok(ServerMessage::Error { code, message, .. }) => {
+            Ok(ServerMessage::Welcome(welcome)) => return Ok(Answer::Welcome(Box::new(welcome))),
+            Ok(ServerMessage::Waiting {
+                waiter,
+                session_name,
+            }) => {
+                return Ok(Answer::Waiting(LobbyNotice {
+                    waiter,
+                    session_name,
+                }))
+            }
+            Ok(ServerMessage::Error {
+                id: None,
+                code,
+                message,
+            }) => {
                 // The server closes right after a refusal; say goodbye politely, but the
                 // refusal is what matters.
                 let _ = ws.close(None).await;
                 return Err(ClientError::JoinRefused { code, message });
             }
+            // Pongs, and errors answering something else, are not the join's answer.
             Ok(_) => continue,
             Err(e) => {
                 return Err(ClientError::BadAnswer {

@@ -330,7 +330,10 @@ impl Driver {
             }
         };
         match message {
-            ServerMessage::Welcome(_) | ServerMessage::Pong { .. } => Flow::Continue,
+            // A member is past the lobby: a stray `waiting` means nothing now.
+            ServerMessage::Welcome(_)
+            | ServerMessage::Waiting { .. }
+            | ServerMessage::Pong { .. } => Flow::Continue,
             ServerMessage::Ok { id } => match self.pending.remove(&id) {
                 Some(Pending::Request(reply)) => {
                     let _ = reply.send(Ok(()));
@@ -493,9 +496,13 @@ impl Driver {
                 }
             };
             match outcome {
-                Ok(Ok((ws, welcome))) => {
+                Ok(Ok(conn::Handshake::Welcome(ws, welcome))) => {
                     self.resumed(&welcome);
                     return Ok(ws);
+                }
+                // A resume never waits in the lobby; a server that says so is wrong.
+                Ok(Ok(conn::Handshake::Waiting(..))) => {
+                    last = "the server put a resume in its lobby".to_owned();
                 }
                 Ok(Err(ClientError::JoinRefused { code, message })) => {
                     return Err(CloseReason::ResumeRefused { code, message });

@@ -23,7 +23,7 @@ use std::time::Duration;
 use huddle_proto::limits::{DEFAULT_RECONNECT_GRACE, JOIN_TIMEOUT};
 use huddle_proto::{
     Action, AudiencePage, ChatMessage, EndReason, ErrorCode, Join, MediaEvent, MediaRequest,
-    MemberMetadata, Metadata, MetadataChange, ParticipantId, Reaction, ServerEvent,
+    MemberMetadata, Metadata, MetadataChange, ParticipantId, Reaction, ServerEvent, WaiterId,
     PROTOCOL_VERSION,
 };
 use serde::Serialize;
@@ -32,7 +32,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::error::ClientError;
 use crate::tls::Trust;
 
+pub use conn::LobbyNotice;
 pub use state::{Applied, CallState, MetadataChanged, Notice};
+
+/// How long a join waits in a lobby by default.
+pub const DEFAULT_LOBBY_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// How to join.
 #[derive(Debug, Clone)]
@@ -65,6 +69,11 @@ pub struct JoinOptions {
     pub reconnect_grace: Duration,
     /// Capacity of the [`SessionEvents`] queue.
     pub event_capacity: usize,
+    /// How long to wait in a session's lobby for a host to let this join in.
+    pub lobby_timeout: Duration,
+    /// Told when the join waits in the lobby (the session has a waiting room), so the UI can
+    /// say so; [`join`] returns once a host lets it in.
+    pub on_waiting: Option<mpsc::UnboundedSender<LobbyNotice>>,
 }
 
 impl JoinOptions {
@@ -88,6 +97,8 @@ impl JoinOptions {
             request_timeout: Duration::from_secs(10),
             reconnect_grace: DEFAULT_RECONNECT_GRACE,
             event_capacity: 1024,
+            lobby_timeout: DEFAULT_LOBBY_TIMEOUT,
+            on_waiting: None,
         }
     }
 
@@ -250,11 +261,13 @@ pub struct Session {
 /// [`ClientError::InvalidUrl`] for an unusable server address,
 /// [`ClientError::Unreachable`] / [`ClientError::Tls`] when the server cannot be reached,
 /// [`ClientError::JoinRefused`] with the server's code and message when it refuses (wrong
-/// passcode, locked session, token errors...), [`ClientError::Timeout`] when connecting and
-/// joining take longer than [`JoinOptions::join_timeout`].
+/// passcode, locked session, token errors; `denied` when a host turned the join away from the
+/// lobby), [`ClientError::Timeout`] when connecting and joining take longer than
+/// [`JoinOptions::join_timeout`], or waiting in the lobby longer than
+/// [`JoinOptions::lobby_timeout`].
 pub async fn join(options: JoinOptions) -> Result<(Session, SessionEvents), ClientError> {
     let endpoint = conn::Endpoint::parse(&options.server)?;
-    let (ws, welcome) = tokio::time::timeout(
+    let handshake = tokio::time::timeout(
         options.join_timeout,
         conn::connect_and_join(&endpoint, &options.trust, options.join_message()),
     )
@@ -262,6 +275,22 @@ pub async fn join(options: JoinOptions) -> Result<(Session, SessionEvents), Clie
     .map_err(|_| ClientError::Timeout {
         what: format!("joining at {}", endpoint.url),
     })??;
+    let (ws, welcome) = match handshake {
+        conn::Handshake::Welcome(ws, welcome) => (ws, *welcome),
+        conn::Handshake::Waiting(ws, notice) => {
+            if let Some(tell) = &options.on_waiting {
+                let _ = tell.send(notice);
+            }
+            tokio::time::timeout(
+                options.lobby_timeout,
+                conn::wait_for_admission(ws, &endpoint),
+            )
+            .await
+            .map_err(|_| ClientError::Timeout {
+                what: format!("waiting in the lobby at {}", endpoint.url),
+            })??
+        }
+    };
     let (event_tx, event_rx) = mpsc::channel(options.event_capacity.max(1));
     let (command_tx, command_rx) = mpsc::channel(64);
     let state = Arc::new(CallState::from_welcome(&welcome));
@@ -587,6 +616,60 @@ impl Session {
     /// As [`Session::request`].
     pub async fn lock_session(&self, locked: bool) -> Result<(), ClientError> {
         self.request(Action::LockSession { locked }).await
+    }
+
+    /// Stop or start hearing the session: myself (`None`; anyone) or someone else (host,
+    /// manager). Deafening also mutes the member's microphone; the server forwards no audio
+    /// to a deafened member.
+    ///
+    /// # Errors
+    /// As [`Session::request`].
+    pub async fn set_deaf(
+        &self,
+        participant: Option<ParticipantId>,
+        deaf: bool,
+    ) -> Result<(), ClientError> {
+        self.request(Action::SetDeaf { participant, deaf }).await
+    }
+
+    /// Turn the waiting room on or off (host, manager); off lets everyone waiting in.
+    ///
+    /// # Errors
+    /// As [`Session::request`].
+    pub async fn set_waiting_room(&self, on: bool) -> Result<(), ClientError> {
+        self.request(Action::SetWaitingRoom { on }).await
+    }
+
+    /// Let someone in from the lobby (host, manager).
+    ///
+    /// # Errors
+    /// As [`Session::request`]; `not_waiting` for someone no longer there, `session_full`.
+    pub async fn admit(&self, waiter: WaiterId) -> Result<(), ClientError> {
+        self.request(Action::Admit { waiter }).await
+    }
+
+    /// Let everyone in from the lobby, as many as the session holds (host, manager).
+    ///
+    /// # Errors
+    /// As [`Session::request`].
+    pub async fn admit_all(&self) -> Result<(), ClientError> {
+        self.request(Action::AdmitAll).await
+    }
+
+    /// Turn someone in the lobby away (host, manager).
+    ///
+    /// # Errors
+    /// As [`Session::request`]; `not_waiting` for someone no longer there.
+    pub async fn deny(&self, waiter: WaiterId) -> Result<(), ClientError> {
+        self.request(Action::Deny { waiter }).await
+    }
+
+    /// Show raised hands first in everyone's grid, or not (host, manager).
+    ///
+    /// # Errors
+    /// As [`Session::request`].
+    pub async fn set_hands_first(&self, on: bool) -> Result<(), ClientError> {
+        self.request(Action::SetHandsFirst { on }).await
     }
 
     /// Spotlight someone for everyone, or clear it (host, manager).

@@ -9,7 +9,8 @@
 
 use huddle_proto::{
     AudiencePage, ChatMessage, ChatSeq, EndReason, LeaveReason, Member, MemberMetadata, Metadata,
-    MetadataDiff, ParticipantId, Reaction, Resync, Role, ServerEvent, SessionInfo, Welcome,
+    MetadataDiff, ParticipantId, Reaction, Resync, Role, ServerEvent, SessionInfo, Waiter,
+    WaiterId, Welcome,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -39,6 +40,8 @@ pub struct CallState {
     pub ended: Option<EndReason>,
     /// Who removed me, once someone has.
     pub removed_by: Option<ParticipantId>,
+    /// Who waits in the lobby, oldest first (known to hosts and managers only).
+    pub lobby: Vec<Waiter>,
     /// Highest chat seq accounted for: everything addressed to me up to it is either in
     /// `chat` or has been asked for. `None` until the first message is seen, because a fresh
     /// join without chat cannot tell a gap from the session's earlier history.
@@ -133,6 +136,22 @@ pub enum Notice {
         /// The host's name when the host ended it.
         by_name: Option<String>,
     },
+    /// A host or manager deafened me or let me hear again.
+    YourHearingChanged {
+        /// Who.
+        by: ParticipantId,
+        /// Their name.
+        by_name: String,
+        /// Deafened now.
+        deaf: bool,
+    },
+    /// Someone came into the lobby and waits to be let in (hosts and managers are told).
+    WaiterJoined {
+        /// The lobby's id for them.
+        waiter: WaiterId,
+        /// Their name.
+        name: String,
+    },
     /// Someone reacted (not kept in the state).
     Reaction {
         /// Who.
@@ -191,6 +210,7 @@ impl CallState {
             member_metadata: BTreeMap::new(),
             ended: None,
             removed_by: None,
+            lobby: welcome.lobby.clone(),
             high_water: None,
             departed: BTreeMap::new(),
         };
@@ -233,6 +253,7 @@ impl CallState {
         self.role = resync.role;
         self.session = resync.session.clone();
         self.metadata = resync.metadata.clone();
+        self.lobby.clone_from(&resync.lobby);
         self.set_roster(&resync.members, &resync.audience, &resync.member_metadata);
         match (resync.last_chat_seq, self.high_water) {
             (Some(theirs), Some(mine)) if theirs > mine => Some(mine),
@@ -445,6 +466,10 @@ impl CallState {
             ServerEvent::YourRoleChanged { by, role } => {
                 self.role = *role;
                 self.set_mine(|m| m.role = *role);
+                if !self.sees_everyone() {
+                    // Only hosts and managers see the lobby (a resync brings it to a new one).
+                    self.lobby.clear();
+                }
                 out.notices.push(Notice::YourRoleChanged {
                     by: *by,
                     by_name: self.name_of(*by),
@@ -457,6 +482,25 @@ impl CallState {
                     by: *by,
                     by_name: self.name_of(*by),
                 });
+            }
+            ServerEvent::YourHearingChanged { by, deaf } => {
+                out.notices.push(Notice::YourHearingChanged {
+                    by: *by,
+                    by_name: self.name_of(*by),
+                    deaf: *deaf,
+                });
+            }
+            ServerEvent::WaiterJoined { waiter } => {
+                if !self.lobby.iter().any(|w| w.id == waiter.id) {
+                    self.lobby.push(waiter.clone());
+                }
+                out.notices.push(Notice::WaiterJoined {
+                    waiter: waiter.id,
+                    name: waiter.display_name.clone(),
+                });
+            }
+            ServerEvent::WaiterLeft { waiter, .. } => {
+                self.lobby.retain(|w| w.id != *waiter);
             }
             ServerEvent::SessionEnded { reason } => {
                 let by_name = match reason {
@@ -593,6 +637,7 @@ mod tests {
             talking: false,
             hand_raised: false,
             connection: ConnectionState::Present,
+            deafened: false,
             join_order: id,
         }
     }
@@ -623,6 +668,8 @@ mod tests {
                 audience_chat: true,
                 max_active: 1000,
                 capacity: 5000,
+                waiting_room: false,
+                hands_first: false,
             },
             // Out of order on purpose: the state sorts by join order.
             members: vec![
@@ -637,6 +684,7 @@ mod tests {
             chat,
             metadata: Metadata::new(),
             member_metadata: Vec::new(),
+            lobby: Vec::new(),
             heartbeat_interval_ms: 5000,
         }
     }
@@ -862,6 +910,7 @@ mod tests {
             metadata: Metadata::new(),
             member_metadata: Vec::new(),
             last_chat_seq: Some(ChatSeq(5)),
+            lobby: Vec::new(),
         };
         assert_eq!(state.resync(&resync), Some(ChatSeq(1)));
         assert_eq!(state.role, Role::Audience);

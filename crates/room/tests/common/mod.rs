@@ -4,7 +4,7 @@
 use huddle_proto::{
     DisplayName, ParticipantId, Passcode, ResumeKey, Role, ServerEvent, SessionName,
 };
-use huddle_room::{JoinOutcome, JoinRequest, Recipient, Room, RoomConfig, RoomError};
+use huddle_room::{Admission, JoinOutcome, JoinRequest, Recipient, Room, RoomConfig, RoomError};
 use std::time::{Duration, Instant};
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -39,11 +39,15 @@ impl Sim {
 
     pub fn join_as(&mut self, name: &str, role: Option<Role>) -> Result<ParticipantId, RoomError> {
         let req = self.request(name, role);
-        Ok(self.room.join(self.now, req)?.participant_id)
+        Ok(self.join_req(req)?.participant_id)
     }
 
+    /// A join that must make a member at once (no waiting room in the way).
     pub fn join_req(&mut self, req: JoinRequest) -> Result<JoinOutcome, RoomError> {
-        self.room.join(self.now, req)
+        match self.room.join(self.now, req)? {
+            Admission::Joined(outcome) => Ok(*outcome),
+            Admission::Waiting(_) => Err(RoomError::InvalidState("the join waits in the lobby")),
+        }
     }
 
     pub fn with_passcode(mut req: JoinRequest, code: &str) -> Result<JoinRequest, RoomError> {

@@ -91,6 +91,8 @@ pub struct SfuStats {
     pub rtp_in: AtomicU64,
     /// RTP packets handed to subscriber connections.
     pub rtp_out: AtomicU64,
+    /// Audio packets not forwarded to a member because it is deafened.
+    pub withheld_deaf: AtomicU64,
     /// Datagrams that matched no connection.
     pub unrouted: AtomicU64,
 }
@@ -131,6 +133,8 @@ pub(crate) struct Publish {
     pub video: Option<bool>,
     /// Sharing the screen.
     pub screen: Option<bool>,
+    /// Deafened: no audio is forwarded to the member.
+    pub deaf: Option<bool>,
 }
 
 impl Publish {
@@ -140,6 +144,7 @@ impl Publish {
             audio: Some(!member.audio_muted),
             video: Some(member.video_on),
             screen: Some(member.sharing),
+            deaf: Some(member.deafened),
         }
     }
 }
@@ -148,9 +153,12 @@ const FORWARD_AUDIO: u8 = 1;
 const FORWARD_VIDEO: u8 = 1 << 1;
 const FORWARD_SCREEN: u8 = 1 << 2;
 const FORWARD_CLOSED: u8 = 1 << 3;
+/// Set while the member is deafened: unlike the others a bit that takes away (a member
+/// hears from the start), and closed takes everything away anyway.
+const FORWARD_DEAF: u8 = 1 << 4;
 
-/// What the room lets one member have forwarded: microphone, camera, screen, and whether it
-/// is still a member at all. State the forwarding task reads on every packet, written by the
+/// What the room lets one member have forwarded: microphone, camera, screen, whether it
+/// hears the others (deafened or not), and whether it is still a member at all. State the forwarding task reads on every packet, written by the
 /// member's room task on every change, rather than a stream of commands: a command the
 /// forwarding task never received (its queue full) cannot leave a muted member audible or a
 /// removed one forwarded. It starts closed to everything (deny by default).
@@ -172,6 +180,7 @@ impl Forwarding {
             .fetch_update(Ordering::Release, Ordering::Acquire, |bits| {
                 let bits = set(bits, FORWARD_AUDIO, change.audio);
                 let bits = set(bits, FORWARD_VIDEO, change.video);
+                let bits = set(bits, FORWARD_DEAF, change.deaf);
                 Some(set(bits, FORWARD_SCREEN, change.screen))
             });
     }
@@ -184,6 +193,11 @@ impl Forwarding {
     /// Whether the member left.
     pub fn is_closed(&self) -> bool {
         self.0.load(Ordering::Acquire) & FORWARD_CLOSED != 0
+    }
+
+    /// Whether others' audio may be forwarded to it: a member, not deafened.
+    pub fn hears(&self) -> bool {
+        self.0.load(Ordering::Acquire) & (FORWARD_CLOSED | FORWARD_DEAF) == 0
     }
 
     /// Whether its stream of `kind` may be forwarded.

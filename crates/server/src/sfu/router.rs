@@ -774,6 +774,10 @@ impl Router {
             if !sub.connected || sub.forwarding.is_closed() {
                 continue;
             }
+            if !video && !sub.forwarding.hears() {
+                self.stats.withheld_deaf.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             let Some(slot) = sub.slots_mut(inbound.kind).get_mut(slot) else {
                 continue;
             };

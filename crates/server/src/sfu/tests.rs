@@ -80,6 +80,7 @@ impl Publish {
             audio: Some(true),
             video: Some(true),
             screen: Some(false),
+            deaf: None,
         }
     }
 }
@@ -447,6 +448,7 @@ fn host_controls_hold_when_the_command_queue_is_full() -> TestResult {
             audio: Some(false),
             video: None,
             screen: None,
+            deaf: None,
         },
     );
     assert!(!router.forwards(1, who, SlotKind::Audio));
@@ -458,6 +460,7 @@ fn host_controls_hold_when_the_command_queue_is_full() -> TestResult {
             audio: None,
             video: Some(false),
             screen: None,
+            deaf: None,
         },
     );
     assert!(!router.forwards(1, who, SlotKind::Video));

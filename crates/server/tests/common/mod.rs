@@ -519,6 +519,7 @@ pub fn diff(old: &Member, new: &Member) -> MemberUpdate {
         sharing: field(&old.sharing, &new.sharing),
         talking: field(&old.talking, &new.talking),
         hand_raised: field(&old.hand_raised, &new.hand_raised),
+        deafened: field(&old.deafened, &new.deafened),
         connection: field(&old.connection, &new.connection),
     }
 }

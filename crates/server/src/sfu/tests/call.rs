@@ -7,6 +7,7 @@
 //! What is on the wire between them is read from the RTP header, which SRTP leaves in the
 //! clear: which payload type, SSRC and sequence number went where.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -170,6 +171,7 @@ impl Call {
                 audio: Some(true),
                 video: Some(true),
                 screen: Some(false),
+                deaf: None,
             },
         );
         let port = u16::try_from(50_000 + who)?;
@@ -569,6 +571,7 @@ fn a_closed_gate_stops_forwarding_at_the_next_packet() -> TestResult {
             audio: Some(false),
             video: None,
             screen: None,
+            deaf: None,
         },
     );
     call.audio(1, true)?;
@@ -590,6 +593,7 @@ fn a_closed_gate_stops_forwarding_at_the_next_packet() -> TestResult {
             audio: Some(true),
             video: None,
             screen: None,
+            deaf: None,
         },
     );
     call.audio(1, true)?;
@@ -598,6 +602,48 @@ fn a_closed_gate_stops_forwarding_at_the_next_packet() -> TestResult {
         before.0 + 1,
         "audio after the unmute"
     );
+    Ok(())
+}
+
+#[test]
+fn a_deafened_member_is_sent_no_audio_and_others_still_are() -> TestResult {
+    let mut call = Call::with(&[1, 2, 3])?;
+    call.audio(1, true)?;
+    call.start_video(1)?;
+    call.audio(1, true)?;
+    let heard = |call: &Call, who: u64| call.app(who).map(|a| a.got("a0").len());
+    let (two, three) = (heard(&call, 2)?, heard(&call, 3)?);
+    assert!(
+        two > 0 && three > 0,
+        "audio forwarded before: {two} {three}"
+    );
+
+    // Member 2 is deafened: the room writes it into 2's forwarding.
+    let deaf = |on| Publish {
+        audio: None,
+        video: None,
+        screen: None,
+        deaf: Some(on),
+    };
+    call.forwarding_table.apply((ROOM, p(2)), deaf(true));
+    let withheld = call.router.stats().withheld_deaf.load(Ordering::Relaxed);
+    for _ in 0..10 {
+        call.audio(1, true)?;
+    }
+    call.video(1, false)?;
+    assert_eq!(heard(&call, 2)?, two, "audio reached a deafened member");
+    assert_eq!(heard(&call, 3)?, three + 10, "the others still hear");
+    assert_eq!(
+        call.router.stats().withheld_deaf.load(Ordering::Relaxed) - withheld,
+        10,
+        "each withheld packet counted"
+    );
+    // Video still reaches it; deafness is about sound.
+    assert!(call.app(2)?.got("v0").len() >= 2, "video stopped too");
+
+    call.forwarding_table.apply((ROOM, p(2)), deaf(false));
+    call.audio(1, true)?;
+    assert_eq!(heard(&call, 2)?, two + 1, "audio again after undeafening");
     Ok(())
 }
 

@@ -1,5 +1,7 @@
 //! The pre-join device check: camera preview, microphone level meter and the speaker's test
-//! sound. Each stream runs on its own thread that forwards from a `huddle-media` subscription
+//! sound. The meter shows the microphone as the call would send it: after the input volume,
+//! with the noise gate's state (the controls are shared with the call, so a change here or in
+//! the call's device menu applies to both). Each stream runs on its own thread that forwards from a `huddle-media` subscription
 //! to a Tauri channel and stops when asked, when the device goes away, or when the window
 //! stops listening.
 
@@ -8,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use huddle_media::{
-    CameraCapture, CameraRegistry, CaptureFormat, DeviceKind, MediaError, MicCapture,
-    SpeakerPlayout, SyntheticFault, VideoFrame, Worker,
+    CameraCapture, CameraRegistry, CaptureFormat, DeviceKind, InputControls, InputShaper,
+    LevelMeter, MediaError, MicCapture, SpeakerPlayout, SyntheticFault, VideoFrame, Worker,
 };
 use serde::Serialize;
 
@@ -43,10 +45,23 @@ pub struct Devices {
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MeterReading {
-    /// 0..1, fast attack and slow release.
+    /// 0..1 (-60 to 0 dBFS of peak, after the input volume), fast attack and slow release.
     pub meter: f32,
+    /// The peak after the input volume.
     pub dbfs: f32,
-    pub voice: bool,
+    /// The noise gate lets the voice through (always without a gate).
+    pub open: bool,
+}
+
+impl MeterReading {
+    /// A reading from a meter position (0..1 for -60..0 dBFS).
+    pub fn from_meter(meter: f32, open: bool) -> Self {
+        MeterReading {
+            meter,
+            dbfs: meter * 60.0 - 60.0,
+            open,
+        }
+    }
 }
 
 /// Owns the devices the pre-join screen has open.
@@ -55,6 +70,8 @@ pub struct DeviceCheck {
     preview: Mutex<Option<Worker>>,
     meter: Mutex<Option<Worker>>,
     speaker: Mutex<Option<(Option<String>, SpeakerPlayout)>>,
+    /// The input volume and gate, for the meter here and for the call.
+    input: Arc<InputControls>,
 }
 
 impl Default for DeviceCheck {
@@ -68,6 +85,7 @@ impl Default for DeviceCheck {
             preview: Mutex::new(None),
             meter: Mutex::new(None),
             speaker: Mutex::new(None),
+            input: Arc::default(),
         }
     }
 }
@@ -142,6 +160,17 @@ impl DeviceCheck {
         Ok(info.label)
     }
 
+    /// The microphone's volume and gate, which a call joined now uses (and keeps following).
+    pub fn input(&self) -> Arc<InputControls> {
+        Arc::clone(&self.input)
+    }
+
+    /// Sets the microphone's volume and gate, here and in a call.
+    pub fn set_input(&self, volume: f32, gate: Option<f32>) {
+        self.input.set_volume(volume);
+        self.input.set_gate(gate);
+    }
+
     pub fn stop_preview(&self) {
         lock(&self.preview).take();
     }
@@ -155,23 +184,26 @@ impl DeviceCheck {
         let mut slot = lock(&self.meter);
         slot.take();
         let (mic, info) = MicCapture::start(id)?;
-        let levels = mic.levels(64)?;
+        let frames = mic.subscribe(64)?;
+        let input = Arc::clone(&self.input);
         *slot = Some(Worker::spawn("huddle-meter", move |stop| {
             let _mic = mic;
+            let (mut shaper, mut meter) = (InputShaper::new(), LevelMeter::default());
             let mut peak: Option<MeterReading> = None;
             let mut last_sent = Instant::now();
             while !stop.load(Ordering::Relaxed) {
-                match levels.recv_timeout(Duration::from_millis(200)) {
-                    Ok(level) => {
+                match frames.recv_timeout(Duration::from_millis(200)) {
+                    Ok(mut frame) => {
+                        let shaped = shaper.shape(&input, &mut frame);
                         let reading = MeterReading {
-                            meter: level.meter,
-                            dbfs: level.dbfs,
-                            voice: level.voice,
+                            meter: meter.update_dbfs(shaped.peak_dbfs),
+                            dbfs: shaped.peak_dbfs,
+                            open: shaped.open,
                         };
                         // Keep the loudest reading of each interval so short peaks show.
                         peak = Some(match peak {
                             Some(p) if p.meter >= reading.meter => MeterReading {
-                                voice: p.voice || reading.voice,
+                                open: p.open || reading.open,
                                 ..p
                             },
                             _ => reading,

@@ -27,6 +27,10 @@ pub struct Settings {
     pub camera_id: Option<String>,
     pub microphone_id: Option<String>,
     pub speaker_id: Option<String>,
+    /// The microphone's volume, 0..=2 (1 leaves it as it is).
+    pub input_volume: f32,
+    /// The input sensitivity: the noise gate's threshold in dBFS, or none.
+    pub input_gate: Option<f32>,
     /// Host for others on this computer's network, not only for this computer.
     pub host_on_network: bool,
     /// Light or dark, or whatever the system uses.
@@ -67,6 +71,8 @@ impl Default for Settings {
             camera_id: None,
             microphone_id: None,
             speaker_id: None,
+            input_volume: 1.0,
+            input_gate: None,
             host_on_network: false,
             theme: Theme::System,
             notifications: true,
@@ -78,6 +84,18 @@ impl Settings {
     /// Refuses values that no UI would produce, so a hostile or broken caller cannot fill
     /// the disk or the screen.
     pub fn validate(&self) -> Result<(), AppError> {
+        if !(0.0..=huddle_media::input::MAX_INPUT_VOLUME).contains(&self.input_volume) {
+            return Err(AppError::InvalidSetting(format!(
+                "input volume {} is outside 0 to 2",
+                self.input_volume
+            )));
+        }
+        let (low, high) = huddle_media::input::GATE_RANGE_DBFS;
+        if let Some(gate) = self.input_gate.filter(|g| !(low..=high).contains(g)) {
+            return Err(AppError::InvalidSetting(format!(
+                "input sensitivity {gate} dBFS is outside {low} to {high}"
+            )));
+        }
         let texts = [
             ("display name", Some(&self.display_name)),
             ("session name", Some(&self.session_name)),
@@ -234,6 +252,8 @@ mod tests {
             session_name: "Standup".into(),
             join_muted: true,
             camera_id: Some("synthetic:0".into()),
+            input_volume: 1.5,
+            input_gate: Some(-45.0),
             ..Settings::default()
         };
         store.save(&settings)?;
@@ -322,5 +342,26 @@ mod tests {
             control.validate(),
             Err(AppError::InvalidSetting(_))
         ));
+    }
+
+    #[test]
+    fn input_volume_and_sensitivity_out_of_range_are_refused() {
+        for (input_volume, input_gate) in [(2.5, None), (-0.1, None), (1.0, Some(10.0))] {
+            let settings = Settings {
+                input_volume,
+                input_gate,
+                ..Settings::default()
+            };
+            assert!(
+                matches!(settings.validate(), Err(AppError::InvalidSetting(_))),
+                "{input_volume} {input_gate:?}"
+            );
+        }
+        let fine = Settings {
+            input_volume: 0.0,
+            input_gate: Some(-70.0),
+            ..Settings::default()
+        };
+        assert!(fine.validate().is_ok());
     }
 }

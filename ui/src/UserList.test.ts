@@ -60,4 +60,11 @@ describe("the user list", () => {
     expect(html).toMatch(/aria-expanded="true"[^>]*>.*Audience · 20/s);
     expect(html).toContain("Loading…");
   });
+
+  it("gives a participant a menu (for their volume) on everyone's row but their own", () => {
+    const html = render(UserList, { props: { snapshot: snapshotOf("participant", 3, noAudience), onendforall: () => undefined } }).body;
+    expect(html).toContain('aria-label="Actions for m2"');
+    expect(html).toContain('aria-label="Actions for m3"');
+    expect(html).not.toContain('aria-label="Actions for Ann"');
+  });
 });

@@ -21,7 +21,7 @@ use huddle_client::call::{
 };
 use huddle_client::session::{self, JoinOptions, Notice, Session, SessionEvent};
 use huddle_client::ClientError;
-use huddle_media::{CameraRegistry, CaptureFormat};
+use huddle_media::{CameraRegistry, CaptureFormat, InputControls};
 use huddle_proto::{ParticipantId, VideoWant};
 use tokio::sync::{watch, Mutex};
 
@@ -60,6 +60,8 @@ pub struct LocalMedia {
     pub audio: bool,
     /// Screens that may be shared.
     pub screens: Option<ScreenInput>,
+    /// The microphone's volume and gate, kept by the device check (which the call follows).
+    pub input: Arc<InputControls>,
 }
 
 /// This computer's screens, to share at [`ScreenInput::DEFAULT_LIMIT`].
@@ -153,6 +155,7 @@ impl Call {
             options.audio = AudioInput::Devices(AudioDevices {
                 microphone: request.microphone_id,
                 speaker: request.speaker_id,
+                input: Arc::clone(&local.input),
                 ..AudioDevices::default()
             });
         }

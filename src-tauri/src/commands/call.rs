@@ -10,7 +10,7 @@ use crate::call::view::{
     TileSize,
 };
 use crate::call::{Call, LocalMedia};
-use crate::devices::DeviceCheck;
+use crate::devices::{DeviceCheck, MeterReading};
 use crate::error::AppError;
 use crate::host::Host;
 
@@ -30,6 +30,7 @@ pub async fn call_join(
         cameras: Some(devices.cameras()),
         audio: true,
         screens: Some(crate::call::screens()),
+        input: devices.input(),
     };
     call.join(request, embedded, local, on_event).await
 }
@@ -155,4 +156,24 @@ pub async fn call_tile_sizes(sizes: Vec<TileSize>, call: State<'_, Call>) -> Res
         return Err(AppError::Internal("too many tiles".into()));
     }
     call.set_tile_sizes(sizes).await
+}
+
+/// Plays one member at `volume` (0 silent, 1 as sent, up to 2) on this computer only, for the
+/// rest of the call.
+#[tauri::command]
+pub async fn call_set_member_volume(
+    participant: u64,
+    volume: f32,
+    call: State<'_, Call>,
+) -> Result<(), AppError> {
+    let media = call.media().await?;
+    media.set_member_volume(ParticipantId(participant), volume);
+    Ok(())
+}
+
+/// The level of what I send, for the device menu's meter (read while the menu is open).
+#[tauri::command]
+pub async fn call_input_level(call: State<'_, Call>) -> Result<MeterReading, AppError> {
+    let level = call.media().await?.input_level();
+    Ok(MeterReading::from_meter(level.meter, level.gate_open))
 }

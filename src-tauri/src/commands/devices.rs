@@ -51,6 +51,18 @@ pub async fn meter_stop(devices: State<'_, DeviceCheck>) -> Result<(), AppError>
     Ok(())
 }
 
+/// The microphone's volume (0 to 2) and input sensitivity (the noise gate's threshold in
+/// dBFS, or none), for the level meter here and for the call, live.
+#[tauri::command]
+pub async fn audio_input_set(
+    volume: f32,
+    gate: Option<f32>,
+    devices: State<'_, DeviceCheck>,
+) -> Result<(), AppError> {
+    devices.set_input(volume, gate);
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn play_test_sound(
     speaker_id: Option<String>,

@@ -24,6 +24,10 @@ export interface Settings {
   cameraId: string | null;
   microphoneId: string | null;
   speakerId: string | null;
+  /** The microphone's volume, 0 to 2 (1 leaves it as it is). */
+  inputVolume: number;
+  /** The input sensitivity: the noise gate's threshold in dBFS, or null for none. */
+  inputGate: number | null;
   /** Host for others on this computer's network, not only for this computer. */
   hostOnNetwork: boolean;
   /** Light, dark, or the system's colours. */
@@ -47,6 +51,8 @@ export const defaultSettings: Settings = {
   cameraId: null,
   microphoneId: null,
   speakerId: null,
+  inputVolume: 1,
+  inputGate: null,
   hostOnNetwork: false,
   theme: "system",
   notifications: true,
@@ -128,6 +134,8 @@ export const api = {
   loadSettings: () => invoke<LoadedSettings>("load_settings"),
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
   devicesList: () => invoke<Devices>("devices_list"),
+  /** The microphone's volume and gate, for the level meter and the call alike, live. */
+  setAudioInput: (volume: number, gate: number | null) => invoke<void>("audio_input_set", { volume, gate }),
   /** The join link the app was opened with (or handed since), once. */
   takeJoinLink: () => invoke<LinkView | null>("take_join_link"),
 };

@@ -11,6 +11,7 @@ import type {
   ScreenView,
   TileSize,
 } from "./generated/call";
+import type { MeterReading } from "./levels";
 import type { MemberAction } from "./permissions";
 
 export const callApi = {
@@ -35,6 +36,11 @@ export const callApi = {
     invoke<RosterPageView>("call_roster_page", { after, limit, search }),
   /** Moves the call to another device; null picks the system's default. */
   switchDevice: (kind: DeviceKind, id: string | null) => invoke<void>("call_switch_device", { kind, id }),
+  /** Plays one member at `volume` (0 to 2) here, for the rest of the call. */
+  setMemberVolume: (participant: number, volume: number) =>
+    invoke<void>("call_set_member_volume", { participant, volume }),
+  /** The level of what I send (after the input volume) and whether the gate lets it through. */
+  inputLevel: () => invoke<MeterReading>("call_input_level"),
   muteAll: () => invoke<void>("manage_mute_all"),
   removeOthers: () => invoke<void>("manage_remove_others"),
   lockSession: (locked: boolean) => invoke<void>("manage_lock_session", { locked }),

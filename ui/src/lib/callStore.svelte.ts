@@ -3,6 +3,7 @@
 import { Channel } from "@tauri-apps/api/core";
 import { callApi } from "./callApi";
 import { applyEvent, dismiss, expire, initialModel, say, type CallModel } from "./callModel";
+import { memberVolumes } from "./memberVolumes.svelte";
 import type { CallEvent, EndView, JoinRequest } from "./generated/call";
 
 export interface LocalMedia {
@@ -31,6 +32,8 @@ export class CallStore {
     let model = initialModel(result);
     for (const e of early) model = applyEvent(model, e, Date.now());
     joined = true;
+    // Volumes set for the members of an earlier call are not this one's.
+    memberVolumes.clear();
     this.media = media;
     this.endedByMe = false;
     this.model = model;

@@ -55,6 +55,12 @@ fn main() {
         "manage_make_manager",
         "manage_revoke_manager",
         "manage_transfer_host",
+        "manage_set_deaf",
+        "manage_set_hands_first",
+        "manage_set_waiting_room",
+        "manage_admit",
+        "manage_admit_all",
+        "manage_deny",
     ]);
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -140,6 +140,12 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
             crate::commands::manage::manage_make_manager,
             crate::commands::manage::manage_revoke_manager,
             crate::commands::manage::manage_transfer_host,
+            crate::commands::manage::manage_set_deaf,
+            crate::commands::manage::manage_set_hands_first,
+            crate::commands::manage::manage_set_waiting_room,
+            crate::commands::manage::manage_admit,
+            crate::commands::manage::manage_admit_all,
+            crate::commands::manage::manage_deny,
         ])
         .build(tauri::generate_context!())?
         .run(|app, event| {

@@ -1,9 +1,9 @@
 //! Desktop notifications while the window is in the back: a chat message that mentions me, a
-//! private message to me, and (for the lobby, once it exists) someone waiting to be let in.
+//! private message to me, and someone waiting in the lobby to be let in.
 //!
 //! The rule lives here and only here, in Rust, because the shell sees every call event
 //! whether or not the window is drawing: the call's forwarding task hands each chat message
-//! to [`Notifications::chat`], the lobby's event is to call [`Notifications::lobby_waiting`].
+//! to [`Notifications::chat`] and each joiner waiting in the lobby to [`Notifications::lobby_waiting`].
 //! Nothing is shown while the window has the focus, for my own messages, or when the person
 //! turned notifications off (`notifications` in the settings).
 //!
@@ -113,10 +113,6 @@ impl Notifications {
 
     /// The hook for the lobby: call it when someone starts waiting to be let in, on the app
     /// of a host or manager who may admit them.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the hook the lobby (under way) is to call")
-    )]
     pub fn lobby_waiting(&self, name: &str) {
         if self.wanted() {
             self.sink.show(Alert::LobbyWaiting {

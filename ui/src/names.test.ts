@@ -53,6 +53,7 @@ const snapshot: CallSnapshot = {
   session,
   members: [member(1, "host", { isMe: true, name: "Ann" }), member(2, "participant", { name: EVE, handRaised: true })],
   audience: noAudience,
+  lobby: [],
   link: "connected",
 };
 

@@ -140,6 +140,17 @@ impl Call {
         options.token = view::pasted_token(request.token);
         options.audio_muted = request.audio_muted;
         options.video_on = request.video_on;
+        // The window says "waiting for the host" while the join sits in a lobby.
+        let (waiting, mut waits) = tokio::sync::mpsc::unbounded_channel();
+        options.on_waiting = Some(waiting);
+        let waiting_sink = sink.clone();
+        tauri::async_runtime::spawn(async move {
+            while let Some(notice) = waits.recv().await {
+                waiting_sink.send(CallEvent::Waiting {
+                    session_name: notice.session_name,
+                });
+            }
+        });
         let mut options = CallOptions::new(options);
         options.decode_video = true;
         options.deliver_audio = false;
@@ -471,6 +482,7 @@ async fn forward(
                             by_name: Some(by_name),
                             ..
                         } => closer = Some(by_name.clone()),
+                        Notice::WaiterJoined { name, .. } => alerts.lobby_waiting(name),
                         _ => {}
                     }
                     match view::notice(&notice) {

@@ -90,6 +90,8 @@ pub struct MemberView {
     pub sharing: bool,
     pub talking: bool,
     pub hand_raised: bool,
+    /// Hears nobody: the server sends the member no audio.
+    pub deafened: bool,
     /// The member's link to the server is down; they keep their place for a grace period.
     pub reconnecting: bool,
     pub join_order: u64,
@@ -108,6 +110,19 @@ pub struct SessionView {
     pub audience_chat: bool,
     pub max_active: u32,
     pub capacity: u32,
+    /// Joiners wait in the lobby until a host or manager lets them in.
+    pub waiting_room: bool,
+    /// Raised hands come first in the grid (the host's choice).
+    pub hands_first: bool,
+}
+
+/// Someone waiting in the lobby.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct WaiterView {
+    pub id: u64,
+    pub name: String,
 }
 
 /// This app's link to the server.
@@ -131,6 +146,8 @@ pub struct CallSnapshot {
     /// The members on the stage (host, managers, participants) and me, in join order.
     pub members: Vec<MemberView>,
     pub audience: AudienceView,
+    /// Who waits in the lobby, oldest first (hosts and managers only).
+    pub lobby: Vec<WaiterView>,
     pub link: LinkView,
 }
 
@@ -241,6 +258,14 @@ pub enum NoticeView {
         by: String,
         role: RoleView,
     },
+    YourHearingChanged {
+        by: String,
+        deaf: bool,
+    },
+    WaiterJoined {
+        id: u64,
+        name: String,
+    },
     YouWereRemoved {
         by: String,
     },
@@ -291,6 +316,11 @@ pub enum CallEvent {
     /// media in the last window are left out).
     Quality {
         members: Vec<MemberQuality>,
+    },
+    /// The join waits in the session's lobby for a host to let it in.
+    Waiting {
+        #[serde(rename = "sessionName")]
+        session_name: String,
     },
     /// The call is over; the last event on the channel.
     Closed {
@@ -466,6 +496,7 @@ pub fn member(m: &Member, me: u64) -> MemberView {
         sharing: m.sharing,
         talking: m.talking,
         hand_raised: m.hand_raised,
+        deafened: m.deafened,
         reconnecting: m.connection == ConnectionState::Reconnecting,
         join_order: m.join_order,
     }
@@ -481,6 +512,8 @@ pub fn session(s: &SessionInfo) -> SessionView {
         audience_chat: s.audience_chat,
         max_active: s.max_active,
         capacity: s.capacity,
+        waiting_room: s.waiting_room,
+        hands_first: s.hands_first,
     }
 }
 
@@ -495,6 +528,14 @@ pub fn snapshot(state: &CallState, status: &ConnectionStatus) -> CallSnapshot {
             count: state.audience_count,
             raised_hands: state.audience_hands().map(|m| member(m, me)).collect(),
         },
+        lobby: state
+            .lobby
+            .iter()
+            .map(|w| WaiterView {
+                id: w.id.0,
+                name: w.display_name.clone(),
+            })
+            .collect(),
         link: link(status),
     }
 }
@@ -588,6 +629,14 @@ pub fn notice(n: &Notice) -> Option<NoticeView> {
         Notice::YourRoleChanged { by_name, role, .. } => NoticeView::YourRoleChanged {
             by: by_name.clone(),
             role: (*role).into(),
+        },
+        Notice::YourHearingChanged { by_name, deaf, .. } => NoticeView::YourHearingChanged {
+            by: by_name.clone(),
+            deaf: *deaf,
+        },
+        Notice::WaiterJoined { waiter, name } => NoticeView::WaiterJoined {
+            id: waiter.0,
+            name: name.clone(),
         },
         Notice::YouWereRemoved { by_name, .. } => NoticeView::YouWereRemoved {
             by: by_name.clone(),
@@ -728,6 +777,7 @@ mod tests {
             LinkView::decl(&cfg),
             CallSnapshot::decl(&cfg),
             AudienceView::decl(&cfg),
+            WaiterView::decl(&cfg),
             RosterPageView::decl(&cfg),
             ChatView::decl(&cfg),
             EndView::decl(&cfg),

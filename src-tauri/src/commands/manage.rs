@@ -1,7 +1,7 @@
 //! Host and manager controls (SPEC §3). The window shows them only to those whose role allows
 //! them; the server checks every one, and a refusal comes back in the server's words.
 
-use huddle_proto::{Action, ParticipantId};
+use huddle_proto::{Action, ParticipantId, WaiterId};
 use tauri::State;
 
 use crate::call::Call;
@@ -183,6 +183,60 @@ pub async fn manage_transfer_host(participant: u64, call: State<'_, Call>) -> Re
         &call,
         Action::TransferHost {
             participant: who(participant),
+        },
+    )
+    .await
+}
+
+/// Deafen or undeafen someone (`participant`), or myself (absent).
+#[tauri::command]
+pub async fn manage_set_deaf(
+    participant: Option<u64>,
+    deaf: bool,
+    call: State<'_, Call>,
+) -> Result<(), AppError> {
+    request(
+        &call,
+        Action::SetDeaf {
+            participant: participant.map(who),
+            deaf,
+        },
+    )
+    .await
+}
+
+#[tauri::command]
+pub async fn manage_set_hands_first(on: bool, call: State<'_, Call>) -> Result<(), AppError> {
+    request(&call, Action::SetHandsFirst { on }).await
+}
+
+#[tauri::command]
+pub async fn manage_set_waiting_room(on: bool, call: State<'_, Call>) -> Result<(), AppError> {
+    request(&call, Action::SetWaitingRoom { on }).await
+}
+
+#[tauri::command]
+pub async fn manage_admit(waiter: u64, call: State<'_, Call>) -> Result<(), AppError> {
+    request(
+        &call,
+        Action::Admit {
+            waiter: WaiterId(waiter),
+        },
+    )
+    .await
+}
+
+#[tauri::command]
+pub async fn manage_admit_all(call: State<'_, Call>) -> Result<(), AppError> {
+    request(&call, Action::AdmitAll).await
+}
+
+#[tauri::command]
+pub async fn manage_deny(waiter: u64, call: State<'_, Call>) -> Result<(), AppError> {
+    request(
+        &call,
+        Action::Deny {
+            waiter: WaiterId(waiter),
         },
     )
     .await

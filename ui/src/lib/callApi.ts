@@ -48,11 +48,19 @@ export const callApi = {
   audienceChat: (allowed: boolean) => invoke<void>("manage_audience_chat", { allowed }),
   spotlight: (participant: number | null) => invoke<void>("manage_spotlight", { participant }),
   rename: (participant: number, name: string) => invoke<void>("manage_rename", { participant, name }),
+  /** Deafens or undeafens me (null) or, for hosts and managers, someone else. */
+  setDeaf: (participant: number | null, deaf: boolean) => invoke<void>("manage_set_deaf", { participant, deaf }),
+  setHandsFirst: (on: boolean) => invoke<void>("manage_set_hands_first", { on }),
+  setWaitingRoom: (on: boolean) => invoke<void>("manage_set_waiting_room", { on }),
+  admit: (waiter: number) => invoke<void>("manage_admit", { waiter }),
+  admitAll: () => invoke<void>("manage_admit_all"),
+  deny: (waiter: number) => invoke<void>("manage_deny", { waiter }),
 };
 
 /** Sends one per-member host action (rename has its own wrapper: it needs a name). */
 export function memberAction(action: Exclude<MemberAction, "rename">, participant: number): Promise<void> {
-  const command: Record<Exclude<MemberAction, "rename">, string> = {
+  if (action === "deafen" || action === "undeafen") return callApi.setDeaf(participant, action === "deafen");
+  const command: Record<Exclude<MemberAction, "rename" | "deafen" | "undeafen">, string> = {
     mute: "manage_mute",
     ask_unmute: "manage_ask_unmute",
     stop_video: "manage_stop_video",

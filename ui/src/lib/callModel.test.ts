@@ -13,6 +13,7 @@ const snapshot: CallSnapshot = {
   session,
   members: [member(1), member(2)],
   audience: noAudience,
+  lobby: [],
   link: "connected",
 };
 const joined: JoinedView = {

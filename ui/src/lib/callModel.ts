@@ -117,6 +117,9 @@ export function applyEvent(m: CallModel, e: CallEvent, now: number): CallModel {
       return { ...m, quality: Object.fromEntries(e.members.map((q) => [q.id, q.quality])) };
     case "closed":
       return { ...m, ended: e.reason, link: "closed" };
+    case "waiting":
+      // Only while joining (the store shows it on the pre-join screen); a member has no lobby.
+      return m;
   }
 }
 

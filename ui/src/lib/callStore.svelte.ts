@@ -18,6 +18,8 @@ export class CallStore {
   media: LocalMedia = $state({ cameraId: null, microphoneId: null, speakerId: null, mirror: true });
   /** Set when I ended the session for everyone, so the closing screen says so. */
   endedByMe = $state(false);
+  /** The session whose lobby the join under way waits in, if it does. */
+  waitingIn: string | null = $state(null);
 
   async join(request: JoinRequest, media: LocalMedia): Promise<void> {
     // Events may arrive before the join's answer; they are held and applied after it.
@@ -25,10 +27,16 @@ export class CallStore {
     let joined = false;
     const channel = new Channel<CallEvent>();
     channel.onmessage = (event) => {
-      if (!joined) early.push(event);
+      if (event.type === "waiting") this.waitingIn = event.sessionName;
+      else if (!joined) early.push(event);
       else if (this.model) this.model = applyEvent(this.model, event, Date.now());
     };
-    const result = await callApi.join(request, channel);
+    let result;
+    try {
+      result = await callApi.join(request, channel);
+    } finally {
+      this.waitingIn = null;
+    }
     let model = initialModel(result);
     for (const e of early) model = applyEvent(model, e, Date.now());
     joined = true;

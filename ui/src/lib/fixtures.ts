@@ -10,6 +10,8 @@ export const session: SessionView = {
   audienceChat: false,
   maxActive: 1000,
   capacity: 5000,
+  waitingRoom: false,
+  handsFirst: false,
 };
 
 export const noAudience: AudienceView = { count: 0, raisedHands: [] };
@@ -25,6 +27,7 @@ export function member(id: number, role: MemberView["role"], over: Partial<Membe
     sharing: false,
     talking: false,
     handRaised: false,
+    deafened: false,
     reconnecting: false,
     joinOrder: id,
     ...over,

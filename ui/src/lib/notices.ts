@@ -56,6 +56,12 @@ export function noticeText(n: NoticeView): Part[] {
         who(n.by),
         ` made you ${n.role === "audience" ? "part of the audience" : `a ${roleLabel[n.role].toLowerCase()}`}`,
       ];
+    case "your_hearing_changed":
+      return n.deaf
+        ? [who(n.by), " deafened you: you hear nobody until you or a host undo it"]
+        : [who(n.by), " let you hear the session again"];
+    case "waiter_joined":
+      return [who(n.name), " is waiting in the lobby to be let in"];
     case "you_were_removed":
       return [who(n.by), " removed you from the session"];
     case "session_ended":

@@ -40,6 +40,7 @@ describe("memberActions", () => {
       "mute",
       "stop_video",
       "lower_hand",
+      "deafen",
       "spotlight",
       "rename",
       "demote",
@@ -47,6 +48,11 @@ describe("memberActions", () => {
       "transfer_host",
       "remove",
     ]);
+  });
+  it("offers to let a deafened member hear again instead of deafening twice", () => {
+    const acts = memberActions(host, member(3, "participant", { deafened: true }), session);
+    expect(acts).toContain("undeafen");
+    expect(acts).not.toContain("deafen");
   });
   it("asks a muted member to unmute instead of muting again", () => {
     const acts = memberActions(host, member(3, "participant", { audioMuted: true }), session);

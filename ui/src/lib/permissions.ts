@@ -42,6 +42,8 @@ export type MemberAction =
   | "make_manager"
   | "revoke_manager"
   | "transfer_host"
+  | "deafen"
+  | "undeafen"
   | "remove";
 
 /**
@@ -58,6 +60,7 @@ export function memberActions(me: MemberView, target: MemberView, session: Sessi
   else out.push("ask_unmute");
   if (target.videoOn) out.push("stop_video");
   if (target.handRaised) out.push("lower_hand");
+  out.push(target.deafened ? "undeafen" : "deafen");
   out.push(session.spotlight === target.id ? "unspotlight" : "spotlight");
   out.push("rename");
   if (target.role === "audience") out.push("promote");
@@ -82,6 +85,8 @@ export const actionLabels: Record<MemberAction, string> = {
   make_manager: "Make manager",
   revoke_manager: "Revoke manager",
   transfer_host: "Make host",
+  deafen: "Deafen (hears nobody)",
+  undeafen: "Let them hear again",
   remove: "Remove",
 };
 

@@ -140,6 +140,12 @@ describe("stage", () => {
     expect(stage({ members, session }, "speaker", null, null).main?.id).toBe(2);
     expect(stage({ members: [me], session }, "speaker", null, null).main?.id).toBe(1);
   });
+  it("puts raised hands first when the host asks for it, each group in join order", () => {
+    const hands = [me, member(2, "participant"), member(3, "participant", { handRaised: true }), member(5, "manager", { handRaised: true })];
+    expect(stage({ members: hands, session }, "gallery", null, null).others.map((m) => m.id)).toEqual([1, 2, 3, 5]);
+    const first = { ...session, handsFirst: true };
+    expect(stage({ members: hands, session: first }, "gallery", null, null).others.map((m) => m.id)).toEqual([3, 5, 1, 2]);
+  });
   it("ignores a pin on someone who left", () => {
     expect(stage({ members, session }, "gallery", 99, null).main).toBeNull();
   });

@@ -151,7 +151,11 @@ export function stage(
   pinned: number | null,
   speaker: number | null,
 ): Stage {
-  const tiles = state.members.filter((m) => m.role !== "audience");
+  const onStage = state.members.filter((m) => m.role !== "audience");
+  // The host's "raised hands first": those with a hand up lead, each group in join order.
+  const tiles = state.session.handsFirst
+    ? [...onStage.filter((m) => m.handRaised), ...onStage.filter((m) => !m.handRaised)]
+    : onStage;
   const find = (id: number | null) => (id === null ? undefined : tiles.find((m) => m.id === id));
   const pin = find(pinned);
   const spot = find(state.session.spotlight ?? null);

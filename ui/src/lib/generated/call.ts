@@ -9,11 +9,23 @@ export type ReactionView = "thumbs_up" | "clap" | "heart" | "joy" | "surprised" 
 
 export type MemberView = { id: number, name: string, role: RoleView, isMe: boolean, audioMuted: boolean, videoOn: boolean, sharing: boolean, talking: boolean, handRaised: boolean, 
 /**
+ * Hears nobody: the server sends the member no audio.
+ */
+deafened: boolean, 
+/**
  * The member's link to the server is down; they keep their place for a grace period.
  */
 reconnecting: boolean, joinOrder: number, };
 
-export type SessionView = { name: string, locked: boolean, shareLocked: boolean, spotlight: number | null, passcodeProtected: boolean, audienceChat: boolean, maxActive: number, capacity: number, };
+export type SessionView = { name: string, locked: boolean, shareLocked: boolean, spotlight: number | null, passcodeProtected: boolean, audienceChat: boolean, maxActive: number, capacity: number, 
+/**
+ * Joiners wait in the lobby until a host or manager lets them in.
+ */
+waitingRoom: boolean, 
+/**
+ * Raised hands come first in the grid (the host's choice).
+ */
+handsFirst: boolean, };
 
 export type LinkView = "connected" | "reconnecting" | "closed";
 
@@ -21,7 +33,11 @@ export type CallSnapshot = { me: number, role: RoleView, session: SessionView,
 /**
  * The members on the stage (host, managers, participants) and me, in join order.
  */
-members: Array<MemberView>, audience: AudienceView, link: LinkView, };
+members: Array<MemberView>, audience: AudienceView, 
+/**
+ * Who waits in the lobby, oldest first (hosts and managers only).
+ */
+lobby: Array<WaiterView>, link: LinkView, };
 
 export type AudienceView = { 
 /**
@@ -33,6 +49,8 @@ count: number,
  * only (empty for others).
  */
 raisedHands: Array<MemberView>, };
+
+export type WaiterView = { id: number, name: string, };
 
 export type RosterPageView = { members: Array<MemberView>, 
 /**
@@ -54,9 +72,9 @@ export type EndView = { "kind": "left" } | { "kind": "removed", by: string | nul
 
 export type LeaveView = "left" | "removed" | "connection_lost" | "session_ended";
 
-export type NoticeView = { "kind": "joined", id: number, name: string, } | { "kind": "left", id: number, name: string, reason: LeaveView, by: string | null, } | { "kind": "you_were_muted", by: string, } | { "kind": "your_video_stopped", by: string, } | { "kind": "unmute_requested", by: string, } | { "kind": "you_were_renamed", by: string, name: string, } | { "kind": "your_hand_lowered", by: string, } | { "kind": "your_role_changed", by: string, role: RoleView, } | { "kind": "you_were_removed", by: string, } | { "kind": "session_ended", reason: EndView, } | { "kind": "reaction", id: number, name: string, reaction: ReactionView, };
+export type NoticeView = { "kind": "joined", id: number, name: string, } | { "kind": "left", id: number, name: string, reason: LeaveView, by: string | null, } | { "kind": "you_were_muted", by: string, } | { "kind": "your_video_stopped", by: string, } | { "kind": "unmute_requested", by: string, } | { "kind": "you_were_renamed", by: string, name: string, } | { "kind": "your_hand_lowered", by: string, } | { "kind": "your_role_changed", by: string, role: RoleView, } | { "kind": "your_hearing_changed", by: string, deaf: boolean, } | { "kind": "waiter_joined", id: number, name: string, } | { "kind": "you_were_removed", by: string, } | { "kind": "session_ended", reason: EndView, } | { "kind": "reaction", id: number, name: string, reaction: ReactionView, };
 
-export type CallEvent = { "type": "state", state: CallSnapshot, } | { "type": "chat", message: ChatView, } | { "type": "notice", notice: NoticeView, } | { "type": "link", link: LinkView, } | { "type": "media", media: MediaView, } | { "type": "camera", camera: CameraView, } | { "type": "share_stopped", error: ErrorView, } | { "type": "quality", members: Array<MemberQuality>, } | { "type": "closed", reason: EndView, };
+export type CallEvent = { "type": "state", state: CallSnapshot, } | { "type": "chat", message: ChatView, } | { "type": "notice", notice: NoticeView, } | { "type": "link", link: LinkView, } | { "type": "media", media: MediaView, } | { "type": "camera", camera: CameraView, } | { "type": "share_stopped", error: ErrorView, } | { "type": "quality", members: Array<MemberQuality>, } | { "type": "waiting", sessionName: string, } | { "type": "closed", reason: EndView, };
 
 export type MediaView = { "kind": "connecting" } | { "kind": "connected" } | { "kind": "reconnecting" } | { "kind": "unavailable", detail: string, } | { "kind": "closed" };
 

@@ -116,6 +116,15 @@ struct JoinArgs {
     /// Seed of the synthetic speech (clients with different seeds sound different).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Volume of what is sent, in percent (0 to 200), applied just before the encoder.
+    #[arg(long, default_value_t = 100, value_name = "PERCENT",
+          value_parser = clap::value_parser!(u16).range(0..=200))]
+    input_volume: u16,
+    /// Input sensitivity: send silence while the level stays below this many dBFS (-100 to 0;
+    /// default: no gate).
+    #[arg(long, value_name = "DBFS", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i16).range(-100..=0))]
+    input_gate: Option<i16>,
     /// Reach the media server only through TURN relays.
     #[arg(long)]
     relay_only: bool,
@@ -974,6 +983,8 @@ mod join {
                 return ExitCode::FAILURE;
             }
         };
+        call.set_input_volume(f32::from(args.input_volume) / 100.0);
+        call.set_input_gate(args.input_gate.map(f32::from));
         let session = call.session().clone();
         let state = session.state();
         let mut frames: HashMap<u64, u64> = HashMap::new();

@@ -7,6 +7,10 @@
 //! exits (single instance). The app keeps the newest link until the pre-join screen takes it,
 //! so a link that arrives during a call waits for the call to end.
 //!
+//! The https form of a link is the session server's page `/join?session=…` (see
+//! docs/server.md), which sends a browser on to the `huddle://` form; "Copy invite link"
+//! copies it for a server typed on the pre-join form ([`web_link`]).
+//!
 //! Links are untrusted input: anything but the exact form is refused in words, and the
 //! refusal is shown instead of a filled form.
 
@@ -108,6 +112,46 @@ pub fn join_link(session: &str, server: Option<&str>) -> String {
         query.append_pair("server", server);
     }
     format!("{SCHEME}://join?{}", query.finish())
+}
+
+/// The https form of the link: the server's page `/join?session=…`, which sends a browser
+/// on to the app (`huddle://join` with the server filled in) and shows the session to
+/// someone without the app. `None` when `server` does not say where that page is: not a
+/// ws/wss/http/https URL or `host:port`, or a WebSocket path other than the server's own
+/// `/v1/ws` (a proxy that moved it may not serve `/join` beside it).
+pub fn web_link(session: &str, server: &str) -> Option<String> {
+    let server = server.trim();
+    let (scheme, rest) = match server.split_once("://") {
+        Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+            "wss" | "https" => ("https", rest),
+            "ws" | "http" => ("http", rest),
+            _ => return None,
+        },
+        // A bare host:port is plain WebSocket, as the client reads it.
+        None => ("http", server),
+    };
+    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(split);
+    let kept_path = !server.contains("://") || scheme_keeps_path(server);
+    if authority.is_empty()
+        || authority.contains(['@', '<', '>', '"', '\\', '\'', '`'])
+        || authority
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        || (kept_path && !matches!(path, "" | "/" | "/v1/ws" | "/v1/ws/"))
+    {
+        return None;
+    }
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("session", session);
+    Some(format!("{scheme}://{authority}/join?{}", query.finish()))
+}
+
+/// ws and wss URLs name the WebSocket path; http and https ones only the server.
+fn scheme_keeps_path(server: &str) -> bool {
+    server
+        .get(..3)
+        .is_some_and(|s| s.eq_ignore_ascii_case("ws:") || s.eq_ignore_ascii_case("wss"))
 }
 
 /// A server address as the pre-join form takes it: `host:port` or a ws(s)/http(s) URL.
@@ -225,6 +269,42 @@ mod tests {
         ] {
             let link = join_link(session, server);
             assert_eq!(parse(&link).ok(), Some(join(session, server)), "{link}");
+        }
+    }
+
+    #[test]
+    fn the_web_link_is_the_servers_join_page() {
+        for (server, web) in [
+            (
+                "wss://meet.example.org/v1/ws",
+                Some("https://meet.example.org/join?session=Weekly+review"),
+            ),
+            (
+                "WSS://meet.example.org:8443",
+                Some("https://meet.example.org:8443/join?session=Weekly+review"),
+            ),
+            (
+                "https://meet.example.org/anything",
+                Some("https://meet.example.org/join?session=Weekly+review"),
+            ),
+            (
+                "ws://192.168.1.20:7880/v1/ws",
+                Some("http://192.168.1.20:7880/join?session=Weekly+review"),
+            ),
+            (
+                "[::1]:7880",
+                Some("http://[::1]:7880/join?session=Weekly+review"),
+            ),
+            ("wss://m.example.org/huddle/ws", None),
+            ("ftp://m.example.org", None),
+            ("wss://", None),
+            ("wss://a b", None),
+        ] {
+            assert_eq!(
+                web_link("Weekly review", server).as_deref(),
+                web,
+                "{server}"
+            );
         }
     }
 

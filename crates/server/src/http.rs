@@ -1,4 +1,5 @@
-//! HTTP routes: the WebSocket endpoint and the health check.
+//! HTTP routes: the WebSocket endpoint, the health check and the join page
+//! ([`crate::join_page`]).
 //!
 //! [`router`] returns a plain axum `Router` so later features (network tests, TURN
 //! credentials) can merge their own routes into it.
@@ -39,6 +40,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route(WS_PATH, get(websocket))
         .route(HEALTH_PATH, get(health))
+        .route(
+            crate::join_page::JOIN_PATH,
+            get(crate::join_page::join_page),
+        )
         .with_state(state)
 }
 

@@ -20,6 +20,7 @@ pub mod duration;
 mod error;
 pub mod gate;
 pub mod http;
+pub mod join_page;
 pub mod listen;
 pub mod nettest;
 pub mod outbox;

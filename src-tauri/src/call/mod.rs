@@ -123,7 +123,8 @@ impl Call {
         local: LocalMedia,
         sink: impl EventSink,
     ) -> Result<JoinedView, AppError> {
-        let server = if request.server.trim().is_empty() {
+        let typed = !request.server.trim().is_empty();
+        let server = if !typed {
             embedded.ok_or(AppError::NotHosting)?
         } else {
             request.server.trim().to_owned()
@@ -187,7 +188,7 @@ impl Call {
             state: view::snapshot(&state, &session.status()),
             chat: state.chat.iter().map(view::chat).collect(),
             media: view::media(&call.media_state()),
-            invite_link: crate::links::join_link(&state.session.name, Some(&invite_server)),
+            invite_link: invite_link(&state.session.name, &invite_server, typed),
         };
         let tasks = vec![
             tauri::async_runtime::spawn(show_own_camera(
@@ -320,6 +321,18 @@ impl Call {
             tracing::warn!("leaving the call took too long; closing anyway");
         }
     }
+}
+
+/// The link "Copy invite link" copies: the https form (the server's join page, which works
+/// from any browser and shows the session to someone without the app) for a server typed on
+/// the form, the `huddle://` form for this computer's hosted one (plain HTTP on loopback or a
+/// home network, whose page only reaches those who could join anyway) or a server whose page
+/// cannot be told from its address.
+fn invite_link(session: &str, server: &str, typed: bool) -> String {
+    typed
+        .then(|| crate::links::web_link(session, server))
+        .flatten()
+        .unwrap_or_else(|| crate::links::join_link(session, Some(server)))
 }
 
 /// Sends the call's own camera frames to the person's own tile (the camera is opened once,
@@ -582,6 +595,14 @@ mod tests {
             )
             .await?;
         assert_eq!(joined.state.role, view::RoleView::Host);
+        // This computer's server: the huddle:// form.
+        assert!(
+            joined
+                .invite_link
+                .starts_with("huddle://join?session=Weekly&server="),
+            "{}",
+            joined.invite_link
+        );
         let guest_joined = guest
             .join(
                 request("Bo"),
@@ -733,6 +754,11 @@ mod tests {
             .join(with, None, LocalMedia::default(), Queue(tx))
             .await?;
         assert_eq!(joined.state.role, view::RoleView::Host);
+        // A server typed on the form: the invite is its https (here http) join page.
+        assert_eq!(
+            joined.invite_link,
+            format!("{}/join?session=Weekly", server.http_url())
+        );
         call.leave().await?;
         server.shutdown().await;
         Ok(())

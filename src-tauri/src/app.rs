@@ -47,13 +47,10 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
                 .dbus_id(instance)
                 .callback(|app, args, _cwd| {
                     tracing::info!("a second launch handed over");
-                    if let Some(link) = crate::links::links_in(&args).last() {
-                        app.state::<PendingLink>().offer(link);
-                        if let Err(e) = app.emit("join_link", ()) {
-                            tracing::warn!(error = %e, "cannot tell the window about a link");
-                        }
+                    match crate::links::links_in(&args).last() {
+                        Some(link) => open_link(app, link),
+                        None => bring_forward(app),
                     }
-                    bring_forward(app);
                 })
                 .build(),
         )
@@ -72,10 +69,14 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
         .manage(crate::devices::DeviceCheck::default())
         .manage(Arc::clone(&hub))
         .plugin(tauri_plugin_notification::init())
+        // Join links on macOS and Windows; on Linux the desktop entry and the single instance
+        // above bring them.
+        .plugin(tauri_plugin_deep_link::init())
         .setup(move |app| {
             let alerts = notifications(app);
             app.manage(crate::call::Call::new(hub).with_alerts(Arc::clone(&alerts)));
             app.manage(alerts);
+            take_opened_links(app);
             // Host on this computer from the start (for the network, if the user asked for
             // that last time): the pre-join screen is then ready to host or join without
             // another step.
@@ -187,6 +188,42 @@ fn notifications(app: &tauri::App) -> Arc<Notifications> {
         });
     }
     alerts
+}
+
+/// Links the system opens with the app (tauri-plugin-deep-link: an Apple event on macOS, a
+/// launch through the registered scheme on Windows) go where a second launch's do on Linux.
+fn take_opened_links(app: &tauri::App) {
+    use tauri_plugin_deep_link::DeepLinkExt;
+    let handle = app.handle().clone();
+    app.deep_link().on_open_url(move |event| {
+        let urls = event.urls();
+        if let Some(url) = urls.last() {
+            tracing::info!("a join link was opened");
+            open_link(&handle, url.as_str());
+        }
+    });
+    // A link that started the app may have come before the handler was there.
+    #[cfg(target_os = "macos")]
+    if let Ok(Some(urls)) = app.deep_link().get_current() {
+        if let Some(url) = urls.last() {
+            app.state::<PendingLink>().offer(url.as_str());
+        }
+    }
+    // Installers register the scheme; a copy run from elsewhere registers it for this user.
+    #[cfg(windows)]
+    if let Err(e) = app.deep_link().register_all() {
+        tracing::warn!(error = %e, "cannot register the huddle: scheme");
+    }
+}
+
+/// Keeps a link for the pre-join screen, tells the window and brings it forward: for a second
+/// launch's argument and a link the system opened alike.
+fn open_link(app: &tauri::AppHandle, link: &str) {
+    app.state::<PendingLink>().offer(link);
+    if let Err(e) = app.emit("join_link", ()) {
+        tracing::warn!(error = %e, "cannot tell the window about a link");
+    }
+    bring_forward(app);
 }
 
 /// What of the window is remembered.

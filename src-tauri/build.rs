@@ -32,6 +32,8 @@ fn main() {
         "screens_list",
         "call_chat",
         "call_roster_page",
+        "call_set_metadata",
+        "call_delete_metadata",
         "call_set_hand",
         "call_react",
         "call_tile_sizes",

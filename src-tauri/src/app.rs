@@ -118,6 +118,8 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
             crate::commands::call::screens_list,
             crate::commands::call::call_chat,
             crate::commands::call::call_roster_page,
+            crate::commands::call::call_set_metadata,
+            crate::commands::call::call_delete_metadata,
             crate::commands::call::call_set_hand,
             crate::commands::call::call_react,
             crate::commands::call::call_tile_sizes,

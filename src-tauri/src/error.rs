@@ -36,6 +36,9 @@ pub enum AppError {
     /// A join link the app cannot open (written for people: "the link names no session").
     #[error("invalid join link: {0}")]
     InvalidLink(String),
+    /// A metadata entry the app will not send (written for people: "the value is not JSON").
+    #[error("invalid metadata: {0}")]
+    InvalidMetadata(String),
     #[error("could not start logging: {0}")]
     Logging(String),
     /// A camera, microphone, speaker or screen failed.
@@ -126,6 +129,7 @@ pub enum ErrorKind {
     HostingFailed,
     // The app itself.
     InvalidLink,
+    InvalidMetadata,
     Settings,
     Storage,
     Internal,
@@ -192,6 +196,7 @@ fn app_words(e: &AppError) -> (ErrorKind, String, bool) {
     let because = match e {
         AppError::InvalidSetting(why) => Some((K::Settings, "The settings can't be saved", why)),
         AppError::InvalidLink(why) => Some((K::InvalidLink, "That link can't be opened", why)),
+        AppError::InvalidMetadata(why) => Some((K::InvalidMetadata, "That can't be set", why)),
         _ => None,
     };
     if let Some((kind, what, why)) = because {
@@ -248,6 +253,7 @@ fn app_words(e: &AppError) -> (ErrorKind, String, bool) {
         // Put into words by `view`, `media_words` and `client_words`.
         AppError::InvalidSetting(_)
         | AppError::InvalidLink(_)
+        | AppError::InvalidMetadata(_)
         | AppError::Media(_)
         | AppError::Client(_) => (K::Internal, INTERNAL, true),
     };
@@ -774,6 +780,7 @@ mod tests {
             ),
             AppError::InvalidSetting("display name is too long".into()),
             AppError::InvalidLink("the link names no session".into()),
+            AppError::InvalidMetadata("the value is not JSON".into()),
             AppError::NotHosting,
             AppError::HostNetwork(NetworkRefusal::NoNetwork),
             AppError::HostNetwork(NetworkRefusal::PublicAddress(IpAddr::from([8, 8, 8, 8]))),

@@ -520,6 +520,60 @@ async function relay(target) {
   };
 }
 
+describe("the waiting room, the app as host", () => {
+  const session = "E2E Lobby";
+
+  test("a joiner waits until the host admits it; another is denied and told so", async () => {
+    await fillAndJoin("Ann", session);
+    await app.click(await app.find("input[name=waitingRoom]"));
+    await waitFor("the waiting room on", async () =>
+      app.exec(`return document.querySelector("input[name=waitingRoom]").checked;`),
+    );
+    const gus = quietMember(address, session, "Gus");
+    members.push(gus);
+    const waiting = await gus.waitLine("Gus told to wait", (l) => l.type === "waiting");
+    assert.equal(waiting.session, session);
+    await waitFor("Gus in the lobby queue", async () =>
+      (await app.findAll(`li.waiter[data-waiter="${waiting.waiter}"]`)).length === 1,
+    );
+    assert.match(await textOf("#lobby"), /Gus/);
+    assert.equal(gus.lines.some((l) => l.type === "welcome"), false, "Gus got in before anyone let him");
+    await app.screenshot("lobby");
+    await app.click(await app.find(`li.waiter[data-waiter="${waiting.waiter}"] button.admit`));
+    const welcome = (await gus.waitLine("Gus let in", (l) => l.type === "welcome")).state;
+    assert.ok(welcome.members.some((m) => m.display_name === "Ann"));
+    await waitFor("Gus in the user list", async () => (await rows()).some((r) => r.name === "Gus"));
+    await waitFor("the queue gone", async () => (await app.findAll("#lobby")).length === 0);
+
+    // Deafening myself: the others see it, with my microphone muted too.
+    await app.click(await app.find("#toggle-deaf"));
+    await gus.waitLine("Gus sees Ann deafened and muted", (l) =>
+      l.type === "state" && l.state.members.some((m) => m.display_name === "Ann" && m.deafened && m.audio_muted),
+    );
+    await waitFor("the button says how to undo it", async () => (await textOf("#toggle-deaf")).includes("Hear again"));
+    await app.click(await app.find("#toggle-deaf"));
+    await gus.waitLine("Gus sees Ann hear again", (l) =>
+      l.type === "state" && l.state.members.some((m) => m.display_name === "Ann" && !m.deafened),
+    );
+
+    const mal = quietMember(address, session, "Mal");
+    members.push(mal);
+    const knock = await mal.waitLine("Mal told to wait", (l) => l.type === "waiting");
+    const deny = await waitFor("Mal's Deny button", async () =>
+      (await app.findAll(`li.waiter[data-waiter="${knock.waiter}"] button.deny`))[0],
+    );
+    await app.click(deny);
+    const refused = await mal.waitLine("Mal told he was denied", (l) => l.type === "error");
+    assert.match(refused.error, /did not let you in/);
+    assert.equal((await rows()).some((r) => r.name === "Mal"), false, "Mal is not a member");
+
+    await app.click(await app.find("#leave"));
+    await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);
+    await backToPrejoin();
+    await Promise.all([gus.stop(), mal.stop()]);
+  });
+});
+
 describe("a dropped link", () => {
   test("shows the reconnecting banner, and the call comes back whole", async () => {
     const link = await relay(address);

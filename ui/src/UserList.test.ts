@@ -10,7 +10,7 @@ import type { CallSnapshot, MemberView } from "./lib/generated/call";
 function snapshotOf(role: MemberView["role"], stage: number, audience: CallSnapshot["audience"]): CallSnapshot {
   const members = [member(1, role, { isMe: true, name: "Ann" })];
   for (let id = 2; id <= stage; id++) members.push(member(id, "participant", { handRaised: id === 7 }));
-  return { me: 1, role, session, members, audience, lobby: [], link: "connected" };
+  return { me: 1, role, session, members, audience, lobby: [], link: "connected", metadata: [], myMetadata: [] };
 }
 
 /** The member rows in the HTML, by id, in order. */

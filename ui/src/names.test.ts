@@ -54,6 +54,8 @@ const snapshot: CallSnapshot = {
   members: [member(1, "host", { isMe: true, name: "Ann" }), member(2, "participant", { name: EVE, handRaised: true })],
   audience: noAudience,
   lobby: [],
+  metadata: [],
+  myMetadata: [],
   link: "connected",
 };
 

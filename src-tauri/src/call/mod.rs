@@ -274,6 +274,40 @@ impl Call {
             .map_err(AppError::from)
     }
 
+    /// Sets `key` of the session's metadata or of mine to the JSON `value`.
+    pub async fn set_metadata(
+        &self,
+        scope: view::MetadataScope,
+        key: &str,
+        value: &str,
+    ) -> Result<(), AppError> {
+        let change = view::metadata_set(key, value)?;
+        self.change_metadata(scope, change).await
+    }
+
+    /// Removes `key` from the session's metadata or from mine.
+    pub async fn delete_metadata(
+        &self,
+        scope: view::MetadataScope,
+        key: &str,
+    ) -> Result<(), AppError> {
+        let change = huddle_proto::MetadataChange::delete(vec![key.to_owned()]);
+        self.change_metadata(scope, change).await
+    }
+
+    async fn change_metadata(
+        &self,
+        scope: view::MetadataScope,
+        change: huddle_proto::MetadataChange,
+    ) -> Result<(), AppError> {
+        let session = self.session().await?;
+        match scope {
+            view::MetadataScope::Room => session.update_room_metadata(change).await,
+            view::MetadataScope::Mine => session.update_member_metadata(None, change).await,
+        }
+        .map_err(AppError::from)
+    }
+
     /// Starts sharing a screen (`None`: the primary one), or stops.
     pub async fn set_sharing(&self, on: bool, screen: Option<String>) -> Result<(), AppError> {
         let call = self.media().await?;
@@ -760,6 +794,81 @@ mod tests {
             format!("{}/join?session=Weekly", server.http_url())
         );
         call.leave().await?;
+        server.shutdown().await;
+        Ok(())
+    }
+
+    /// A call slot of its own in the session "Weekly" on `server`, and its events.
+    async fn joined(
+        server: &huddle_server::ServerHandle,
+        name: &str,
+    ) -> Result<(Call, mpsc::Receiver<CallEvent>), AppError> {
+        let (tx, rx) = mpsc::channel();
+        let call = Call::new(Arc::default());
+        let request = request(name);
+        call.join(
+            request,
+            Some(server.ws_url()),
+            LocalMedia::default(),
+            Queue(tx),
+        )
+        .await?;
+        Ok((call, rx))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn metadata_set_in_the_app_reaches_everyone_and_refusals_are_in_words(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        use view::MetadataScope::{Mine, Room};
+        let server = server().await?;
+        let (host, _host_rx) = joined(&server, "Ann").await?;
+        let (guest, guest_rx) = joined(&server, "Bo").await?;
+
+        host.set_metadata(Room, "topic", r#" "Q3 review" "#).await?;
+        let entry = |key: &str, value: &str| view::MetadataEntryView {
+            key: key.into(),
+            value: value.into(),
+        };
+        next(
+            &guest_rx,
+            |e| matches!(e, CallEvent::State { state } if state.metadata == [entry("topic", "\"Q3 review\"")]),
+        );
+        guest
+            .set_metadata(Mine, "status", r#"{"away": true}"#)
+            .await?;
+        next(
+            &guest_rx,
+            |e| matches!(e, CallEvent::State { state } if state.my_metadata == [entry("status", r#"{"away":true}"#)]),
+        );
+
+        // A participant may not change the session's; the server says why.
+        let refused = guest.set_metadata(Room, "topic", "1").await;
+        let view = refused.as_ref().map_err(AppError::view);
+        assert!(
+            matches!(view, Err(ref v) if v.kind == crate::error::ErrorKind::Refused && v.message.ends_with('.')),
+            "{refused:?}"
+        );
+        // Too large for a member: the server's limit in its words.
+        let big = format!("\"{}\"", "x".repeat(2000));
+        let refused = guest.set_metadata(Mine, "note", &big).await;
+        assert!(
+            matches!(refused.as_ref().map_err(AppError::view), Err(ref v) if v.kind == crate::error::ErrorKind::Refused),
+            "{refused:?}"
+        );
+        // Not JSON never leaves the app.
+        let refused = guest.set_metadata(Mine, "note", "hello there").await;
+        assert!(
+            matches!(refused.as_ref().map_err(AppError::view), Err(ref v) if v.kind == crate::error::ErrorKind::InvalidMetadata && v.message.starts_with("That can't be set: the value is not JSON")),
+            "{refused:?}"
+        );
+
+        host.delete_metadata(Room, "topic").await?;
+        next(
+            &guest_rx,
+            |e| matches!(e, CallEvent::State { state } if state.metadata.is_empty()),
+        );
+        host.leave().await?;
+        guest.leave().await?;
         server.shutdown().await;
         Ok(())
     }

@@ -10,8 +10,8 @@ use crate::error::{AppError, ErrorView};
 use huddle_client::call::{LocalVideo, MediaState};
 use huddle_client::session::{CallState, CloseReason, ConnectionStatus, Notice};
 use huddle_proto::{
-    AudiencePage, ChatMessage, ConnectionState, EndReason, LeaveReason, Member, ParticipantId,
-    Reaction, Role, SessionInfo,
+    AudiencePage, ChatMessage, ConnectionState, EndReason, LeaveReason, Member, Metadata,
+    MetadataChange, ParticipantId, Reaction, Role, SessionInfo,
 };
 use serde::{Deserialize, Serialize};
 
@@ -149,6 +149,28 @@ pub struct CallSnapshot {
     /// Who waits in the lobby, oldest first (hosts and managers only).
     pub lobby: Vec<WaiterView>,
     pub link: LinkView,
+    /// The session's metadata (set by the host and managers), by key.
+    pub metadata: Vec<MetadataEntryView>,
+    /// My own member metadata, by key.
+    pub my_metadata: Vec<MetadataEntryView>,
+}
+
+/// One metadata entry: its key and its value written as compact JSON, shown as plain text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct MetadataEntryView {
+    pub key: String,
+    pub value: String,
+}
+
+/// Whose metadata a change is for: the session's (host and managers) or my own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum MetadataScope {
+    Room,
+    Mine,
 }
 
 /// The audience, which is listed page by page (`call_roster_page`) rather than in full.
@@ -537,7 +559,42 @@ pub fn snapshot(state: &CallState, status: &ConnectionStatus) -> CallSnapshot {
             })
             .collect(),
         link: link(status),
+        metadata: metadata(&state.metadata),
+        my_metadata: state
+            .member_metadata
+            .get(&state.me)
+            .map(metadata)
+            .unwrap_or_default(),
     }
+}
+
+/// Metadata as the window lists it, in key order.
+pub fn metadata(m: &Metadata) -> Vec<MetadataEntryView> {
+    let mut entries: Vec<MetadataEntryView> = m
+        .iter()
+        .map(|(key, value)| MetadataEntryView {
+            key: key.clone(),
+            value: value.to_string(),
+        })
+        .collect();
+    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    entries
+}
+
+/// The change that sets `key` to the JSON that `value` is; the key's and the result's limits
+/// are the server's to check (its refusal is shown in its words).
+///
+/// # Errors
+/// [`AppError::InvalidMetadata`] when `value` is not JSON.
+pub fn metadata_set(key: &str, value: &str) -> Result<MetadataChange, AppError> {
+    let value: serde_json::Value = serde_json::from_str(value.trim()).map_err(|e| {
+        AppError::InvalidMetadata(format!(
+            "the value is not JSON (text goes in double quotes): {e}"
+        ))
+    })?;
+    let mut set = Metadata::new();
+    set.insert(key.trim().to_owned(), value);
+    Ok(MetadataChange::merge(set))
 }
 
 pub fn roster_page(page: &AudiencePage, me: ParticipantId) -> RosterPageView {
@@ -776,6 +833,8 @@ mod tests {
             SessionView::decl(&cfg),
             LinkView::decl(&cfg),
             CallSnapshot::decl(&cfg),
+            MetadataEntryView::decl(&cfg),
+            MetadataScope::decl(&cfg),
             AudienceView::decl(&cfg),
             WaiterView::decl(&cfg),
             RosterPageView::decl(&cfg),

@@ -130,6 +130,27 @@ pub async fn call_roster_page(
     Ok(view::roster_page(&page, session.state().me))
 }
 
+/// Sets `key` of the session's metadata (host and managers) or of mine to the JSON `value`.
+#[tauri::command]
+pub async fn call_set_metadata(
+    scope: view::MetadataScope,
+    key: String,
+    value: String,
+    call: State<'_, Call>,
+) -> Result<(), AppError> {
+    call.set_metadata(scope, &key, &value).await
+}
+
+/// Removes `key` from the session's metadata or from mine.
+#[tauri::command]
+pub async fn call_delete_metadata(
+    scope: view::MetadataScope,
+    key: String,
+    call: State<'_, Call>,
+) -> Result<(), AppError> {
+    call.delete_metadata(scope, &key).await
+}
+
 /// Raises or lowers my own hand.
 #[tauri::command]
 pub async fn call_set_hand(raised: bool, call: State<'_, Call>) -> Result<(), AppError> {

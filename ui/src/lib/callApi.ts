@@ -4,6 +4,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   CallEvent,
   DeviceKind,
+  MetadataScope,
   JoinRequest,
   JoinedView,
   ReactionView,
@@ -34,6 +35,10 @@ export const callApi = {
    */
   rosterPage: (after: string | null, limit: number, search: string | null) =>
     invoke<RosterPageView>("call_roster_page", { after, limit, search }),
+  /** Sets `key` of the session's metadata (host, manager) or of mine to the JSON text `value`. */
+  setMetadata: (scope: MetadataScope, key: string, value: string) =>
+    invoke<void>("call_set_metadata", { scope, key, value }),
+  deleteMetadata: (scope: MetadataScope, key: string) => invoke<void>("call_delete_metadata", { scope, key }),
   /** Moves the call to another device; null picks the system's default. */
   switchDevice: (kind: DeviceKind, id: string | null) => invoke<void>("call_switch_device", { kind, id }),
   /** Plays one member at `volume` (0 to 2) here, for the rest of the call. */

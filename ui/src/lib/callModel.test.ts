@@ -14,6 +14,8 @@ const snapshot: CallSnapshot = {
   members: [member(1), member(2)],
   audience: noAudience,
   lobby: [],
+  metadata: [],
+  myMetadata: [],
   link: "connected",
 };
 const joined: JoinedView = {

@@ -37,7 +37,19 @@ members: Array<MemberView>, audience: AudienceView,
 /**
  * Who waits in the lobby, oldest first (hosts and managers only).
  */
-lobby: Array<WaiterView>, link: LinkView, };
+lobby: Array<WaiterView>, link: LinkView, 
+/**
+ * The session's metadata (set by the host and managers), by key.
+ */
+metadata: Array<MetadataEntryView>, 
+/**
+ * My own member metadata, by key.
+ */
+myMetadata: Array<MetadataEntryView>, };
+
+export type MetadataEntryView = { key: string, value: string, };
+
+export type MetadataScope = "room" | "mine";
 
 export type AudienceView = { 
 /**

@@ -574,6 +574,33 @@ describe("the waiting room, the app as host", () => {
   });
 });
 
+describe("the waiting room, the app as joiner", () => {
+  test("the pre-join screen says it waits for the host until it is let in", async () => {
+    const session = "E2E Lobby Join";
+    const host = quietMember(address, session, "Hana");
+    members.push(host);
+    await host.waitLine("the host's welcome", (l) => l.type === "welcome");
+    host.send("/waiting-room on");
+    await host.waitLine("the waiting room on", (l) => l.type === "state" && l.state.session.waiting_room);
+    await waitFor("the pre-join form", async () => (await app.findAll("input[name=sessionName]")).length > 0);
+    await setField("displayName", "Ann");
+    await setField("sessionName", session);
+    await app.click(await app.find("button[type=submit]"));
+    await waitFor("the waiting note", async () => (await app.findAll("#join-waiting")).length > 0, 10000);
+    assert.match(await textOf("#join-waiting"), /Waiting for the host to let you into E2E Lobby Join/);
+    assert.equal(await textOf("button[type=submit]"), "Waiting…");
+    assert.equal((await app.findAll("#call-title")).length, 0, "no call view before the host lets me in");
+    const knock = await host.waitLine("the host told Ann waits", (l) => l.type === "notice" && l.notice.kind === "waiter_joined");
+    host.send(`/admit ${knock.notice.waiter}`);
+    await waitFor("the call view", async () => (await app.findAll("#call-title")).length > 0, 10000);
+    await waitFor("two members", async () => (await rows()).length === 2);
+    await app.click(await app.find("#leave"));
+    await waitFor("the closing screen", async () => (await app.findAll("#ended-title")).length > 0);
+    await backToPrejoin();
+    await host.stop();
+  });
+});
+
 describe("a dropped link", () => {
   test("shows the reconnecting banner, and the call comes back whole", async () => {
     const link = await relay(address);

@@ -444,7 +444,13 @@ describe("the app as participant, with a host that ends the session", () => {
     await fillAndJoin("Ann", session);
     await waitFor("two members", async () => (await rows()).length === 2);
     assert.equal((await app.findAll("#host-panel")).length, 0, "no host panel");
-    assert.equal((await app.findAll("button.more")).length, 0, "no per-user host actions");
+    // The host's row has a menu with my own volume for them, and no host actions.
+    const more = await app.findAll("button.more");
+    assert.equal(more.length, 1, "one menu, on the other member's row");
+    await app.click(more[0]);
+    await waitFor("the volume slider", async () => (await app.findAll("input[name=memberVolume]")).length === 1);
+    assert.equal((await app.findAll("[data-action]")).length, 0, "no per-user host actions");
+    await app.click(more[0]);
     assert.equal((await app.findAll("#end-for-all")).length, 0, "no end for all");
     const refusal = await app.exec(
       `return window.__TAURI_INTERNALS__.invoke("manage_mute", { participant: ${welcome.me} })

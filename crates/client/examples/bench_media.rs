@@ -36,7 +36,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bench_support::{
-    cpu_seconds, init_tracing, load_average, serve, BenchResult, ServerProcess, SfuCounts,
+    cpu_seconds, init_tracing, load_average, serve, BenchResult, ServeOptions, ServerProcess,
+    SfuCounts,
 };
 use call_support::{best_lag, envelope};
 use futures_util::StreamExt as _;
@@ -78,7 +79,9 @@ fn main() -> BenchResult {
         .enable_all()
         .build()?;
     match args.first().map(String::as_str) {
-        Some("serve") => runtime.block_on(serve()),
+        Some("serve") => runtime.block_on(serve(ServeOptions::parse(
+            args.get(1..).unwrap_or_default(),
+        )?)),
         Some("join-latency") => {
             runtime.block_on(join_latency(numbers.first().copied().unwrap_or(50)))
         }
@@ -608,7 +611,7 @@ async fn fanout(counts: &[usize]) -> BenchResult {
         "load"
     );
     for &n in counts {
-        let mut server = ServerProcess::start().await?;
+        let mut server = ServerProcess::start(&ServeOptions::default()).await?;
         let url = server.url.clone();
         let publisher = join_connected(publisher_options(
             &url,
@@ -717,7 +720,7 @@ async fn audio_room(speakers: usize, listener_counts: &[usize]) -> BenchResult {
         "load"
     );
     for &listeners in listener_counts {
-        let mut server = ServerProcess::start().await?;
+        let mut server = ServerProcess::start(&ServeOptions::default()).await?;
         let url = server.url.clone();
         let mut talking = Vec::new();
         for i in 0..speakers {

@@ -4,7 +4,6 @@
 
 mod call_support;
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use call_support::TestResult;
@@ -68,12 +67,12 @@ async fn a_thousand_calls_leave_memory_flat() -> TestResult {
             baseline = Some(rss_kib()?);
         }
     }
-    let stats = server.media_stats().ok_or("media is off")?;
+    let peers_now = || server.media_stats().map(|s| s.peers).ok_or("media is off");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while stats.peers.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+    while peers_now()? > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let peers = stats.peers.load(Ordering::Relaxed);
+    let peers = peers_now()?;
     let end = rss_kib()?;
     let baseline = baseline.ok_or("no baseline")?;
     let growth = end.saturating_sub(baseline);

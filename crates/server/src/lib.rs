@@ -170,9 +170,18 @@ impl ServerHandle {
         self.state.sfu.as_ref().map(sfu::Sfu::local_addr)
     }
 
-    /// Counters of the media forwarding unit, when media is enabled.
-    pub fn media_stats(&self) -> Option<&sfu::SfuStats> {
+    /// Counters of the media forwarding unit (all workers together), when media is enabled.
+    pub fn media_stats(&self) -> Option<sfu::SfuCounts> {
         self.state.sfu.as_ref().map(sfu::Sfu::stats)
+    }
+
+    /// Counters of each media forwarding worker, when media is enabled.
+    pub fn media_worker_stats(&self) -> Vec<sfu::SfuCounts> {
+        self.state
+            .sfu
+            .as_ref()
+            .map(sfu::Sfu::worker_stats)
+            .unwrap_or_default()
     }
 
     /// Live rooms and members.

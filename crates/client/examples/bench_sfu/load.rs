@@ -11,7 +11,8 @@
 //! - A [`publisher`] sends what a 1280×720 at 30 fps camera and a speaking microphone put on
 //!   the wire, without an encoder: H.264-shaped FU-A packets at a fixed rate (a keyframe when
 //!   asked and every few seconds) and Opus-sized audio every 20 ms. Its CPU is bounded by the
-//!   packet rate, not by a picture size.
+//!   packet rate, not by a picture size. It may also receive, as a subscriber does (a member
+//!   of a meeting where everyone's camera is on).
 //!
 //! Each task waits on its socket, its connection's next timer and its signaling, and after
 //! every wake-up drains what the connection has to send, say and hand out.
@@ -58,7 +59,7 @@ const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(50);
 /// Checks per candidate pair before it fails.
 const ICE_CHECKS: u16 = 28;
 
-/// The publisher's camera: frames per second and bits per second on the wire.
+/// The publisher's camera: frames per second, and bits per second on the wire unless told.
 pub const VIDEO_FPS: u32 = 30;
 pub const VIDEO_BPS: u32 = 2_500_000;
 /// A keyframe is this many times a delta frame.
@@ -426,6 +427,40 @@ impl Sequence {
     }
 }
 
+/// Counts the RTP packets a member reads, and from their sequence numbers the ones sent.
+struct Received {
+    counters: Arc<Counters>,
+    streams: Vec<(String, Sequence)>,
+}
+
+impl Received {
+    fn new(counters: Arc<Counters>) -> Self {
+        Received {
+            counters,
+            streams: Vec::new(),
+        }
+    }
+
+    fn observe(&mut self, message: RTCMessage) {
+        let RTCMessage::RtpPacket(track, packet) = message else {
+            return;
+        };
+        let seq = packet.header.sequence_number;
+        let grown = match self.streams.iter_mut().find(|(t, _)| *t == track) {
+            Some((_, sequence)) => sequence.observe(seq),
+            None => {
+                self.streams.push((track, Sequence::new(seq)));
+                1
+            }
+        };
+        self.counters.packets.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .bytes
+            .fetch_add(packet.payload.len() as u64, Ordering::Relaxed);
+        self.counters.expected.fetch_add(grown, Ordering::Relaxed);
+    }
+}
+
 /// Joins as someone who only watches and listens, and counts what arrives until `stop`.
 /// `joining` bounds how many members set up at once; the permit is given back once connected.
 pub async fn subscriber(
@@ -458,29 +493,12 @@ async fn run_subscriber(
     endpoint.negotiate(&mut signaling).await?;
     let mut permit = Some(permit);
     let deadline = Instant::now() + CONNECT_TIMEOUT;
-    let mut streams: Vec<(String, Sequence)> = Vec::new();
+    let mut received = Received::new(Arc::clone(counters));
     loop {
         if let Wake::Stop = endpoint.wait(&mut signaling, &mut stop, None).await {
             break;
         }
-        endpoint.service(|message| {
-            let RTCMessage::RtpPacket(track, packet) = message else {
-                return;
-            };
-            let seq = packet.header.sequence_number;
-            let grown = match streams.iter_mut().find(|(t, _)| *t == track) {
-                Some((_, sequence)) => sequence.observe(seq),
-                None => {
-                    streams.push((track, Sequence::new(seq)));
-                    1
-                }
-            };
-            counters.packets.fetch_add(1, Ordering::Relaxed);
-            counters
-                .bytes
-                .fetch_add(packet.payload.len() as u64, Ordering::Relaxed);
-            counters.expected.fetch_add(grown, Ordering::Relaxed);
-        })?;
+        endpoint.service(|message| received.observe(message))?;
         if permit.is_some() {
             if counters.connected.load(Ordering::Relaxed) {
                 permit = None;
@@ -506,6 +524,7 @@ struct Sending {
     started: Instant,
     last_keyframe: Option<Instant>,
     keyframe_wanted: bool,
+    video_bps: u32,
 }
 
 const AUDIO_SSRC: u32 = 0x0a0d_1000;
@@ -557,7 +576,7 @@ impl Sending {
                 self.last_keyframe = Some(now);
                 counters.keyframes.fetch_add(1, Ordering::Relaxed);
             }
-            let delta_bytes = (VIDEO_BPS / 8 / VIDEO_FPS) as usize;
+            let delta_bytes = (self.video_bps / 8 / VIDEO_FPS) as usize;
             let bytes = if keyframe {
                 delta_bytes * KEYFRAME_FACTOR
             } else {
@@ -614,9 +633,35 @@ fn write(
     Ok(())
 }
 
+/// How a publisher sends, and whether it also receives.
+#[derive(Debug, Clone)]
+pub struct Publishing {
+    /// The display name.
+    pub name: String,
+    /// Video bits per second on the wire.
+    pub video_bps: u32,
+    /// Receive the others too (through the slots), counting into these.
+    pub receive: Option<Arc<Counters>>,
+}
+
+impl Default for Publishing {
+    fn default() -> Self {
+        Publishing {
+            name: "Publisher".to_owned(),
+            video_bps: VIDEO_BPS,
+            receive: None,
+        }
+    }
+}
+
 /// Joins with camera and microphone on and sends until `stop` (see the module's docs).
-pub async fn publisher(target: Target, counters: Arc<Counters>, stop: watch::Receiver<bool>) {
-    if let Err(e) = run_publisher(target, &counters, stop).await {
+pub async fn publisher(
+    target: Target,
+    publishing: Publishing,
+    counters: Arc<Counters>,
+    stop: watch::Receiver<bool>,
+) {
+    if let Err(e) = run_publisher(target, publishing, &counters, stop).await {
         tracing::warn!("publisher: {e}");
         counters.failed.fetch_add(1, Ordering::Relaxed);
     }
@@ -624,16 +669,21 @@ pub async fn publisher(target: Target, counters: Arc<Counters>, stop: watch::Rec
 
 async fn run_publisher(
     target: Target,
+    publishing: Publishing,
     counters: &Arc<Counters>,
     mut stop: watch::Receiver<bool>,
 ) -> BenchResult {
-    let mut options = JoinOptions::new(target.url, target.session, "Publisher");
+    let mut options = JoinOptions::new(target.url, target.session, publishing.name);
     options.audio_muted = false;
     options.video_on = true;
-    let (mut signaling, _slots) = Signaling::join(options).await?;
+    let (mut signaling, slots) = Signaling::join(options).await?;
     let mut endpoint = Endpoint::new(true, Arc::clone(counters)).await?;
     let audio = endpoint.add_track(huddle_rtp::AUDIO_TRACK, RtpCodecKind::Audio, AUDIO_SSRC)?;
     let video = endpoint.add_track(huddle_rtp::CAMERA_TRACK, RtpCodecKind::Video, VIDEO_SSRC)?;
+    let mut received = publishing.receive.map(Received::new);
+    if received.is_some() {
+        endpoint.add_slots(&slots)?;
+    }
     endpoint.negotiate(&mut signaling).await?;
     let mut sending: Option<Sending> = None;
     let deadline = Instant::now() + CONNECT_TIMEOUT;
@@ -643,11 +693,16 @@ async fn run_publisher(
             break;
         }
         let mut keyframe_wanted = false;
-        endpoint.service(|message| {
-            if let RTCMessage::RtcpPacket(_, packets) = message {
+        endpoint.service(|message| match message {
+            RTCMessage::RtcpPacket(_, packets) => {
                 keyframe_wanted |= packets
                     .iter()
                     .any(|p| huddle_rtp::is_keyframe_request(p.as_ref()));
+            }
+            other => {
+                if let Some(received) = &mut received {
+                    received.observe(other);
+                }
             }
         })?;
         let now = Instant::now();
@@ -655,7 +710,11 @@ async fn run_publisher(
             Some(s) => {
                 s.keyframe_wanted |= keyframe_wanted;
                 s.send_due(&mut endpoint.pc, counters, now)?;
-                endpoint.service(|_| {})?;
+                endpoint.service(|message| {
+                    if let Some(received) = &mut received {
+                        received.observe(message);
+                    }
+                })?;
             }
             None if counters.connected.load(Ordering::Relaxed) => {
                 sending = Some(Sending {
@@ -670,6 +729,7 @@ async fn run_publisher(
                     started: now,
                     last_keyframe: None,
                     keyframe_wanted: true,
+                    video_bps: publishing.video_bps,
                 });
             }
             None if now > deadline => return Err("the media connection did not come up".into()),

@@ -5,8 +5,15 @@
 //!
 //! ```text
 //! cargo build --release -p huddle-client --example bench_sfu
-//! target/release/examples/bench_sfu [--all] [SUBSCRIBERS...]
+//! target/release/examples/bench_sfu [--all] [--workers=K] [--sharing=HOW] [SUBSCRIBERS...]
+//! target/release/examples/bench_sfu sessions [--sessions=4] [--members=10] [--video-kbps=2500]
+//!     [--workers=1,2] [--sharing=HOW]
 //! ```
+//!
+//! `--workers` is the server's media worker count (0: one per core, the default); `--sharing`
+//! how they share the port (`auto`, `reuse-port`, `one-reader`). `sessions` runs S sessions of
+//! M members at once, every member publishing and receiving the others, once per worker count
+//! given, in the same run: forwarded packets per second, loss, and the cores of each worker.
 //!
 //! The publisher sends a 1280×720 at 30 fps camera's packets (2.5 Mbit/s, no encoder) and
 //! speech-sized audio; each subscriber receives both through its slots. Loss is per subscriber,
@@ -27,9 +34,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bench_support::{
-    cpu_seconds, init_tracing, load_average, serve, BenchResult, ServerProcess, SfuCounts,
+    cpu_seconds, init_tracing, load_average, serve, BenchResult, ServeOptions, ServerProcess,
+    SfuCounts,
 };
-use load::{Counters, Target};
+use load::{Counters, Publishing, Target};
 use tokio::sync::{watch, Semaphore};
 
 /// Members setting up (signaling, ICE, DTLS) at once.
@@ -54,7 +62,47 @@ fn main() -> BenchResult {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        return runtime.block_on(serve());
+        return runtime.block_on(serve(ServeOptions::parse(
+            args.get(1..).unwrap_or_default(),
+        )?));
+    }
+    let flag = |name: &str| {
+        args.iter()
+            .find_map(|a| a.strip_prefix(name)?.strip_prefix('='))
+            .map(str::to_owned)
+    };
+    let number = |name: &str, default: usize| -> BenchResult<usize> {
+        flag(name).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| format!("{name} takes a number, not `{v}`").into())
+        })
+    };
+    let workers: Vec<usize> = match flag("--workers") {
+        Some(list) => list
+            .split(',')
+            .map(|w| w.parse().map_err(|_| format!("bad --workers `{w}`")))
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    let sharing = flag("--sharing");
+    // The whole load side (signaling, connections, this measurement) on this one thread.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    if args.first().map(String::as_str) == Some("sessions") {
+        let plan = SessionsPlan {
+            sessions: number("--sessions", 4)?,
+            members: number("--members", 10)?,
+            video_bps: u32::try_from(number("--video-kbps", 2500)? * 1000)?,
+            workers: if workers.is_empty() {
+                vec![1, 2]
+            } else {
+                workers
+            },
+            sharing,
+        };
+        return local.block_on(&runtime, sessions(&plan));
     }
     // `--all`: every row is run, saturated or not (the stop rules are still reported).
     let all = args.iter().any(|a| a == "--all");
@@ -62,12 +110,25 @@ fn main() -> BenchResult {
     if counts.is_empty() {
         counts = vec![10, 50, 100, 200, 400];
     }
-    // The whole load side (signaling, connections, this measurement) on this one thread.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, fanout(&counts, all))
+    let serve = ServeOptions {
+        workers: workers.first().copied().unwrap_or(0),
+        sharing,
+    };
+    local.block_on(&runtime, fanout(&counts, all, &serve))
+}
+
+/// Cores of each worker between two readings of their CPU seconds, as `0.81/0.06`.
+fn worker_cores(start: &[f64], end: &[f64], seconds: f64) -> String {
+    let cores: Vec<String> = start
+        .iter()
+        .zip(end)
+        .map(|(a, b)| format!("{:.2}", (b - a) / seconds))
+        .collect();
+    if cores.is_empty() {
+        "-".to_owned()
+    } else {
+        cores.join("/")
+    }
 }
 
 /// Counters read at one moment.
@@ -75,6 +136,7 @@ struct Snapshot {
     at: Instant,
     sfu: SfuCounts,
     server_cpu: f64,
+    worker_cpu: Vec<f64>,
     own_cpu: f64,
     /// (packets, expected) of each subscriber.
     received: Vec<(u64, u64)>,
@@ -92,6 +154,7 @@ impl Snapshot {
             at: Instant::now(),
             sfu,
             server_cpu: server.cpu_seconds(),
+            worker_cpu: server.worker_cpu_seconds(),
             own_cpu: cpu_seconds("self"),
             received: subscribers
                 .iter()
@@ -107,18 +170,24 @@ impl Snapshot {
     }
 }
 
-async fn fanout(counts: &[usize], all: bool) -> BenchResult {
+async fn fanout(counts: &[usize], all: bool, serve: &ServeOptions) -> BenchResult {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     println!(
         "bench_sfu: one publisher (1280x720@30 packets at {} kbit/s without an encoder, \
          Opus-sized audio every 20 ms) and N subscribers, all sans-IO rtc connections on one \
-         thread; server in a child process; {cores} cores; {} s measured after {} s settling",
+         thread; server in a child process ({} media workers, port sharing {}); {cores} cores; \
+         {} s measured after {} s settling",
         load::VIDEO_BPS / 1000,
+        match serve.workers {
+            0 => "one per core".to_owned(),
+            n => n.to_string(),
+        },
+        serve.sharing.as_deref().unwrap_or("auto"),
         MEASURE.as_secs(),
         SETTLE.as_secs()
     );
     println!(
-        "{:>4} {:>8} {:>9} {:>9} {:>10} {:>10} {:>8} {:>9} {:>7} {:>6}",
+        "{:>4} {:>8} {:>9} {:>9} {:>10} {:>10} {:>8} {:>11} {:>9} {:>7} {:>6}",
         "N",
         "in pkt/s",
         "out pkt/s",
@@ -126,12 +195,13 @@ async fn fanout(counts: &[usize], all: bool) -> BenchResult {
         "loss worst",
         "pkt/cpu-s",
         "srv core",
+        "worker core",
         "load core",
         "RSS MiB",
         "load"
     );
     for &n in counts {
-        let mut server = ServerProcess::start().await?;
+        let mut server = ServerProcess::start(serve).await?;
         let target = Target {
             url: server.url.clone(),
             session: "fanout".to_owned(),
@@ -141,6 +211,7 @@ async fn fanout(counts: &[usize], all: bool) -> BenchResult {
         let publisher = Arc::new(Counters::default());
         tasks.push(tokio::task::spawn_local(load::publisher(
             target.clone(),
+            Publishing::default(),
             Arc::clone(&publisher),
             stop.clone(),
         )));
@@ -185,34 +256,21 @@ async fn fanout(counts: &[usize], all: bool) -> BenchResult {
         let server_cpu = end.server_cpu - start.server_cpu;
         let server_cores = server_cpu / seconds;
         let own_cores = (end.own_cpu - start.own_cpu) / seconds;
-        let losses: Vec<f64> = start
-            .received
-            .iter()
-            .zip(&end.received)
-            .map(|(a, b)| {
-                let expected = (b.1 - a.1) as f64;
-                if expected > 0.0 {
-                    100.0 * (1.0 - (b.0 - a.0) as f64 / expected)
-                } else {
-                    100.0
-                }
-            })
-            .collect();
-        let mean = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
-        let worst = losses.iter().copied().fold(0.0, f64::max);
+        let (mean, worst) = loss(&start.received, &end.received);
         let per_cpu_second = if server_cpu > 0.0 {
             rtp_out / server_cpu
         } else {
             f64::NAN
         };
         println!(
-            "{n:>4} {:>8.0} {:>9.0} {:>8.3}% {:>9.3}% {:>10.0} {:>8.2} {:>9.2} {:>7.1} {:>6}",
+            "{n:>4} {:>8.0} {:>9.0} {:>8.3}% {:>9.3}% {:>10.0} {:>8.2} {:>11} {:>9.2} {:>7.1} {:>6}",
             rtp_in / seconds,
             rtp_out / seconds,
             mean,
             worst,
             per_cpu_second,
             server_cores,
+            worker_cores(&start.worker_cpu, &end.worker_cpu, seconds),
             own_cores,
             rss,
             load_average()
@@ -279,4 +337,145 @@ async fn wait_connected(members: &[Arc<Counters>]) -> BenchResult {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Mean and worst loss in percent of the receivers, from (packets, expected) at two moments.
+fn loss(start: &[(u64, u64)], end: &[(u64, u64)]) -> (f64, f64) {
+    let losses: Vec<f64> = start
+        .iter()
+        .zip(end)
+        .map(|(a, b)| {
+            let expected = b.1.saturating_sub(a.1) as f64;
+            if expected > 0.0 {
+                100.0 * (1.0 - b.0.saturating_sub(a.0) as f64 / expected)
+            } else {
+                100.0
+            }
+        })
+        .collect();
+    let mean = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
+    let worst = losses.iter().copied().fold(0.0, f64::max);
+    (mean, worst)
+}
+
+/// What `sessions` runs.
+struct SessionsPlan {
+    sessions: usize,
+    members: usize,
+    video_bps: u32,
+    workers: Vec<usize>,
+    sharing: Option<String>,
+}
+
+/// S sessions of M members, all publishing and receiving, once per worker count.
+async fn sessions(plan: &SessionsPlan) -> BenchResult {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    println!(
+        "bench_sfu sessions: {} sessions of {} members at once, every member publishing \
+         (1280x720@30 packets at {} kbit/s without an encoder, Opus-sized audio) and receiving \
+         the others through its slots; all sans-IO rtc connections on one thread; server in a \
+         child process (port sharing {}); {cores} cores; {} s measured after {} s settling",
+        plan.sessions,
+        plan.members,
+        plan.video_bps / 1000,
+        plan.sharing.as_deref().unwrap_or("auto"),
+        MEASURE.as_secs(),
+        SETTLE.as_secs()
+    );
+    println!(
+        "{:>7} {:>8} {:>9} {:>9} {:>10} {:>10} {:>8} {:>11} {:>9} {:>8} {:>7} {:>6}",
+        "workers",
+        "in pkt/s",
+        "out pkt/s",
+        "loss mean",
+        "loss worst",
+        "pkt/cpu-s",
+        "srv core",
+        "worker core",
+        "load core",
+        "read %",
+        "RSS MiB",
+        "load"
+    );
+    for &workers in &plan.workers {
+        let serve = ServeOptions {
+            workers,
+            sharing: plan.sharing.clone(),
+        };
+        let mut server = ServerProcess::start(&serve).await?;
+        let (stop_tx, stop) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let mut sent = Vec::new();
+        let mut received = Vec::new();
+        for s in 0..plan.sessions {
+            let target = Target {
+                url: server.url.clone(),
+                session: format!("session-{s}"),
+            };
+            for m in 0..plan.members {
+                let counters = Arc::new(Counters::default());
+                let receive = Arc::new(Counters::default());
+                tasks.push(tokio::task::spawn_local(load::publisher(
+                    target.clone(),
+                    Publishing {
+                        name: format!("Member {s}.{m}"),
+                        video_bps: plan.video_bps,
+                        receive: Some(Arc::clone(&receive)),
+                    },
+                    Arc::clone(&counters),
+                    stop.clone(),
+                )));
+                sent.push(counters);
+                received.push(receive);
+            }
+        }
+        let connected = wait_connected(&sent).await;
+        let row = match connected {
+            Err(e) => Err(e),
+            Ok(()) => {
+                tokio::time::sleep(SETTLE).await;
+                let start = Snapshot::take(&mut server, &sent[0], &received).await?;
+                let published_start: u64 =
+                    sent.iter().map(|c| c.packets.load(Ordering::Relaxed)).sum();
+                tokio::time::sleep(MEASURE).await;
+                let end = Snapshot::take(&mut server, &sent[0], &received).await?;
+                let published_end: u64 =
+                    sent.iter().map(|c| c.packets.load(Ordering::Relaxed)).sum();
+                Ok((start, end, published_end - published_start))
+            }
+        };
+        stop_tx.send_replace(true);
+        let (rss, _) = server.memory();
+        for task in tasks {
+            task.await?;
+        }
+        server.stop().await?;
+        let (start, end, published) = match row {
+            Ok(row) => row,
+            Err(e) => {
+                println!("{workers:>7} not measured: {e} (load {})", load_average());
+                continue;
+            }
+        };
+        let seconds = end.at.duration_since(start.at).as_secs_f64();
+        let rtp_in = (end.sfu.rtp_in - start.sfu.rtp_in) as f64;
+        let rtp_out = (end.sfu.rtp_out - start.sfu.rtp_out) as f64;
+        let server_cpu = end.server_cpu - start.server_cpu;
+        let (mean, worst) = loss(&start.received, &end.received);
+        println!(
+            "{workers:>7} {:>8.0} {:>9.0} {:>8.3}% {:>9.3}% {:>10.0} {:>8.2} {:>11} {:>9.2} {:>7.1}% {:>7.1} {:>6}",
+            rtp_in / seconds,
+            rtp_out / seconds,
+            mean,
+            worst,
+            if server_cpu > 0.0 { rtp_out / server_cpu } else { f64::NAN },
+            server_cpu / seconds,
+            worker_cores(&start.worker_cpu, &end.worker_cpu, seconds),
+            (end.own_cpu - start.own_cpu) / seconds,
+            100.0 * rtp_in / (published as f64).max(1.0),
+            rss,
+            load_average()
+        );
+    }
+    Ok(())
 }

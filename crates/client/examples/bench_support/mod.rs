@@ -2,7 +2,6 @@
 //! with `serve`, so its CPU time and memory are read from `/proc` apart from the clients'.
 //! Shared by `bench_media` and `bench_sfu`.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use huddle_server::{Server, ServerConfig};
@@ -23,25 +22,50 @@ pub fn init_tracing() {
         .init();
 }
 
+/// Options of the child server, as `serve` takes them after its name.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Media forwarding workers (0: one per core).
+    pub workers: usize,
+    /// How they share the port (`auto`, `reuse-port`, `one-reader`).
+    pub sharing: Option<String>,
+}
+
+impl ServeOptions {
+    fn args(&self) -> Vec<String> {
+        let mut args = vec!["serve".to_owned(), self.workers.to_string()];
+        args.extend(self.sharing.clone());
+        args
+    }
+
+    /// Reads what [`ServeOptions::args`] wrote (after `serve`).
+    pub fn parse(args: &[String]) -> BenchResult<ServeOptions> {
+        let workers = match args.first() {
+            Some(n) => n.parse()?,
+            None => 0,
+        };
+        Ok(ServeOptions {
+            workers,
+            sharing: args.get(1).cloned(),
+        })
+    }
+}
+
 /// The child: an open-mode server on free loopback ports. Each `stats` line on standard input
 /// is answered with the forwarding unit's counters; end of input shuts it down.
-pub async fn serve() -> BenchResult {
-    let handle = Server::start(ServerConfig::open_loopback()).await?;
+pub async fn serve(options: ServeOptions) -> BenchResult {
+    let mut config = ServerConfig::open_loopback();
+    config.media.workers = options.workers;
+    if let Some(sharing) = &options.sharing {
+        config.media.port_sharing = sharing.parse()?;
+    }
+    let handle = Server::start(config).await?;
     println!("ADDR {}", handle.http_url());
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = stdin.next_line().await? {
         if line.trim() == "stats" {
-            let get = |f: fn(&huddle_server::sfu::SfuStats) -> &std::sync::atomic::AtomicU64| {
-                handle
-                    .media_stats()
-                    .map_or(0, |s| f(s).load(Ordering::Relaxed))
-            };
-            println!(
-                "STATS {} {} {}",
-                get(|s| &s.rtp_in),
-                get(|s| &s.rtp_out),
-                get(|s| &s.unrouted)
-            );
+            let s = handle.media_stats().unwrap_or_default();
+            println!("STATS {} {} {}", s.rtp_in, s.rtp_out, s.unrouted);
         }
     }
     handle.shutdown().await;
@@ -64,10 +88,10 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    pub async fn start() -> BenchResult<ServerProcess> {
+    pub async fn start(options: &ServeOptions) -> BenchResult<ServerProcess> {
         let exe = std::env::current_exe()?;
         let mut child = Command::new(exe)
-            .arg("serve")
+            .args(options.args())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
@@ -115,6 +139,26 @@ impl ServerProcess {
 
     pub fn cpu_seconds(&self) -> f64 {
         cpu_seconds(&self.pid.to_string())
+    }
+
+    /// CPU seconds of each media forwarding worker thread (`huddle-sfu-N`), in worker order.
+    #[allow(dead_code, reason = "bench_media does not read the workers apart")]
+    pub fn worker_cpu_seconds(&self) -> Vec<f64> {
+        let mut workers: Vec<(usize, f64)> = Vec::new();
+        let tasks = format!("/proc/{}/task", self.pid);
+        for entry in std::fs::read_dir(&tasks).into_iter().flatten().flatten() {
+            let tid = entry.file_name().to_string_lossy().into_owned();
+            let comm = std::fs::read_to_string(format!("{tasks}/{tid}/comm")).unwrap_or_default();
+            if let Some(index) = comm
+                .trim()
+                .strip_prefix("huddle-sfu-")
+                .and_then(|i| i.parse().ok())
+            {
+                workers.push((index, cpu_seconds(&format!("{}/task/{tid}", self.pid))));
+            }
+        }
+        workers.sort_by_key(|(i, _)| *i);
+        workers.into_iter().map(|(_, s)| s).collect()
     }
 
     /// (current RSS, peak RSS) in MiB.

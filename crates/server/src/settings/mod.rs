@@ -242,6 +242,13 @@ settings! {
     /// forwarded).
     share_slots: u8 = library().media.share_slots,
         flag "--share-slots" <"N">, env "HUDDLE_SHARE_SLOTS";
+    /// Media forwarding threads (1 to 64); a session's media is on one of them.
+    media_workers: Option<usize> = None, unset "one per core",
+        flag "--media-workers" <"N">, env "HUDDLE_MEDIA_WORKERS";
+    /// How the media workers share the UDP port: `reuse-port` (a socket each, Linux),
+    /// `one-reader` (one socket, read by one worker), or `auto`.
+    media_port_sharing: crate::sfu::PortSharing = library().media.port_sharing,
+        flag "--media-port-sharing" <"HOW">, env "HUDDLE_MEDIA_PORT_SHARING";
     /// Time a client has to send a request's headers, counted from the connection (after
     /// TLS) or the end of the previous response; idle keep-alive connections close after it
     /// too.
@@ -506,6 +513,8 @@ impl Settings {
             audio_slots,
             video_slots,
             share_slots,
+            media_workers,
+            media_port_sharing,
             header_read_timeout,
             max_connections,
             max_connections_per_ip,
@@ -573,6 +582,8 @@ impl Settings {
         media_config.audio_slots = audio_slots;
         media_config.video_slots = video_slots;
         media_config.share_slots = share_slots;
+        media_config.workers = media_workers.unwrap_or(0);
+        media_config.port_sharing = media_port_sharing;
         config.nettest.turn = match (turn_secret, turn_urls) {
             (Some(secret), Some(urls)) if !secret.0.is_empty() && !urls.is_empty() => {
                 Some(crate::nettest::TurnConfig {

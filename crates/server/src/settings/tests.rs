@@ -156,6 +156,8 @@ const SAMPLES: &[(&str, &str, &str, &str)] = &[
     ("audio_slots", "2", "2", ""),
     ("video_slots", "16", "16", ""),
     ("share_slots", "0", "0", ""),
+    ("media_workers", "3", "3", ""),
+    ("media_port_sharing", "one-reader", "\"one-reader\"", ""),
     ("header_read_timeout", "3s", "\"3s\"", ""),
     ("max_connections", "50", "50", ""),
     ("max_connections_per_ip", "5", "5", ""),

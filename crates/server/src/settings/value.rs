@@ -122,6 +122,7 @@ text_value!(
     String => "a string",
     Secret => "a string",
     Mode => "\"jwt\" or \"open\"",
+    crate::sfu::PortSharing => "\"auto\", \"reuse-port\" or \"one-reader\"",
 );
 
 /// The text of the [`text_value!`] types, which flags, the environment and the file share.
@@ -228,6 +229,15 @@ impl TextValue for Mode {
             Mode::Open => "open",
         }
         .to_owned()
+    }
+}
+
+impl TextValue for crate::sfu::PortSharing {
+    fn parse_text(text: &str) -> Result<Self, String> {
+        text.to_ascii_lowercase().parse()
+    }
+    fn show_text(&self) -> String {
+        self.to_string()
     }
 }
 

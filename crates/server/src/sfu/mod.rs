@@ -1,18 +1,27 @@
 //! The selective forwarding unit: every member's WebRTC connection terminates here, on one
-//! UDP socket, and RTP is forwarded between them without decoding.
+//! UDP port, and RTP is forwarded between them without decoding.
 //!
-//! One task owns the socket and every connection (each a sans-IO `rtc` peer connection), so
-//! forwarding a packet is a function call, not a hop between tasks. The connections and the
-//! forwarding are a [`Router`], a state machine that touches no socket, queue, clock or OS
-//! random source: the task ([`Sfu::start`]) feeds it commands, datagrams and the current time,
-//! sends the datagrams and pushes the signaling events it returns (`poll_output`), and sleeps
-//! until its `poll_timeout`, which also holds the periodic slot re-choice. Packets are routed to a
-//! connection by source address, or, for the first packets of a connection, by the ICE ufrag in
-//! the STUN binding request. Each subscriber receives others through a fixed number of audio and
-//! video *slots* negotiated once; the unit decides who fills them (the loudest speakers, the
-//! videos the subscriber shows) and rewrites sequence numbers and timestamps so a slot can change
-//! source without renegotiation. Keyframe requests from subscribers are relayed to publishers;
-//! NACKs are answered hop by hop from each connection's own send history.
+//! The forwarding runs on [workers](MediaConfig::workers), one thread each (by default one per
+//! core). A session lives on one worker, chosen when it first has media (the worker with the
+//! fewest connections), and that worker owns every one of its members' connections, so
+//! forwarding a packet is a function call on one thread, with no lock and no hop. The workers
+//! share the UDP port: on Linux each has its own socket on it (`SO_REUSEPORT`), elsewhere the
+//! first worker reads the one socket; a datagram read by a worker that does not own its
+//! connection is handed to the owner ([`steer`]). Incoming datagrams are the few (publishers'
+//! media, subscribers' feedback); the many, the forwarded copies, are sent by the owner on its
+//! own socket.
+//!
+//! Each worker's connections and forwarding are a [`Router`], a state machine that touches no
+//! socket, queue, clock or OS random source: the worker feeds it commands, datagrams and the
+//! current time, sends the datagrams and pushes the signaling events it returns
+//! (`poll_output`), and sleeps until its `poll_timeout`, which also holds the periodic slot
+//! re-choice. Packets are routed to a connection by source address, or, for the first packets
+//! of a connection, by the ICE ufrag in the STUN binding request. Each subscriber receives
+//! others through a fixed number of audio and video *slots* negotiated once; the unit decides
+//! who fills them (the loudest speakers, the videos the subscriber shows) and rewrites sequence
+//! numbers and timestamps so a slot can change source without renegotiation. Keyframe requests
+//! from subscribers are relayed to publishers; NACKs are answered hop by hop from each
+//! connection's own send history.
 
 mod fanout;
 mod lite;
@@ -20,17 +29,17 @@ mod peer;
 mod random;
 mod router;
 pub mod select;
+pub mod steer;
+mod worker;
 pub use huddle_wire::stun;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use huddle_proto::{encode, IceServer, MediaEvent, ParticipantId, ServerMessage, VideoWant};
-use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::nettest::{turn_credentials, TurnConfig};
@@ -40,8 +49,11 @@ use crate::ServerError;
 use router::Output;
 pub use router::Router;
 
-/// Commands queued towards the forwarding task before senders see it as busy.
+/// Commands queued towards a worker before senders see it as busy.
 const COMMAND_QUEUE: usize = 4096;
+/// Batches of datagrams queued from one worker towards another before they are dropped (as a
+/// full socket buffer would).
+const HANDOFF_QUEUE: usize = 1024;
 /// Datagrams read in one go before outputs are flushed.
 const READ_BATCH: usize = 64;
 /// Socket buffer asked for, each way.
@@ -67,6 +79,63 @@ pub struct MediaConfig {
     pub video_slots: u8,
     /// Most screen shares forwarded to each member at once (0: screen share not forwarded).
     pub share_slots: u8,
+    /// Forwarding threads; 0: one per core. A session's media is on one of them.
+    pub workers: usize,
+    /// How the workers share the UDP port.
+    pub port_sharing: PortSharing,
+}
+
+/// How the forwarding workers share the one UDP port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PortSharing {
+    /// `reuse-port` on Linux, `one-reader` elsewhere.
+    #[default]
+    Auto,
+    /// A socket per worker on the port (`SO_REUSEPORT`); the kernel spreads datagrams over
+    /// them by address and each worker hands on what it does not own. Linux and the BSDs.
+    ReusePort,
+    /// One socket, read by the first worker, which hands datagrams to their owners; every
+    /// worker sends on it.
+    OneReader,
+}
+
+impl PortSharing {
+    /// What `Auto` means here.
+    fn resolve(self) -> PortSharing {
+        match self {
+            PortSharing::Auto if cfg!(any(target_os = "linux", target_os = "android")) => {
+                PortSharing::ReusePort
+            }
+            PortSharing::Auto => PortSharing::OneReader,
+            other => other,
+        }
+    }
+}
+
+impl std::str::FromStr for PortSharing {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(PortSharing::Auto),
+            "reuse-port" => Ok(PortSharing::ReusePort),
+            "one-reader" => Ok(PortSharing::OneReader),
+            other => Err(format!(
+                "unknown port sharing `{other}`: expected auto, reuse-port or one-reader"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for PortSharing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PortSharing::Auto => "auto",
+            PortSharing::ReusePort => "reuse-port",
+            PortSharing::OneReader => "one-reader",
+        })
+    }
 }
 
 impl Default for MediaConfig {
@@ -78,11 +147,13 @@ impl Default for MediaConfig {
             audio_slots: 3,
             video_slots: 9,
             share_slots: 2,
+            workers: 0,
+            port_sharing: PortSharing::Auto,
         }
     }
 }
 
-/// Counters of the forwarding task, for health and benchmarks.
+/// Counters of one forwarding worker (written by it alone, so no two cores write one line).
 #[derive(Debug, Default)]
 pub struct SfuStats {
     /// Connections open now.
@@ -95,6 +166,63 @@ pub struct SfuStats {
     pub withheld_deaf: AtomicU64,
     /// Datagrams that matched no connection.
     pub unrouted: AtomicU64,
+    /// Datagrams this worker read for another and handed on.
+    pub handed_on: AtomicU64,
+    /// Datagrams dropped because the worker they were for did not keep up.
+    pub handoff_dropped: AtomicU64,
+}
+
+/// The counters of one worker or of all of them, read at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SfuCounts {
+    /// Connections open now.
+    pub peers: u64,
+    /// RTP packets received from publishers.
+    pub rtp_in: u64,
+    /// RTP packets handed to subscriber connections.
+    pub rtp_out: u64,
+    /// Audio packets not forwarded to a member because it is deafened.
+    pub withheld_deaf: u64,
+    /// Datagrams that matched no connection.
+    pub unrouted: u64,
+    /// Datagrams read by one worker for another and handed on.
+    pub handed_on: u64,
+    /// Datagrams dropped on the way from one worker to another.
+    pub handoff_dropped: u64,
+}
+
+impl SfuStats {
+    /// The counters now.
+    #[must_use]
+    pub fn read(&self) -> SfuCounts {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        SfuCounts {
+            peers: get(&self.peers),
+            rtp_in: get(&self.rtp_in),
+            rtp_out: get(&self.rtp_out),
+            withheld_deaf: get(&self.withheld_deaf),
+            unrouted: get(&self.unrouted),
+            handed_on: get(&self.handed_on),
+            handoff_dropped: get(&self.handoff_dropped),
+        }
+    }
+}
+
+impl std::ops::Add for SfuCounts {
+    type Output = SfuCounts;
+
+    fn add(self, o: SfuCounts) -> SfuCounts {
+        SfuCounts {
+            peers: self.peers + o.peers,
+            rtp_in: self.rtp_in + o.rtp_in,
+            rtp_out: self.rtp_out + o.rtp_out,
+            withheld_deaf: self.withheld_deaf + o.withheld_deaf,
+            unrouted: self.unrouted + o.unrouted,
+            handed_on: self.handed_on + o.handed_on,
+            handoff_dropped: self.handoff_dropped + o.handoff_dropped,
+        }
+    }
 }
 
 /// What the room tasks and connections tell the forwarding task.
@@ -253,26 +381,26 @@ impl ForwardingTable {
     }
 }
 
-/// A handle on the forwarding task.
+/// A handle on the forwarding workers.
 #[derive(Debug, Clone)]
 pub struct Sfu {
-    tx: mpsc::Sender<Command>,
+    workers: Arc<[worker::Handle]>,
+    placement: Arc<Mutex<HashMap<u64, usize>>>,
     audio_slots: u8,
     video_slots: u8,
     share_slots: u8,
     turn: Option<TurnConfig>,
     local_addr: SocketAddr,
-    stats: Arc<SfuStats>,
     forwarding_table: ForwardingTable,
 }
 
 impl Sfu {
-    /// Binds the media socket on `bind_ip` and starts the forwarding task; `None` when media is
-    /// disabled.
+    /// Binds the media port on `bind_ip` and starts the forwarding workers; `None` when media
+    /// is disabled.
     ///
     /// # Errors
-    /// [`ServerError::Config`] when the UDP port cannot be bound, [`ServerError::Io`] for
-    /// other socket errors.
+    /// [`ServerError::Config`] when the UDP port cannot be bound or the worker count is out of
+    /// range, [`ServerError::Io`] for other socket errors and when a worker cannot start.
     pub fn start(
         config: &MediaConfig,
         bind_ip: IpAddr,
@@ -282,58 +410,61 @@ impl Sfu {
         if !config.enabled {
             return Ok(None);
         }
-        let addr = SocketAddr::new(bind_ip, config.udp_port);
-        let std_socket = StdUdpSocket::bind(addr).map_err(|e| {
-            ServerError::Config(format!(
-                "cannot bind the media UDP port {addr}: {e} (choose another with --media-udp-port)"
-            ))
-        })?;
-        std_socket.set_nonblocking(true)?;
-        // One socket carries every member's media: give it room for bursts (keyframes from
-        // several publishers at once) while the task is busy. The kernel may cap the sizes.
-        let sock = socket2::SockRef::from(&std_socket);
-        for (what, result) in [
-            ("receive", sock.set_recv_buffer_size(SOCKET_BUFFER)),
-            ("send", sock.set_send_buffer_size(SOCKET_BUFFER)),
-        ] {
-            if let Err(e) = result {
-                tracing::debug!("media socket {what} buffer: {e}");
+        let count = match config.workers {
+            0 => std::thread::available_parallelism()
+                .map_or(1, std::num::NonZero::get)
+                .min(steer::MAX_WORKERS),
+            n if n <= steer::MAX_WORKERS => n,
+            n => {
+                return Err(ServerError::Config(format!(
+                    "media workers must be 0 (one per core) to {} (got {n})",
+                    steer::MAX_WORKERS
+                )))
             }
-        }
-        let socket = UdpSocket::from_std(std_socket)?;
-        let local_addr = socket.local_addr()?;
+        };
+        let sharing = config.port_sharing.resolve();
+        let sockets = worker::bind(SocketAddr::new(bind_ip, config.udp_port), count, sharing)?;
+        let local_addr = sockets
+            .first()
+            .map(|(socket, _)| socket.local_addr())
+            .transpose()?
+            .ok_or_else(|| ServerError::Config("no media socket".to_owned()))?;
         let announce = if config.announce.is_empty() {
             default_announce(bind_ip)
         } else {
             config.announce.clone()
         };
-        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        let stats = Arc::new(SfuStats::default());
         let forwarding_table = ForwardingTable::default();
-        let random = random::Random::from_os()
-            .map_err(|e| ServerError::Random(format!("seeding media credentials: {e}")))?;
-        let router = Router::new(
-            local_addr,
-            announce,
-            router::SlotCounts {
-                audio: usize::from(config.audio_slots),
-                video: usize::from(config.video_slots),
-                share: usize::from(config.share_slots),
-            },
-            Arc::clone(&stats),
-            forwarding_table.clone(),
-            random,
-        );
-        tokio::spawn(run(socket, rx, router, shutdown));
-        tracing::info!(addr = %local_addr, "media forwarding on UDP");
+        let slots = router::SlotCounts {
+            audio: usize::from(config.audio_slots),
+            video: usize::from(config.video_slots),
+            share: usize::from(config.share_slots),
+        };
+        let mut routers = Vec::with_capacity(count);
+        for index in 0..count {
+            let random = random::Random::from_os()
+                .map_err(|e| ServerError::Random(format!("seeding media credentials: {e}")))?;
+            let router = Router::new(
+                local_addr,
+                announce.clone(),
+                slots,
+                Arc::new(SfuStats::default()),
+                forwarding_table.clone(),
+                random,
+            )
+            .with_ufrag_prefix(steer::ufrag_tag(index));
+            routers.push(router);
+        }
+        let workers = worker::spawn(sockets, routers, &shutdown)?;
+        tracing::info!(addr = %local_addr, workers = count, sharing = %sharing, "media forwarding on UDP");
         Ok(Some(Sfu {
-            tx,
+            workers: workers.into(),
+            placement: Arc::default(),
             audio_slots: config.audio_slots,
             video_slots: config.video_slots,
             share_slots: config.share_slots,
             turn,
             local_addr,
-            stats,
             forwarding_table,
         }))
     }
@@ -344,10 +475,24 @@ impl Sfu {
         self.local_addr
     }
 
-    /// Live counters.
+    /// The counters of all workers together.
     #[must_use]
-    pub fn stats(&self) -> &SfuStats {
-        &self.stats
+    pub fn stats(&self) -> SfuCounts {
+        self.worker_stats()
+            .into_iter()
+            .fold(SfuCounts::default(), |sum, w| sum + w)
+    }
+
+    /// The counters of each worker.
+    #[must_use]
+    pub fn worker_stats(&self) -> Vec<SfuCounts> {
+        self.workers.iter().map(|w| w.stats.read()).collect()
+    }
+
+    /// The worker a room's media is on, if it has had any.
+    #[must_use]
+    pub fn worker_of(&self, room: u64) -> Option<usize> {
+        self.placements().get(&room).copied()
     }
 
     /// The `media_ready` event for a member: slot counts and ICE servers, with TURN
@@ -378,9 +523,50 @@ impl Sfu {
         }
     }
 
-    /// Queues a command without waiting; false when the task is gone or overwhelmed.
-    fn send(&self, command: Command) -> bool {
-        match self.tx.try_send(command) {
+    fn placements(&self) -> MutexGuard<'_, HashMap<u64, usize>> {
+        // A panic elsewhere while holding the lock leaves the map itself intact.
+        self.placement
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The worker of `room`; a room not placed yet goes to the worker with the fewest
+    /// connections (then the fewest rooms) when `place` says so.
+    fn worker_for(&self, room: u64, place: bool) -> Option<usize> {
+        let mut placements = self.placements();
+        if let Some(worker) = placements.get(&room) {
+            return Some(*worker);
+        }
+        if !place {
+            return None;
+        }
+        let mut rooms = vec![0usize; self.workers.len()];
+        for worker in placements.values() {
+            if let Some(n) = rooms.get_mut(*worker) {
+                *n += 1;
+            }
+        }
+        let worker = (0..self.workers.len()).min_by_key(|&i| {
+            let peers = self
+                .workers
+                .get(i)
+                .map_or(0, |w| w.stats.peers.load(Ordering::Relaxed));
+            (peers, rooms.get(i).copied().unwrap_or(0))
+        })?;
+        placements.insert(room, worker);
+        Some(worker)
+    }
+
+    /// Queues a command for the worker of `room` without waiting; false when the worker is gone
+    /// or overwhelmed, or the room has no media to act on.
+    fn send(&self, room: u64, place: bool, command: Command) -> bool {
+        let Some(handle) = self
+            .worker_for(room, place)
+            .and_then(|i| self.workers.get(i))
+        else {
+            return false;
+        };
+        match handle.commands.try_send(command) {
             Ok(()) => true,
             Err(e) => {
                 tracing::warn!("media command not delivered: {e}");
@@ -391,38 +577,43 @@ impl Sfu {
 
     /// A member's SDP offer; the answer (or a failure) goes to `outbox`.
     pub(crate) fn offer(&self, room: u64, who: ParticipantId, sdp: String, outbox: Outbox) -> bool {
-        self.send(Command::Offer {
+        self.send(
             room,
-            who,
-            sdp,
-            outbox,
-        })
+            true,
+            Command::Offer {
+                room,
+                who,
+                sdp,
+                outbox,
+            },
+        )
     }
 
     /// The videos a member shows.
     pub(crate) fn subscribe(&self, room: u64, who: ParticipantId, videos: Vec<VideoWant>) {
-        self.send(Command::Subscribe { room, who, videos });
+        self.send(room, true, Command::Subscribe { room, who, videos });
     }
 
     /// A member's microphone, camera or screen-share state changed (or it joined): its forwarding
-    /// says so at once; the forwarding task is then asked to re-choose slots, which it also
+    /// says so at once; the room's worker is then asked to re-choose slots, which it also
     /// does on its own every [`router::SWEEP_INTERVAL`] should that request be dropped.
     pub(crate) fn publishing(&self, room: u64, who: ParticipantId, change: Publish) {
         self.forwarding_table.apply((room, who), change);
-        self.send(Command::Publishing { room });
+        self.send(room, true, Command::Publishing { room });
     }
 
     /// A member left: its media stops at once (the forwarding closes); its connection is torn down
     /// on the command, or by the next sweep.
     pub(crate) fn left(&self, room: u64, who: ParticipantId) {
         self.forwarding_table.close((room, who));
-        self.send(Command::Left { room, who });
+        self.send(room, false, Command::Left { room, who });
     }
 
-    /// A room ended.
+    /// A room ended: its worker forgets it.
     pub(crate) fn room_ended(&self, room: u64) {
         self.forwarding_table.close_room(room);
-        self.send(Command::RoomEnded { room });
+        self.send(room, false, Command::RoomEnded { room });
+        self.placements().remove(&room);
     }
 }
 
@@ -447,61 +638,6 @@ fn signal(who: ParticipantId, outbox: &Outbox, media: MediaEvent) {
         }
         Err(e) => tracing::warn!("media event not encoded: {e}"),
     }
-}
-
-async fn run(
-    socket: UdpSocket,
-    mut commands: mpsc::Receiver<Command>,
-    mut router: Router,
-    shutdown: CancellationToken,
-) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    loop {
-        // Connection timers and the periodic sweep alike: the router has one deadline.
-        let deadline = router.poll_timeout().map(tokio::time::Instant::from_std);
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            command = commands.recv() => match command {
-                Some(command) => router.handle_command(std::time::Instant::now(), command),
-                None => break,
-            },
-            received = socket.recv_from(&mut buf) => {
-                match received {
-                    Ok((n, from)) => {
-                        router.handle_datagram(std::time::Instant::now(), from, &buf[..n]);
-                        // Drain what else is waiting before writing anything.
-                        for _ in 0..READ_BATCH {
-                            match socket.try_recv_from(&mut buf) {
-                                Ok((n, from)) => {
-                                    router.handle_datagram(std::time::Instant::now(), from, &buf[..n]);
-                                }
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    Err(e) => tracing::debug!("media socket read: {e}"),
-                }
-            }
-            // Without a deadline (no connections) the branch is off and the sleep never polled.
-            () = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)),
-                if deadline.is_some() => router.handle_timeout(std::time::Instant::now()),
-        }
-        while let Some(output) = router.poll_output() {
-            match output {
-                Output::Transmit { to, bytes } => {
-                    if let Err(e) = socket.send_to(&bytes, to).await {
-                        tracing::trace!(%to, "media send failed: {e}");
-                    }
-                }
-                Output::Signal { who, outbox, media } => signal(who.1, &outbox, media),
-            }
-        }
-    }
-    router.close_all();
-    tracing::info!(
-        forwarded = router.stats().rtp_out.load(Ordering::Relaxed),
-        "media forwarding stopped"
-    );
 }
 
 #[cfg(test)]

@@ -84,6 +84,11 @@ pub(crate) enum Output {
         /// What.
         media: MediaEvent,
     },
+    /// A connection that used this address is gone (other workers may forget it).
+    Released {
+        /// The address.
+        addr: SocketAddr,
+    },
 }
 
 /// All connections and the forwarding between them.
@@ -92,6 +97,8 @@ pub struct Router {
     announce: Vec<IpAddr>,
     slots: SlotCounts,
     random: Random,
+    /// Starts every local ufrag: names the worker that owns the connection.
+    ufrag_prefix: String,
     stats: Arc<SfuStats>,
     peers: HashMap<PeerKey, Peer>,
     rooms: HashMap<u64, Vec<ParticipantId>>,
@@ -123,6 +130,7 @@ impl Router {
             announce,
             slots,
             random,
+            ufrag_prefix: String::new(),
             stats,
             peers: HashMap::new(),
             rooms: HashMap::new(),
@@ -136,9 +144,21 @@ impl Router {
         }
     }
 
+    /// The same router, starting every ICE ufrag it makes with `prefix` (a worker's tag).
+    #[must_use]
+    pub(crate) fn with_ufrag_prefix(mut self, prefix: String) -> Self {
+        self.ufrag_prefix = prefix;
+        self
+    }
+
     /// Counters.
     #[must_use]
     pub fn stats(&self) -> &SfuStats {
+        &self.stats
+    }
+
+    /// Counters, shared.
+    pub(crate) fn stats_arc(&self) -> &Arc<SfuStats> {
         &self.stats
     }
 
@@ -211,6 +231,7 @@ impl Router {
                     if peer.addrs.len() >= MAX_ADDRS {
                         let old = peer.addrs.remove(0);
                         self.by_addr.remove(&old);
+                        self.outputs.push_back(Output::Released { addr: old });
                     }
                     peer.addrs.push(from);
                 }
@@ -398,7 +419,7 @@ impl Router {
     ) -> Result<(Peer, String), String> {
         let configured = huddle_rtp::configure(huddle_rtp::Role::Server)
             .map_err(|e| format!("media engine: {e}"))?;
-        let ufrag = self.random.hex(8);
+        let ufrag = format!("{}{}", self.ufrag_prefix, self.random.hex(8));
         let setting = SettingEngineBuilder::new()
             .with_lite(true)
             .with_ice_credentials(ufrag.clone(), self.random.hex(24))
@@ -531,6 +552,7 @@ impl Router {
         self.by_ufrag.remove(&peer.ufrag);
         for addr in &peer.addrs {
             self.by_addr.remove(addr);
+            self.outputs.push_back(Output::Released { addr: *addr });
         }
         for kind in [SlotKind::Audio, SlotKind::Video, SlotKind::Share] {
             // What it received: off the lists of those it received.

@@ -195,6 +195,7 @@ fn outputs(router: &mut Router) -> Outputs {
         match output {
             Output::Transmit { to, bytes } => datagrams.push((to, bytes)),
             Output::Signal { who, media, .. } => signals.push((who.1, media)),
+            Output::Released { .. } => {}
         }
     }
     (datagrams, signals)
@@ -425,18 +426,22 @@ fn host_controls_hold_when_the_command_queue_is_full() -> TestResult {
     // The forwarding task's queue is full: nothing more gets through to it.
     let (tx, _rx) = tokio::sync::mpsc::channel(1);
     let sfu = Sfu {
-        tx,
+        workers: vec![super::worker::Handle {
+            commands: tx,
+            stats: Arc::new(SfuStats::default()),
+        }]
+        .into(),
+        placement: Arc::default(),
         audio_slots: 1,
         video_slots: 1,
         share_slots: 0,
         turn: None,
         local_addr: addr(SERVER),
-        stats: Arc::new(SfuStats::default()),
         forwarding_table,
     };
     sfu.publishing(1, ParticipantId(9), Publish::default());
     assert!(
-        !sfu.send(Command::Publishing { room: 1 }),
+        !sfu.send(1, true, Command::Publishing { room: 1 }),
         "the queue should be full"
     );
 

@@ -250,6 +250,7 @@ impl Call {
                             app.signals.push(media);
                         }
                     }
+                    Output::Released { .. } => {}
                 }
             }
             let mut to_router = Vec::new();

@@ -5,13 +5,15 @@
 //!
 //! ```text
 //! cargo build --release -p huddle-client --example bench_sfu
-//! target/release/examples/bench_sfu [--all] [--workers=K] [--sharing=HOW] [SUBSCRIBERS...]
+//! target/release/examples/bench_sfu [--all] [--workers=K] [--sharing=HOW] [--no-send-batch]
+//!     [SUBSCRIBERS...]
 //! target/release/examples/bench_sfu sessions [--sessions=4] [--members=10] [--video-kbps=2500]
-//!     [--workers=1,2] [--sharing=HOW]
+//!     [--workers=1,2] [--sharing=HOW] [--no-send-batch]
 //! ```
 //!
 //! `--workers` is the server's media worker count (0: one per core, the default); `--sharing`
-//! how they share the port (`auto`, `reuse-port`, `one-reader`). `sessions` runs S sessions of
+//! how they share the port (`auto`, `reuse-port`, `one-reader`); `--no-send-batch` makes it
+//! send one datagram per system call. `sessions` runs S sessions of
 //! M members at once, every member publishing and receiving the others, once per worker count
 //! given, in the same run: forwarded packets per second, loss, and the cores of each worker.
 //!
@@ -85,6 +87,8 @@ fn main() -> BenchResult {
         None => Vec::new(),
     };
     let sharing = flag("--sharing");
+    // `--no-send-batch`: the server sends one datagram per system call (the old path).
+    let send_batch = !args.iter().any(|a| a == "--no-send-batch");
     // The whole load side (signaling, connections, this measurement) on this one thread.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -101,6 +105,7 @@ fn main() -> BenchResult {
                 workers
             },
             sharing,
+            send_batch,
         };
         return local.block_on(&runtime, sessions(&plan));
     }
@@ -113,6 +118,7 @@ fn main() -> BenchResult {
     let serve = ServeOptions {
         workers: workers.first().copied().unwrap_or(0),
         sharing,
+        send_batch,
     };
     local.block_on(&runtime, fanout(&counts, all, &serve))
 }
@@ -175,14 +181,19 @@ async fn fanout(counts: &[usize], all: bool, serve: &ServeOptions) -> BenchResul
     println!(
         "bench_sfu: one publisher (1280x720@30 packets at {} kbit/s without an encoder, \
          Opus-sized audio every 20 ms) and N subscribers, all sans-IO rtc connections on one \
-         thread; server in a child process ({} media workers, port sharing {}); {cores} cores; \
-         {} s measured after {} s settling",
+         thread; server in a child process ({} media workers, port sharing {}, {}); {cores} \
+         cores; {} s measured after {} s settling",
         load::VIDEO_BPS / 1000,
         match serve.workers {
             0 => "one per core".to_owned(),
             n => n.to_string(),
         },
         serve.sharing.as_deref().unwrap_or("auto"),
+        if serve.send_batch {
+            "sendmmsg"
+        } else {
+            "one sendto per datagram"
+        },
         MEASURE.as_secs(),
         SETTLE.as_secs()
     );
@@ -365,6 +376,7 @@ struct SessionsPlan {
     video_bps: u32,
     workers: Vec<usize>,
     sharing: Option<String>,
+    send_batch: bool,
 }
 
 /// S sessions of M members, all publishing and receiving, once per worker count.
@@ -374,11 +386,16 @@ async fn sessions(plan: &SessionsPlan) -> BenchResult {
         "bench_sfu sessions: {} sessions of {} members at once, every member publishing \
          (1280x720@30 packets at {} kbit/s without an encoder, Opus-sized audio) and receiving \
          the others through its slots; all sans-IO rtc connections on one thread; server in a \
-         child process (port sharing {}); {cores} cores; {} s measured after {} s settling",
+         child process (port sharing {}, {}); {cores} cores; {} s measured after {} s settling",
         plan.sessions,
         plan.members,
         plan.video_bps / 1000,
         plan.sharing.as_deref().unwrap_or("auto"),
+        if plan.send_batch {
+            "sendmmsg"
+        } else {
+            "one sendto per datagram"
+        },
         MEASURE.as_secs(),
         SETTLE.as_secs()
     );
@@ -401,6 +418,7 @@ async fn sessions(plan: &SessionsPlan) -> BenchResult {
         let serve = ServeOptions {
             workers,
             sharing: plan.sharing.clone(),
+            send_batch: plan.send_batch,
         };
         let mut server = ServerProcess::start(&serve).await?;
         let (stop_tx, stop) = watch::channel(false);

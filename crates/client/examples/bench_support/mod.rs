@@ -23,31 +23,49 @@ pub fn init_tracing() {
 }
 
 /// Options of the child server, as `serve` takes them after its name.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServeOptions {
     /// Media forwarding workers (0: one per core).
     pub workers: usize,
     /// How they share the port (`auto`, `reuse-port`, `one-reader`).
     pub sharing: Option<String>,
+    /// Send bursts of datagrams with one system call (`sendmmsg`).
+    pub send_batch: bool,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            workers: 0,
+            sharing: None,
+            send_batch: true,
+        }
+    }
 }
 
 impl ServeOptions {
     fn args(&self) -> Vec<String> {
-        let mut args = vec!["serve".to_owned(), self.workers.to_string()];
-        args.extend(self.sharing.clone());
+        let mut args = vec![
+            "serve".to_owned(),
+            format!("workers={}", self.workers),
+            format!("send-batch={}", self.send_batch),
+        ];
+        args.extend(self.sharing.as_ref().map(|s| format!("sharing={s}")));
         args
     }
 
     /// Reads what [`ServeOptions::args`] wrote (after `serve`).
     pub fn parse(args: &[String]) -> BenchResult<ServeOptions> {
-        let workers = match args.first() {
-            Some(n) => n.parse()?,
-            None => 0,
-        };
-        Ok(ServeOptions {
-            workers,
-            sharing: args.get(1).cloned(),
-        })
+        let mut options = ServeOptions::default();
+        for arg in args {
+            match arg.split_once('=') {
+                Some(("workers", n)) => options.workers = n.parse()?,
+                Some(("sharing", s)) => options.sharing = Some(s.to_owned()),
+                Some(("send-batch", b)) => options.send_batch = b.parse()?,
+                _ => return Err(format!("unknown serve option `{arg}`").into()),
+            }
+        }
+        Ok(options)
     }
 }
 
@@ -56,6 +74,7 @@ impl ServeOptions {
 pub async fn serve(options: ServeOptions) -> BenchResult {
     let mut config = ServerConfig::open_loopback();
     config.media.workers = options.workers;
+    config.media.send_batch = options.send_batch;
     if let Some(sharing) = &options.sharing {
         config.media.port_sharing = sharing.parse()?;
     }

@@ -249,6 +249,10 @@ settings! {
     /// `one-reader` (one socket, read by one worker), or `auto`.
     media_port_sharing: crate::sfu::PortSharing = library().media.port_sharing,
         flag "--media-port-sharing" <"HOW">, env "HUDDLE_MEDIA_PORT_SHARING";
+    /// Send each burst of media datagrams with one system call per 64 (`sendmmsg`, Linux);
+    /// the switch sends one at a time.
+    media_send_batch: bool = library().media.send_batch,
+        flag "--no-media-send-batch", env "HUDDLE_NO_MEDIA_SEND_BATCH";
     /// Time a client has to send a request's headers, counted from the connection (after
     /// TLS) or the end of the previous response; idle keep-alive connections close after it
     /// too.
@@ -515,6 +519,7 @@ impl Settings {
             share_slots,
             media_workers,
             media_port_sharing,
+            media_send_batch,
             header_read_timeout,
             max_connections,
             max_connections_per_ip,
@@ -584,6 +589,7 @@ impl Settings {
         media_config.share_slots = share_slots;
         media_config.workers = media_workers.unwrap_or(0);
         media_config.port_sharing = media_port_sharing;
+        media_config.send_batch = media_send_batch;
         config.nettest.turn = match (turn_secret, turn_urls) {
             (Some(secret), Some(urls)) if !secret.0.is_empty() && !urls.is_empty() => {
                 Some(crate::nettest::TurnConfig {

@@ -158,6 +158,7 @@ const SAMPLES: &[(&str, &str, &str, &str)] = &[
     ("share_slots", "0", "0", ""),
     ("media_workers", "3", "3", ""),
     ("media_port_sharing", "one-reader", "\"one-reader\"", ""),
+    ("media_send_batch", "true", "false", ""),
     ("header_read_timeout", "3s", "\"3s\"", ""),
     ("max_connections", "50", "50", ""),
     ("max_connections_per_ip", "5", "5", ""),

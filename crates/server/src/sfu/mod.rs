@@ -29,6 +29,7 @@ mod peer;
 mod random;
 mod router;
 pub mod select;
+mod send;
 pub mod steer;
 mod worker;
 pub use huddle_wire::stun;
@@ -83,6 +84,9 @@ pub struct MediaConfig {
     pub workers: usize,
     /// How the workers share the UDP port.
     pub port_sharing: PortSharing,
+    /// Send each burst of datagrams with as few system calls as the OS allows (`sendmmsg` on
+    /// Linux) rather than one each.
+    pub send_batch: bool,
 }
 
 /// How the forwarding workers share the one UDP port.
@@ -149,6 +153,7 @@ impl Default for MediaConfig {
             share_slots: 2,
             workers: 0,
             port_sharing: PortSharing::Auto,
+            send_batch: true,
         }
     }
 }
@@ -455,7 +460,7 @@ impl Sfu {
             .with_ufrag_prefix(steer::ufrag_tag(index));
             routers.push(router);
         }
-        let workers = worker::spawn(sockets, routers, &shutdown)?;
+        let workers = worker::spawn(sockets, routers, config.send_batch, &shutdown)?;
         tracing::info!(addr = %local_addr, workers = count, sharing = %sharing, "media forwarding on UDP");
         Ok(Some(Sfu {
             workers: workers.into(),

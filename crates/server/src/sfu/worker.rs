@@ -6,11 +6,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::BytesMut;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::send;
 use super::steer::Steering;
 use super::{
     signal, Command, Output, PortSharing, Router, SfuStats, COMMAND_QUEUE, HANDOFF_QUEUE,
@@ -123,6 +125,7 @@ fn set_reuse_port(_: &Socket) -> std::io::Result<()> {
 pub(super) fn spawn(
     sockets: Vec<(StdUdpSocket, bool)>,
     routers: Vec<Router>,
+    send_batch: bool,
     shutdown: &CancellationToken,
 ) -> Result<Vec<Handle>, ServerError> {
     let count = routers.len();
@@ -152,6 +155,8 @@ pub(super) fn spawn(
             handoff,
             others: handoff_tx.clone(),
             outgoing: (0..count).map(|_| Batch::default()).collect(),
+            sends: Vec::new(),
+            send_batch,
             router,
             stats: Arc::clone(&stats),
             shutdown: shutdown.clone(),
@@ -176,6 +181,9 @@ struct Worker {
     others: Vec<mpsc::Sender<Handoff>>,
     /// Datagrams read for each other worker, sent once the read batch is done.
     outgoing: Vec<Batch>,
+    /// What the router wants sent, sent together once it has no more to say.
+    sends: Vec<(SocketAddr, BytesMut)>,
+    send_batch: bool,
     router: Router,
     stats: Arc<SfuStats>,
     shutdown: CancellationToken,
@@ -230,14 +238,16 @@ impl Worker {
             while let Some(output) = self.router.poll_output() {
                 match output {
                     Output::Transmit { to, bytes } => {
-                        if let Err(e) = self.socket.send_to(&bytes, to).await {
-                            tracing::trace!(%to, "media send failed: {e}");
+                        self.sends.push((to, bytes));
+                        if self.sends.len() >= send::BATCH * 4 {
+                            send::send_all(&self.socket, &mut self.sends, self.send_batch).await;
                         }
                     }
                     Output::Signal { who, outbox, media } => signal(who.1, &outbox, media),
                     Output::Released { addr } => self.released(addr),
                 }
             }
+            send::send_all(&self.socket, &mut self.sends, self.send_batch).await;
         }
         self.router.close_all();
         tracing::info!(

@@ -494,6 +494,12 @@ async fn sessions(plan: &SessionsPlan) -> BenchResult {
             rss,
             load_average()
         );
+        println!(
+            "        handed between workers {:.0}/s, dropped on the way {}, unrouted {}",
+            (end.sfu.handed_on - start.sfu.handed_on) as f64 / seconds,
+            end.sfu.handoff_dropped,
+            end.sfu.unrouted
+        );
     }
     Ok(())
 }

@@ -84,7 +84,10 @@ pub async fn serve(options: ServeOptions) -> BenchResult {
     while let Some(line) = stdin.next_line().await? {
         if line.trim() == "stats" {
             let s = handle.media_stats().unwrap_or_default();
-            println!("STATS {} {} {}", s.rtp_in, s.rtp_out, s.unrouted);
+            println!(
+                "STATS {} {} {} {} {}",
+                s.rtp_in, s.rtp_out, s.unrouted, s.handed_on, s.handoff_dropped
+            );
         }
     }
     handle.shutdown().await;
@@ -96,6 +99,12 @@ pub struct SfuCounts {
     pub rtp_in: u64,
     pub rtp_out: u64,
     pub unrouted: u64,
+    /// Datagrams one worker read for another and handed on.
+    #[allow(dead_code, reason = "bench_media has one worker's worth of figures")]
+    pub handed_on: u64,
+    /// Datagrams dropped on the way between workers.
+    #[allow(dead_code, reason = "bench_media has one worker's worth of figures")]
+    pub handoff_dropped: u64,
 }
 
 pub struct ServerProcess {
@@ -144,8 +153,10 @@ impl ServerProcess {
                     .split_whitespace()
                     .filter_map(|x| x.parse().ok())
                     .collect();
-                if let [rtp_in, rtp_out, unrouted] = n[..] {
+                if let [rtp_in, rtp_out, unrouted, handed_on, handoff_dropped] = n[..] {
                     return Ok(SfuCounts {
+                        handed_on,
+                        handoff_dropped,
                         rtp_in,
                         rtp_out,
                         unrouted,

@@ -5,22 +5,93 @@
 //! A forwarded packet is copied to every subscriber, so the system call per datagram was the
 //! largest single cost of forwarding (see docs/BENCHMARKS.md).
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::net::UdpSocket;
 
 /// Most datagrams per system call.
 pub const BATCH: usize = 64;
+/// How long a worker that only sends waits for room in a full socket buffer before trying
+/// again (it is not told when there is room).
+const FULL_BUFFER_WAIT: Duration = Duration::from_millis(1);
+
+/// A worker's socket on the media port.
+#[derive(Debug)]
+pub enum Port {
+    /// One the worker reads and sends on, registered with its runtime.
+    Reads(UdpSocket),
+    /// A duplicate of the one reader's socket, which the worker only sends on. It is not
+    /// registered with the worker's runtime: the registration would wake the worker on every
+    /// readiness change of the shared socket (each datagram in, each send completed).
+    Sends(StdUdpSocket),
+}
+
+impl Port {
+    /// The next datagram, for a worker that reads; never, for one that only sends.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+        match self {
+            Port::Reads(socket) => socket.recv_from(buf).await,
+            Port::Sends(_) => std::future::pending().await,
+        }
+    }
+
+    /// A datagram already waiting, without waiting.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+        match self {
+            Port::Reads(socket) => socket.try_recv_from(buf),
+            Port::Sends(_) => Err(std::io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    async fn send_to(&self, bytes: &[u8], to: SocketAddr) -> std::io::Result<()> {
+        match self {
+            Port::Reads(socket) => socket.send_to(bytes, to).await.map(drop),
+            Port::Sends(socket) => loop {
+                match socket.send_to(bytes, to) {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        tokio::time::sleep(FULL_BUFFER_WAIT).await;
+                    }
+                    other => return other.map(drop),
+                }
+            },
+        }
+    }
+
+    /// Until the socket may take more.
+    #[cfg(target_os = "linux")]
+    async fn writable(&self) -> std::io::Result<()> {
+        match self {
+            Port::Reads(socket) => socket.writable().await,
+            Port::Sends(_) => {
+                tokio::time::sleep(FULL_BUFFER_WAIT).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// One `sendmmsg` of the first datagrams of `rest`.
+    #[cfg(target_os = "linux")]
+    fn try_sendmmsg(&self, rest: &[(SocketAddr, BytesMut)]) -> std::io::Result<usize> {
+        use std::os::fd::AsRawFd as _;
+        match self {
+            Port::Reads(socket) => socket.try_io(tokio::io::Interest::WRITABLE, || {
+                sys::sendmmsg(socket.as_raw_fd(), rest)
+            }),
+            Port::Sends(socket) => sys::sendmmsg(socket.as_raw_fd(), rest),
+        }
+    }
+}
 
 /// Sends every datagram of `queue` and empties it. A datagram the kernel refuses (a
 /// destination it cannot reach) is skipped; a full socket buffer is waited out.
-pub async fn send_all(socket: &UdpSocket, queue: &mut Vec<(SocketAddr, BytesMut)>, batched: bool) {
+pub async fn send_all(port: &Port, queue: &mut Vec<(SocketAddr, BytesMut)>, batched: bool) {
     if batched {
-        send_batched(socket, queue).await;
+        send_batched(port, queue).await;
     } else {
         for (to, bytes) in queue.iter() {
-            if let Err(e) = socket.send_to(bytes, *to).await {
+            if let Err(e) = port.send_to(bytes, *to).await {
                 tracing::trace!(%to, "media send failed: {e}");
             }
         }
@@ -29,16 +100,13 @@ pub async fn send_all(socket: &UdpSocket, queue: &mut Vec<(SocketAddr, BytesMut)
 }
 
 #[cfg(target_os = "linux")]
-async fn send_batched(socket: &UdpSocket, queue: &[(SocketAddr, BytesMut)]) {
-    use std::os::fd::AsRawFd as _;
+async fn send_batched(port: &Port, queue: &[(SocketAddr, BytesMut)]) {
     let mut sent = 0;
     while let Some(rest) = queue.get(sent..).filter(|r| !r.is_empty()) {
-        match socket.try_io(tokio::io::Interest::WRITABLE, || {
-            sys::sendmmsg(socket.as_raw_fd(), rest)
-        }) {
+        match port.try_sendmmsg(rest) {
             Ok(n) => sent += n.max(1),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if let Err(e) = socket.writable().await {
+                if let Err(e) = port.writable().await {
                     tracing::debug!("media socket: {e}");
                     return;
                 }
@@ -55,9 +123,9 @@ async fn send_batched(socket: &UdpSocket, queue: &[(SocketAddr, BytesMut)]) {
 }
 
 #[cfg(not(target_os = "linux"))]
-async fn send_batched(socket: &UdpSocket, queue: &[(SocketAddr, BytesMut)]) {
+async fn send_batched(port: &Port, queue: &[(SocketAddr, BytesMut)]) {
     for (to, bytes) in queue {
-        if let Err(e) = socket.send_to(bytes, *to).await {
+        if let Err(e) = port.send_to(bytes, *to).await {
             tracing::trace!(%to, "media send failed: {e}");
         }
     }
@@ -132,13 +200,22 @@ mod tests {
         Ok(out)
     }
 
+    /// Both kinds of port on one socket (as a worker that reads and one that only sends).
+    async fn ports() -> Result<[Port; 2], std::io::Error> {
+        let socket = UdpSocket::bind("127.0.0.1:0").await?;
+        let plain = socket.into_std()?;
+        let dup = plain.try_clone()?;
+        Ok([Port::Reads(UdpSocket::from_std(plain)?), Port::Sends(dup)])
+    }
+
     #[tokio::test]
     async fn every_datagram_arrives_in_order_to_its_address_either_way() -> TestResult {
-        let socket = UdpSocket::bind("127.0.0.1:0").await?;
         let a = UdpSocket::bind("127.0.0.1:0").await?;
         let b = UdpSocket::bind("127.0.0.1:0").await?;
         let (to_a, to_b) = (a.local_addr()?, b.local_addr()?);
-        for batched in [true, false] {
+        let ports = ports().await?;
+        let runs = ports.iter().flat_map(|port| [(port, true), (port, false)]);
+        for (port, batched) in runs {
             // More than one batch, alternating destinations, sizes up to a full datagram.
             let mut queue: Vec<(SocketAddr, BytesMut)> = (0..(BATCH * 2 + 5))
                 .map(|i| {
@@ -156,17 +233,17 @@ mod tests {
                     .collect()
             };
             let (want_a, want_b) = (want(to_a), want(to_b));
-            send_all(&socket, &mut queue, batched).await;
+            send_all(port, &mut queue, batched).await;
             assert!(queue.is_empty());
             assert_eq!(
                 received(&a, want_a.len()).await?,
                 want_a,
-                "batched: {batched}"
+                "{port:?} batched: {batched}"
             );
             assert_eq!(
                 received(&b, want_b.len()).await?,
                 want_b,
-                "batched: {batched}"
+                "{port:?} batched: {batched}"
             );
         }
         Ok(())
@@ -174,21 +251,25 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_destination_does_not_stop_the_others() -> TestResult {
-        let socket = UdpSocket::bind("127.0.0.1:0").await?;
         let sink = UdpSocket::bind("127.0.0.1:0").await?;
         // Port 0 cannot be sent to: the kernel refuses that one datagram.
         let nowhere = SocketAddr::from(([127, 0, 0, 1], 0));
-        let mut queue = vec![
+        let queue = vec![
             (nowhere, BytesMut::from(&b"lost"[..])),
             (sink.local_addr()?, BytesMut::from(&b"one"[..])),
             (nowhere, BytesMut::from(&b"lost"[..])),
             (sink.local_addr()?, BytesMut::from(&b"two"[..])),
         ];
-        send_all(&socket, &mut queue, true).await;
-        assert_eq!(
-            received(&sink, 2).await?,
-            vec![b"one".to_vec(), b"two".to_vec()]
-        );
+        for port in ports().await? {
+            for batched in [true, false] {
+                send_all(&port, &mut queue.clone(), batched).await;
+                assert_eq!(
+                    received(&sink, 2).await?,
+                    vec![b"one".to_vec(), b"two".to_vec()],
+                    "{port:?} batched: {batched}"
+                );
+            }
+        }
         Ok(())
     }
 }

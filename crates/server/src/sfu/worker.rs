@@ -139,17 +139,18 @@ pub(super) fn spawn(
             .enable_io()
             .enable_time()
             .build()?;
-        // Registered with the worker's own runtime, which drives it.
-        let socket = {
+        let port = if reads {
+            // Registered with the worker's own runtime, which drives it.
             let _entered = runtime.enter();
-            UdpSocket::from_std(socket)?
+            send::Port::Reads(UdpSocket::from_std(socket)?)
+        } else {
+            send::Port::Sends(socket)
         };
         let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
         let stats = Arc::clone(router.stats_arc());
         let worker = Worker {
             index,
-            socket,
-            reads,
+            port,
             steering: Steering::new(index, count),
             commands: commands_rx,
             handoff,
@@ -171,9 +172,8 @@ pub(super) fn spawn(
 
 struct Worker {
     index: usize,
-    socket: UdpSocket,
-    /// Whether datagrams are read from `socket` (with one reader, only the first worker's).
-    reads: bool,
+    /// Its socket on the media port (with one reader, only the first worker's is read).
+    port: send::Port,
     steering: Steering,
     commands: mpsc::Receiver<Command>,
     handoff: mpsc::Receiver<Handoff>,
@@ -215,13 +215,13 @@ impl Worker {
                     // Every worker holds a sender of every queue, its own included.
                     None => break,
                 },
-                received = self.socket.recv_from(&mut buf), if self.reads => {
+                received = self.port.recv_from(&mut buf) => {
                     match received {
                         Ok((n, from)) => {
                             self.take(from, buf.get(..n).unwrap_or_default());
                             // Drain what else is waiting before writing anything.
                             for _ in 0..READ_BATCH {
-                                match self.socket.try_recv_from(&mut buf) {
+                                match self.port.try_recv_from(&mut buf) {
                                     Ok((n, from)) => self.take(from, buf.get(..n).unwrap_or_default()),
                                     Err(_) => break,
                                 }
@@ -240,14 +240,14 @@ impl Worker {
                     Output::Transmit { to, bytes } => {
                         self.sends.push((to, bytes));
                         if self.sends.len() >= send::BATCH * 4 {
-                            send::send_all(&self.socket, &mut self.sends, self.send_batch).await;
+                            send::send_all(&self.port, &mut self.sends, self.send_batch).await;
                         }
                     }
                     Output::Signal { who, outbox, media } => signal(who.1, &outbox, media),
                     Output::Released { addr } => self.released(addr),
                 }
             }
-            send::send_all(&self.socket, &mut self.sends, self.send_batch).await;
+            send::send_all(&self.port, &mut self.sends, self.send_batch).await;
         }
         self.router.close_all();
         tracing::info!(

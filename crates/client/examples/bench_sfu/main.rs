@@ -455,11 +455,24 @@ async fn sessions(plan: &SessionsPlan) -> BenchResult {
                 let start = Snapshot::take(&mut server, &sent[0], &received).await?;
                 let published_start: u64 =
                     sent.iter().map(|c| c.packets.load(Ordering::Relaxed)).sum();
+                let keyframes_start: u64 = sent
+                    .iter()
+                    .map(|c| c.keyframes.load(Ordering::Relaxed))
+                    .sum();
                 tokio::time::sleep(MEASURE).await;
                 let end = Snapshot::take(&mut server, &sent[0], &received).await?;
                 let published_end: u64 =
                     sent.iter().map(|c| c.packets.load(Ordering::Relaxed)).sum();
-                Ok((start, end, published_end - published_start))
+                let keyframes_end: u64 = sent
+                    .iter()
+                    .map(|c| c.keyframes.load(Ordering::Relaxed))
+                    .sum();
+                Ok((
+                    start,
+                    end,
+                    published_end - published_start,
+                    keyframes_end - keyframes_start,
+                ))
             }
         };
         stop_tx.send_replace(true);
@@ -468,7 +481,7 @@ async fn sessions(plan: &SessionsPlan) -> BenchResult {
             task.await?;
         }
         server.stop().await?;
-        let (start, end, published) = match row {
+        let (start, end, published, keyframes) = match row {
             Ok(row) => row,
             Err(e) => {
                 println!("{workers:>7} not measured: {e} (load {})", load_average());
@@ -495,10 +508,13 @@ async fn sessions(plan: &SessionsPlan) -> BenchResult {
             load_average()
         );
         println!(
-            "        handed between workers {:.0}/s, dropped on the way {}, unrouted {}",
+            "        handed between workers {:.0}/s, dropped on the way {}, unrouted {}; \
+             keyframes sent {:.1}/s (every 4 s by themselves: {:.1}/s)",
             (end.sfu.handed_on - start.sfu.handed_on) as f64 / seconds,
             end.sfu.handoff_dropped,
-            end.sfu.unrouted
+            end.sfu.unrouted,
+            keyframes as f64 / seconds,
+            sent.len() as f64 / 4.0
         );
     }
     Ok(())

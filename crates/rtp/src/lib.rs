@@ -12,11 +12,12 @@ use std::time::Instant;
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::interceptor::{
-    BandwidthEstimator, CongestionControlBuilder, EstimatorStats, Gcc, PacketReport,
+    BandwidthEstimator, CongestionControlBuilder, EstimatorStats, Gcc, NackGeneratorBuilder,
+    NackResponderBuilder, PacketReport,
 };
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_nack, configure_rtcp_reports, configure_twcc, configure_twcc_receiver_only,
+    configure_rtcp_reports, configure_twcc, configure_twcc_receiver_only,
 };
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_RTX,
@@ -175,6 +176,13 @@ pub struct Configured {
     pub target: Option<BandwidthTarget>,
 }
 
+/// Packets each sent stream keeps for answering NACKs, at a client: the library's default.
+const CLIENT_NACK_HISTORY: u16 = 1024;
+/// The same at the server, per stream sent to each subscriber: a power of two, 512 packets
+/// is 1.5 s of a 2.5 Mbit/s camera, far more than a repair is worth waiting for, and each
+/// kept packet is held once per subscriber (docs/BENCHMARKS.md: server memory per member).
+const SERVER_NACK_HISTORY: u16 = 512;
+
 /// A media engine with exactly the codecs and header extensions Huddle uses, and the
 /// interceptors for `role`: NACK (with RTX for video), RTCP reports, keyframe requests handed
 /// to the application, TWCC (clients also run GCC on it).
@@ -217,10 +225,29 @@ pub fn configure(role: Role) -> Result<Configured> {
         RtpCodecKind::Audio,
         None,
     )?;
-    let registry = configure_nack(Registry::new(), &mut engine).with(
-        Slot::from(KEYFRAME_FORWARDER_SLOT),
-        KeyframeRequests::default(),
-    );
+    for parameter in ["", "pli"] {
+        engine.register_feedback(
+            RTCPFeedback {
+                typ: rtc::rtp_transceiver::rtp_sender::TYPE_RTCP_FB_NACK.to_owned(),
+                parameter: parameter.to_owned(),
+            },
+            RtpCodecKind::Video,
+        );
+    }
+    let history = match role {
+        Role::Client => CLIENT_NACK_HISTORY,
+        Role::Server => SERVER_NACK_HISTORY,
+    };
+    let registry = Registry::new()
+        .with(
+            Slot::NackResponder,
+            NackResponderBuilder::new().with_size(history).build(),
+        )
+        .with(Slot::NackGenerator, NackGeneratorBuilder::new().build())
+        .with(
+            Slot::from(KEYFRAME_FORWARDER_SLOT),
+            KeyframeRequests::default(),
+        );
     let registry = configure_rtcp_reports(registry);
     let (registry, target) = match role {
         Role::Client => {

@@ -10,7 +10,8 @@ use call_support::{all_connected, eventually, join, options, TestResult};
 use huddle_server::{Server, ServerConfig};
 
 /// Names of this process's threads that belong to calls (`huddle-camera-send`,
-/// `huddle-decode-v0`…; the kernel keeps 15 characters).
+/// `huddle-decode-v0`…; the kernel keeps 15 characters), not the in-process server's media
+/// workers (`huddle-sfu-N`, which live as long as the server).
 fn call_threads() -> Vec<String> {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return Vec::new();
@@ -19,7 +20,7 @@ fn call_threads() -> Vec<String> {
         .filter_map(Result::ok)
         .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
         .map(|name| name.trim().to_owned())
-        .filter(|name| name.starts_with("huddle-"))
+        .filter(|name| name.starts_with("huddle-") && !name.starts_with("huddle-sfu-"))
         .collect()
 }
 

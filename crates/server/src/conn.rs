@@ -245,14 +245,7 @@ async fn wait_in_lobby(
                 };
             }
             _ = state.shutdown.cancelled() => {
-                refuse(
-                    socket,
-                    None,
-                    ErrorCode::SessionEnded,
-                    "the server is shutting down".to_owned(),
-                    CLOSE_GOING_AWAY,
-                )
-                .await;
+                refuse_shutting_down(socket).await;
                 return None;
             }
             _ = sleep_until(silence_deadline) => {
@@ -354,14 +347,7 @@ async fn wait_for_join(
                 return None;
             }
             _ = state.shutdown.cancelled() => {
-                refuse(
-                    socket,
-                    None,
-                    ErrorCode::SessionEnded,
-                    "the server is shutting down".to_owned(),
-                    CLOSE_GOING_AWAY,
-                )
-                .await;
+                refuse_shutting_down(socket).await;
                 return None;
             }
             _ = ticket.evicted().cancelled() => {
@@ -443,6 +429,12 @@ async fn wait_for_join(
             }
         }
     }
+}
+
+/// Refuses a connection that has not joined (yet) because the server is shutting down.
+async fn refuse_shutting_down(socket: &mut WebSocket) {
+    let (code, message, close_code) = no_room(&NoRoom::ShuttingDown);
+    refuse(socket, None, code, message, close_code).await;
 }
 
 /// The refusal of a join that got no room: code, message and close code.

@@ -494,12 +494,6 @@ impl Sfu {
         self.workers.iter().map(|w| w.stats.read()).collect()
     }
 
-    /// The worker a room's media is on, if it has had any.
-    #[must_use]
-    pub fn worker_of(&self, room: u64) -> Option<usize> {
-        self.placements().get(&room).copied()
-    }
-
     /// The `media_ready` event for a member: slot counts and ICE servers, with TURN
     /// credentials minted for it.
     #[must_use]

@@ -74,18 +74,16 @@ pub(super) fn bind(
     let reuse = sharing == PortSharing::ReusePort && count > 1;
     let first = open(addr, reuse).map_err(|e| cannot(addr, e))?;
     let addr = first.local_addr()?;
-    let mut sockets = Vec::with_capacity(count);
-    for index in 1..count {
-        let socket = if reuse {
-            open(addr, true).map_err(|e| cannot(addr, e))?
+    let mut others = Vec::with_capacity(count.saturating_sub(1));
+    for _ in 1..count {
+        others.push(if reuse {
+            (open(addr, true).map_err(|e| cannot(addr, e))?, true)
         } else {
             // One socket, one reader: the others send on a duplicate of it.
-            first.try_clone()?
-        };
-        sockets.push((socket, reuse || index == 0));
+            (first.try_clone()?, false)
+        });
     }
-    sockets.insert(0, (first, true));
-    Ok(sockets)
+    Ok(std::iter::once((first, true)).chain(others).collect())
 }
 
 /// One UDP socket on `addr`, non-blocking, with room for bursts (keyframes from several

@@ -200,13 +200,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_page_links_to_the_app_with_this_server_and_escapes_what_it_shows() {
+    fn the_page_links_to_the_app_with_this_server_and_escapes_what_it_shows() -> Result<(), String>
+    {
         let html = page(
             "session=Z%C3%BCrich+%26+%22co%22",
             Some("meet.example.org"),
             true,
-        )
-        .unwrap();
+        )?;
         let link = "huddle://join?server=wss%3A%2F%2Fmeet.example.org%2Fv1%2Fws&amp;session=Z%C3%BCrich+%26+%22co%22";
         assert!(
             html.contains(&format!("content=\"0; url={link}\"")),
@@ -215,6 +215,7 @@ mod tests {
         assert!(html.contains("Zürich &amp; &quot;co&quot;"), "{html}");
         assert!(!html.contains("<script"));
         assert!(content_policy().starts_with("default-src 'none'; style-src 'sha256-"));
+        Ok(())
     }
 
     #[test]

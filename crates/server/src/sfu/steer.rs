@@ -116,11 +116,13 @@ mod tests {
         let value = username.as_bytes();
         let padded = value.len().div_ceil(4) * 4;
         let mut p = vec![0x00, 0x01];
-        p.extend_from_slice(&u16::try_from(4 + padded).unwrap().to_be_bytes());
+        let body = u16::try_from(4 + padded).expect("test usernames are short");
+        p.extend_from_slice(&body.to_be_bytes());
         p.extend_from_slice(&0x2112_a442_u32.to_be_bytes());
         p.extend_from_slice(&[7; 12]);
         p.extend_from_slice(&0x0006_u16.to_be_bytes());
-        p.extend_from_slice(&u16::try_from(value.len()).unwrap().to_be_bytes());
+        let len = u16::try_from(value.len()).expect("test usernames are short");
+        p.extend_from_slice(&len.to_be_bytes());
         p.extend_from_slice(value);
         p.resize(20 + 4 + padded, 0);
         p
@@ -199,7 +201,7 @@ mod tests {
         let mut s = Steering::new(0, 2);
         let request = binding("01ab:x");
         for i in 0..(MAX_FOREIGN + 10) {
-            let port = u16::try_from(i % 60_000).unwrap();
+            let port = u16::try_from(i % 60_000).expect("below 60,000");
             let ip = [10, 0, (i / 60_000) as u8, 1];
             s.owner(SocketAddr::from((ip, port)), &request);
         }

@@ -225,6 +225,8 @@ pub fn configure(role: Role) -> Result<Configured> {
         RtpCodecKind::Audio,
         None,
     )?;
+    // What the library's `configure_nack` registers, with the responder's history sized per
+    // role (that function takes no size).
     for parameter in ["", "pli"] {
         engine.register_feedback(
             RTCPFeedback {

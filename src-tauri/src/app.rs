@@ -69,6 +69,25 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
         .manage(crate::devices::DeviceCheck::default())
         .manage(Arc::clone(&hub))
         .plugin(tauri_plugin_notification::init())
+        // In-meeting apps' files, for the apps panel's sandboxed frame (docs/apps.md).
+        .register_asynchronous_uri_scheme_protocol(
+            crate::apps::SCHEME,
+            |ctx, request, responder| {
+                let assets = crate::apps::Embedded::new(ctx.app_handle());
+                tauri::async_runtime::spawn_blocking(move || {
+                    let response = match crate::apps::installed_dir() {
+                        Ok(dir) => crate::apps::serve(
+                            &assets,
+                            &dir,
+                            request.method().as_str(),
+                            request.uri().path(),
+                        ),
+                        Err(e) => crate::apps::Response::unavailable(&e.to_string()),
+                    };
+                    responder.respond(response.into_http());
+                });
+            },
+        )
         // Join links on macOS and Windows; on Linux the desktop entry and the single instance
         // above bring them.
         .plugin(tauri_plugin_deep_link::init())
@@ -126,6 +145,13 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
             crate::commands::call::call_switch_device,
             crate::commands::call::call_set_member_volume,
             crate::commands::call::call_input_level,
+            crate::commands::apps::apps_list,
+            crate::commands::apps::apps_folder,
+            crate::commands::apps::call_app_open,
+            crate::commands::apps::call_app_close,
+            crate::commands::apps::call_app_message,
+            crate::commands::apps::call_app_set_state,
+            crate::commands::apps::call_app_invite,
             crate::commands::manage::manage_mute,
             crate::commands::manage::manage_mute_all,
             crate::commands::manage::manage_stop_video,

@@ -39,6 +39,10 @@ pub enum AppError {
     /// A metadata entry the app will not send (written for people: "the value is not JSON").
     #[error("invalid metadata: {0}")]
     InvalidMetadata(String),
+    /// An in-meeting app request the app will not send (written for people: "app id is
+    /// empty").
+    #[error("invalid app request: {0}")]
+    InvalidApp(String),
     #[error("could not start logging: {0}")]
     Logging(String),
     /// A camera, microphone, speaker or screen failed.
@@ -130,6 +134,7 @@ pub enum ErrorKind {
     // The app itself.
     InvalidLink,
     InvalidMetadata,
+    InvalidApp,
     Settings,
     Storage,
     Internal,
@@ -197,6 +202,7 @@ fn app_words(e: &AppError) -> (ErrorKind, String, bool) {
         AppError::InvalidSetting(why) => Some((K::Settings, "The settings can't be saved", why)),
         AppError::InvalidLink(why) => Some((K::InvalidLink, "That link can't be opened", why)),
         AppError::InvalidMetadata(why) => Some((K::InvalidMetadata, "That can't be set", why)),
+        AppError::InvalidApp(why) => Some((K::InvalidApp, "The app can't do that", why)),
         _ => None,
     };
     if let Some((kind, what, why)) = because {
@@ -254,6 +260,7 @@ fn app_words(e: &AppError) -> (ErrorKind, String, bool) {
         AppError::InvalidSetting(_)
         | AppError::InvalidLink(_)
         | AppError::InvalidMetadata(_)
+        | AppError::InvalidApp(_)
         | AppError::Media(_)
         | AppError::Client(_) => (K::Internal, INTERNAL, true),
     };

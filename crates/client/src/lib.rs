@@ -13,6 +13,6 @@ pub mod tls;
 
 pub use error::ClientError;
 pub use session::{
-    join, CallState, CloseReason, ConnectionStatus, JoinOptions, MetadataChanged, Notice, Session,
-    SessionEvent, SessionEvents,
+    join, AppEvent, CallState, CloseReason, ConnectionStatus, JoinOptions, MetadataChanged, Notice,
+    Session, SessionEvent, SessionEvents,
 };

@@ -90,6 +90,10 @@ pub enum ErrorCode {
     NotWaiting,
     /// The lobby holds as many as it may.
     LobbyFull,
+    /// An app message or app state is larger than its limit.
+    AppDataTooLarge,
+    /// The session has as many apps as it may, or the member has as many open as it may.
+    TooManyApps,
     /// The connection sends faster than the rate limit allows.
     RateLimited,
     /// The connection was silent longer than the heartbeat timeout.
@@ -142,6 +146,8 @@ impl ErrorCode {
             ErrorCode::Denied => "denied",
             ErrorCode::NotWaiting => "not_waiting",
             ErrorCode::LobbyFull => "lobby_full",
+            ErrorCode::AppDataTooLarge => "app_data_too_large",
+            ErrorCode::TooManyApps => "too_many_apps",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::HeartbeatTimeout => "heartbeat_timeout",
             ErrorCode::Internal => "internal",
@@ -189,6 +195,8 @@ impl ErrorCode {
         ErrorCode::Denied,
         ErrorCode::NotWaiting,
         ErrorCode::LobbyFull,
+        ErrorCode::AppDataTooLarge,
+        ErrorCode::TooManyApps,
         ErrorCode::RateLimited,
         ErrorCode::HeartbeatTimeout,
         ErrorCode::Internal,
@@ -303,6 +311,24 @@ pub enum ProtoError {
         /// The limit in bytes.
         max: usize,
     },
+    /// An app id is unusable.
+    #[error("app id {id:?} {reason}")]
+    AppId {
+        /// The id (cut to the id length limit).
+        id: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// App data (a message or a state) is too large.
+    #[error("app {what} takes {len} bytes as JSON, at most {max} are allowed")]
+    AppDataTooLarge {
+        /// `message` or `state`.
+        what: &'static str,
+        /// Its size in bytes.
+        len: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
     /// A token's `role_type` is not a known role.
     #[error("unknown role_type {0}")]
     UnknownRoleType(u8),
@@ -336,6 +362,8 @@ impl ProtoError {
             ProtoError::MetadataTooManyKeys { .. } | ProtoError::MetadataTooLarge { .. } => {
                 ErrorCode::MetadataTooLarge
             }
+            ProtoError::AppId { .. } => ErrorCode::InvalidMessage,
+            ProtoError::AppDataTooLarge { .. } => ErrorCode::AppDataTooLarge,
             ProtoError::UnknownRoleType(_) => ErrorCode::TokenUnknownRole,
             ProtoError::Encode(_) => ErrorCode::Internal,
         }

@@ -11,6 +11,7 @@
 //!
 //! `docs/protocol.md` describes the same contract for people writing a client.
 
+mod apps;
 mod claims;
 mod decode;
 mod error;
@@ -21,6 +22,7 @@ mod message;
 mod metadata;
 mod validate;
 
+pub use apps::{check_app_message, check_app_state, json_len, AppId, AppMessage};
 pub use claims::Claims;
 pub use decode::{decode_client, decode_server, encode};
 pub use error::{ErrorCode, ProtoError};

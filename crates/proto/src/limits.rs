@@ -70,3 +70,21 @@ pub const RATE_LIMIT_PER_SEC: u32 = 20;
 pub const RATE_LIMIT_BURST: u32 = 50;
 /// WebSocket close code for a connection closed for flooding (policy violation).
 pub const CLOSE_POLICY_VIOLATION: u16 = 1008;
+/// Longest app id, in characters.
+pub const MAX_APP_ID_CHARS: usize = 64;
+/// Largest app message (`app_message`'s `data`), as JSON, in bytes.
+pub const MAX_APP_MESSAGE_BYTES: usize = 16 * 1024;
+/// Largest app state snapshot (`app_set_state`'s `state`), as JSON, in bytes. Fits in one
+/// client frame ([`MAX_FRAME_BYTES`]) with its envelope.
+pub const MAX_APP_STATE_BYTES: usize = 48 * 1024;
+/// App messages a session keeps per app for members who connect later.
+pub const APP_RECENT_MESSAGES: usize = 128;
+/// Most apps one session keeps a channel for (their states live until the session ends).
+pub const MAX_APPS_PER_SESSION: usize = 32;
+/// Most apps one member has open at once.
+pub const MAX_OPEN_APPS_PER_MEMBER: usize = 8;
+/// App requests per second a connection may send, sustained; counted apart from the other
+/// messages so an app flooding its channel never costs its member chat or controls.
+pub const APP_RATE_LIMIT_PER_SEC: u32 = 30;
+/// App requests a connection may send in a burst above [`APP_RATE_LIMIT_PER_SEC`].
+pub const APP_RATE_LIMIT_BURST: u32 = 60;

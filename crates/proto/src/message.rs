@@ -5,6 +5,7 @@
 //! [`ServerMessage`]s. Unknown fields are ignored so that later versions can add optional
 //! fields without breaking older peers.
 
+use crate::apps::{AppId, AppMessage};
 use crate::error::{ErrorCode, ProtoError};
 use crate::ids::{ChatSeq, ParticipantId, RequestId, ResumeKey, WaiterId};
 use crate::media::{MediaEvent, MediaRequest};
@@ -518,6 +519,42 @@ pub enum Action {
         /// Whom.
         waiter: WaiterId,
     },
+    /// Connect to an app's channel (anyone): answered by `ok`, then `app_opened` with the
+    /// app's state and recent messages.
+    AppOpen {
+        /// Which app.
+        app: AppId,
+    },
+    /// Leave an app's channel.
+    AppClose {
+        /// Which app.
+        app: AppId,
+    },
+    /// Send a message on an app's channel (`app_send` grant; the app open): relayed to every
+    /// member with the app open as `app_message`.
+    AppMessage {
+        /// Which app.
+        app: AppId,
+        /// Anything the app sends; at most [`crate::limits::MAX_APP_MESSAGE_BYTES`] as JSON.
+        data: serde_json::Value,
+    },
+    /// Store the app's state snapshot that members connecting later get (`app_send` grant;
+    /// the app open). Not relayed.
+    AppSetState {
+        /// Which app.
+        app: AppId,
+        /// The snapshot; at most [`crate::limits::MAX_APP_STATE_BYTES`] as JSON.
+        state: serde_json::Value,
+    },
+    /// Invite members to open an app (`app_send` grant): `to` them, or everyone else when
+    /// absent.
+    AppInvite {
+        /// Which app.
+        app: AppId,
+        /// Whom; absent for everyone else.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<Vec<ParticipantId>>,
+    },
     /// Leave the session.
     Leave,
     /// End the session for everyone (host).
@@ -525,6 +562,19 @@ pub enum Action {
 }
 
 impl Action {
+    /// Whether this is an in-meeting app request (`app_*`), rate-limited on its own budget.
+    #[must_use]
+    pub fn is_app(&self) -> bool {
+        matches!(
+            self,
+            Action::AppOpen { .. }
+                | Action::AppClose { .. }
+                | Action::AppMessage { .. }
+                | Action::AppSetState { .. }
+                | Action::AppInvite { .. }
+        )
+    }
+
     /// The `type` of every action, for decoding errors and documentation.
     pub const TYPES: &'static [&'static str] = &[
         "set_audio",
@@ -559,6 +609,11 @@ impl Action {
         "admit",
         "admit_all",
         "deny",
+        "app_open",
+        "app_close",
+        "app_message",
+        "app_set_state",
+        "app_invite",
         "leave",
         "end",
     ];
@@ -658,10 +713,33 @@ impl Action {
             Action::Deny {
                 waiter: WaiterId(member.0),
             },
+            Action::AppOpen { app: example_app() },
+            Action::AppClose { app: example_app() },
+            Action::AppMessage {
+                app: example_app(),
+                data: serde_json::json!({"t": "stroke", "id": "s1"}),
+            },
+            Action::AppSetState {
+                app: example_app(),
+                state: serde_json::json!({"strokes": []}),
+            },
+            Action::AppInvite {
+                app: example_app(),
+                to: None,
+            },
+            Action::AppInvite {
+                app: example_app(),
+                to: Some(vec![member]),
+            },
             Action::Leave,
             Action::End,
         ]
     }
+}
+
+/// The app the examples name.
+fn example_app() -> AppId {
+    AppId::known_valid("whiteboard")
 }
 
 /// The metadata the examples set: `{"topic": "Q3 review"}`.
@@ -937,6 +1015,30 @@ pub enum ServerEvent {
     SessionEnded {
         /// Why.
         reason: EndReason,
+    },
+    /// You connected to an app's channel (`app_open`): what a late joiner needs.
+    AppOpened {
+        /// Which app.
+        app: AppId,
+        /// The latest snapshot set with `app_set_state`, if any.
+        state: Option<serde_json::Value>,
+        /// The channel's most recent messages, oldest first (they may overlap the state:
+        /// apps apply a message twice harmlessly).
+        recent: Vec<AppMessage>,
+    },
+    /// A message on the channel of an app you have open (your own included).
+    AppMessage {
+        /// The message.
+        message: AppMessage,
+    },
+    /// Someone invites you to open an app.
+    AppInvitation {
+        /// Which app.
+        app: AppId,
+        /// Who invites.
+        from: ParticipantId,
+        /// Their display name.
+        from_name: String,
     },
 }
 

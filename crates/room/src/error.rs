@@ -71,6 +71,9 @@ pub enum RoomError {
         /// The limit.
         max: usize,
     },
+    /// An app bound is reached (open apps of a member, apps of a session).
+    #[error("{0}")]
+    TooManyApps(&'static str),
     /// User input failed validation.
     #[error(transparent)]
     Proto(#[from] ProtoError),
@@ -98,6 +101,7 @@ impl RoomError {
             RoomError::Denied => ErrorCode::Denied,
             RoomError::NotWaiting(_) => ErrorCode::NotWaiting,
             RoomError::LobbyFull { .. } => ErrorCode::LobbyFull,
+            RoomError::TooManyApps(_) => ErrorCode::TooManyApps,
             RoomError::Proto(e) => e.code(),
         }
     }

@@ -16,6 +16,9 @@ pub enum Permission {
     Chat,
     /// Raise or lower own hand, react, change own metadata.
     Participate,
+    /// Send on in-meeting apps' channels: messages, state snapshots, invitations. Anyone may
+    /// open an app and receive.
+    AppSend,
     /// Host controls over others and the session: mute, stop video, ask to unmute, rename,
     /// remove, lock, lock sharing, audience chat, lower hands, spotlight, promote, demote,
     /// change the room's and other members' metadata.
@@ -37,6 +40,7 @@ impl Permission {
             Permission::ShareScreen => "share_screen",
             Permission::Chat => "chat",
             Permission::Participate => "participate",
+            Permission::AppSend => "app_send",
             Permission::Admin => "admin",
             Permission::ManageRoles => "manage_roles",
             Permission::TransferHost => "transfer_host",
@@ -63,6 +67,8 @@ pub struct Grants {
     pub chat: bool,
     /// See [`Permission::Participate`].
     pub participate: bool,
+    /// See [`Permission::AppSend`].
+    pub app_send: bool,
     /// See [`Permission::Admin`].
     pub admin: bool,
     /// See [`Permission::ManageRoles`].
@@ -82,6 +88,7 @@ impl Grants {
             Permission::ShareScreen => self.share_screen,
             Permission::Chat => self.chat,
             Permission::Participate => self.participate,
+            Permission::AppSend => self.app_send,
             Permission::Admin => self.admin,
             Permission::ManageRoles => self.manage_roles,
             Permission::TransferHost => self.transfer_host,
@@ -103,6 +110,7 @@ pub fn grants(role: Role, share_locked: bool, audience_chat: bool) -> Grants {
         share_screen: publish && (admin || !share_locked),
         chat: publish || audience_chat,
         participate: true,
+        app_send: publish,
         admin,
         manage_roles: host,
         transfer_host: host,
@@ -124,7 +132,8 @@ mod tests {
         assert!(p.publish && p.chat && !p.share_screen && !p.admin);
         assert!(grants(Role::Participant, false, false).share_screen);
         let a = grants(Role::Audience, false, false);
-        assert!(!a.publish && !a.chat && a.participate && !a.share_screen);
+        assert!(!a.publish && !a.chat && a.participate && !a.share_screen && !a.app_send);
+        assert!(p.app_send && m.app_send && h.app_send);
         assert!(grants(Role::Audience, false, true).chat);
     }
 }

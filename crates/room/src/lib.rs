@@ -20,6 +20,7 @@
 //! ([`grants`]), driven by the grants a role carries, so the permission table of the
 //! specification lives in one place.
 
+mod apps;
 mod chat;
 mod error;
 mod grants;

@@ -1,6 +1,7 @@
 //! The [`Room`] state machine: joins, actions, disconnects, timeouts and the events they
 //! produce. See the crate documentation for how a driver runs it.
 
+use crate::apps::AppChannels;
 use crate::chat::ChatLog;
 use crate::error::RoomError;
 use crate::grants::{grants, Grants, Permission};
@@ -11,14 +12,18 @@ use huddle_proto::limits::{
     WELCOME_AUDIENCE_PAGE, WELCOME_CHAT_MESSAGES,
 };
 use huddle_proto::{
-    Action, AudiencePage, ChatMessage, ChatSeq, ChatText, ConnectionState, DisplayName, EndReason,
-    LeaveReason, LobbyExit, Member, MemberMetadata, MemberUpdate, Metadata, MetadataChange,
-    ParticipantId, Passcode, Resume, ResumeKey, Resync, Role, ServerEvent, SessionInfo,
-    SessionName, Waiter, WaiterId, Welcome, PROTOCOL_VERSION,
+    check_app_message, check_app_state, Action, AppId, AudiencePage, ChatMessage, ChatSeq,
+    ChatText, ConnectionState, DisplayName, EndReason, LeaveReason, LobbyExit, Member,
+    MemberMetadata, MemberUpdate, Metadata, MetadataChange, ParticipantId, Passcode, Resume,
+    ResumeKey, Resync, Role, ServerEvent, SessionInfo, SessionName, Waiter, WaiterId, Welcome,
+    PROTOCOL_VERSION,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
 use std::time::{Duration, Instant};
+
+/// Why sending on an app's channel was refused.
+const NOT_OPEN: &str = "open the app (app_open) before sending on its channel";
 
 /// Settings of one room, chosen by the server.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -246,6 +251,7 @@ pub struct Room {
     host: Option<ParticipantId>,
     next_id: u64,
     chat: ChatLog,
+    apps: AppChannels,
     graces: BTreeSet<(Instant, ParticipantId)>,
     idle_deadline: Option<Instant>,
     events: VecDeque<(Recipient, ServerEvent)>,
@@ -264,6 +270,7 @@ impl Room {
         Room {
             name,
             chat: ChatLog::new(config.chat_history),
+            apps: AppChannels::default(),
             audience_chat: config.audience_chat,
             config,
             passcode: None,
@@ -783,6 +790,69 @@ impl Room {
                 };
                 self.emit(recipient, ServerEvent::Chat { message });
             }
+            Action::AppOpen { app } => {
+                let opened = self.apps.open(who, &app)?;
+                self.emit(
+                    Recipient::One(who),
+                    ServerEvent::AppOpened {
+                        app,
+                        state: opened.state,
+                        recent: opened.recent,
+                    },
+                );
+            }
+            Action::AppClose { app } => {
+                self.apps.close(who, &app);
+            }
+            Action::AppMessage { app, data } => {
+                self.require(who, Permission::AppSend)?;
+                check_app_message(&data)?;
+                self.require_open(who, &app)?;
+                let (message, to) = self
+                    .apps
+                    .send(who, &app, data)
+                    .ok_or(RoomError::InvalidState(NOT_OPEN))?;
+                self.emit(Recipient::Only(to), ServerEvent::AppMessage { message });
+            }
+            Action::AppSetState { app, state } => {
+                self.require(who, Permission::AppSend)?;
+                check_app_state(&state)?;
+                self.require_open(who, &app)?;
+                if !self.apps.set_state(&app, state) {
+                    return Err(RoomError::InvalidState(NOT_OPEN));
+                }
+            }
+            Action::AppInvite { app, to } => {
+                self.require(who, Permission::AppSend)?;
+                let recipient = match to {
+                    None => Recipient::EveryoneExcept(who),
+                    Some(to) => {
+                        let mut invited = BTreeSet::new();
+                        for id in to {
+                            if id == who {
+                                return Err(RoomError::InvalidTarget("cannot invite oneself"));
+                            }
+                            self.target(id)?;
+                            invited.insert(id);
+                        }
+                        if invited.is_empty() {
+                            return Err(RoomError::InvalidTarget(
+                                "invite someone: `to` is empty (leave it out for everyone)",
+                            ));
+                        }
+                        Recipient::Only(invited.into_iter().collect())
+                    }
+                };
+                let from_name = self.name_of(who);
+                self.emit(
+                    recipient,
+                    ServerEvent::AppInvitation {
+                        app,
+                        from: who,
+                        from_name,
+                    },
+                );
+            }
             Action::RaiseHand => {
                 self.require(who, Permission::Participate)?;
                 self.change(who, |m, u| {
@@ -1118,6 +1188,14 @@ impl Room {
         }
     }
 
+    fn require_open(&self, who: ParticipantId, app: &AppId) -> Result<(), RoomError> {
+        if self.apps.is_open(who, app) {
+            Ok(())
+        } else {
+            Err(RoomError::InvalidState(NOT_OPEN))
+        }
+    }
+
     fn target(&self, id: ParticipantId) -> Result<&Member, RoomError> {
         self.member(id).ok_or(RoomError::NotFound(id))
     }
@@ -1311,6 +1389,7 @@ impl Room {
         }
         self.stage.remove(&id);
         self.audience.remove(&id);
+        self.apps.leave(id);
         if self.members.is_empty() {
             // Nobody is left to tell.
             self.end(EndReason::Empty);

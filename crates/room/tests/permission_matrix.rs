@@ -884,6 +884,12 @@ fn aim(action: &Action) -> Aim {
         | Action::Admit { .. }
         | Action::AdmitAll
         | Action::Deny { .. }
+        // An invitation to someone is not a control over them.
+        | Action::AppOpen { .. }
+        | Action::AppClose { .. }
+        | Action::AppMessage { .. }
+        | Action::AppSetState { .. }
+        | Action::AppInvite { .. }
         | Action::Leave
         | Action::End => Aim::Nobody,
         Action::LowerHand {

@@ -57,6 +57,10 @@ pub struct RateLimit {
     /// Rate-limited messages tolerated (refilled at `per_second`) before the connection is
     /// closed for flooding.
     pub flood_tolerance: u32,
+    /// Sustained app requests (`app_*` actions) per second, counted apart from the rest.
+    pub app_per_second: u32,
+    /// App requests allowed in a burst above `app_per_second`.
+    pub app_burst: u32,
 }
 
 /// Bounds on what clients may hold before they are members: sockets, handshakes, request
@@ -170,6 +174,8 @@ impl ServerConfig {
                 per_second: limits::RATE_LIMIT_PER_SEC,
                 burst: limits::RATE_LIMIT_BURST,
                 flood_tolerance: 100,
+                app_per_second: limits::APP_RATE_LIMIT_PER_SEC,
+                app_burst: limits::APP_RATE_LIMIT_BURST,
             },
             outbox_capacity: 1024,
             behind_limit: Duration::from_secs(10),

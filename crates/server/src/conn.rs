@@ -606,7 +606,20 @@ async fn relay(
                         continue;
                     }
                 };
-                match limiter.check(std::time::Instant::now()) {
+                // Decoded first (the frame is size-bounded) so that app requests are
+                // counted on their own budget.
+                let decoded = decode_client(&text);
+                let app_request = matches!(
+                    &decoded,
+                    Ok(ClientMessage::Request { action, .. }) if action.is_app()
+                );
+                let now = std::time::Instant::now();
+                let verdict = if app_request {
+                    limiter.check_app(now)
+                } else {
+                    limiter.check(now)
+                };
+                match verdict {
                     Verdict::Allow => {}
                     Verdict::Limited => {
                         // The refused request's id goes back with the error, so its sender
@@ -614,7 +627,11 @@ async fn relay(
                         let limited = ServerMessage::error(
                             request_id_hint(&text),
                             ErrorCode::RateLimited,
-                            "slow down: too many messages",
+                            if app_request {
+                                "slow down: too many app messages"
+                            } else {
+                                "slow down: too many messages"
+                            },
                         );
                         if send_message(socket, &limited).await.is_err() {
                             return End::WriteFailed;
@@ -623,7 +640,7 @@ async fn relay(
                     }
                     Verdict::Close => return close_for_flooding(socket).await,
                 }
-                let command = match decode_client(&text) {
+                let command = match decoded {
                     Ok(ClientMessage::Ping { nonce }) => {
                         if send_message(socket, &ServerMessage::Pong { nonce }).await.is_err() {
                             return End::WriteFailed;

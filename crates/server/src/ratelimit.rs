@@ -50,10 +50,13 @@ pub enum Verdict {
     Close,
 }
 
-/// Per-connection limiter: a bucket for messages and one for refusals.
+/// Per-connection limiter: a bucket for messages, one for in-meeting app requests (so an
+/// app flooding its channel never costs its member chat or controls), and one for refusals
+/// of either.
 #[derive(Debug, Clone)]
 pub struct ConnectionLimiter {
     messages: TokenBucket,
+    apps: TokenBucket,
     refusals: TokenBucket,
 }
 
@@ -62,13 +65,25 @@ impl ConnectionLimiter {
     pub fn new(limit: RateLimit, now: Instant) -> Self {
         Self {
             messages: TokenBucket::new(limit.burst, limit.per_second, now),
+            apps: TokenBucket::new(limit.app_burst, limit.app_per_second, now),
             refusals: TokenBucket::new(limit.flood_tolerance, limit.per_second, now),
         }
     }
 
     /// Judges one message arriving at `now`.
     pub fn check(&mut self, now: Instant) -> Verdict {
-        if self.messages.try_take(now) {
+        let allowed = self.messages.try_take(now);
+        self.judge(allowed, now)
+    }
+
+    /// Judges one app request arriving at `now`.
+    pub fn check_app(&mut self, now: Instant) -> Verdict {
+        let allowed = self.apps.try_take(now);
+        self.judge(allowed, now)
+    }
+
+    fn judge(&mut self, allowed: bool, now: Instant) -> Verdict {
+        if allowed {
             Verdict::Allow
         } else if self.refusals.try_take(now) {
             Verdict::Limited
@@ -91,6 +106,8 @@ mod tests {
         per_second: 20,
         burst: 50,
         flood_tolerance: 100,
+        app_per_second: 30,
+        app_burst: 60,
     };
 
     #[test]
@@ -101,6 +118,17 @@ mod tests {
         assert!(verdicts[..50].iter().all(|v| *v == Verdict::Allow));
         assert!(verdicts[50..150].iter().all(|v| *v == Verdict::Limited));
         assert!(verdicts[150..].iter().all(|v| *v == Verdict::Close));
+    }
+
+    #[test]
+    fn app_requests_have_their_own_budget() {
+        let start = Instant::now();
+        let mut limiter = ConnectionLimiter::new(LIMIT, start);
+        let apps: Vec<Verdict> = (0..70).map(|_| limiter.check_app(start)).collect();
+        assert!(apps[..60].iter().all(|v| *v == Verdict::Allow));
+        assert!(apps[60..].iter().all(|v| *v == Verdict::Limited));
+        // The app flood did not spend the messages' budget.
+        assert!((0..50).all(|_| limiter.check(start) == Verdict::Allow));
     }
 
     #[test]

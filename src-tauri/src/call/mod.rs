@@ -537,6 +537,10 @@ async fn forward(
                         None => continue,
                     }
                 }
+                SessionEvent::App(event) => match view::app_event(event) {
+                    Some(out) => out,
+                    None => continue,
+                },
                 SessionEvent::Connection(status) => match status {
                     session::ConnectionStatus::Closed { reason } => CallEvent::Closed {
                         reason: view::close_reason(&reason, closer.clone()),

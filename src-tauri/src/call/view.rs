@@ -344,10 +344,75 @@ pub enum CallEvent {
         #[serde(rename = "sessionName")]
         session_name: String,
     },
+    /// This app connected to an in-meeting app's channel: the state and recent messages.
+    AppOpened {
+        app: String,
+        #[cfg_attr(test, ts(type = "unknown"))]
+        state: Option<serde_json::Value>,
+        recent: Vec<AppMessageView>,
+    },
+    /// A message on the channel of an app open here.
+    AppMessage {
+        message: AppMessageView,
+    },
+    /// Someone invites this member to open an app.
+    AppInvitation {
+        app: String,
+        from: u64,
+        #[serde(rename = "fromName")]
+        from_name: String,
+    },
     /// The call is over; the last event on the channel.
     Closed {
         reason: EndView,
     },
+}
+
+/// One message on an app's channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct AppMessageView {
+    pub app: String,
+    pub seq: u64,
+    pub from: u64,
+    #[cfg_attr(test, ts(type = "unknown"))]
+    pub data: serde_json::Value,
+}
+
+impl From<huddle_proto::AppMessage> for AppMessageView {
+    fn from(m: huddle_proto::AppMessage) -> Self {
+        AppMessageView {
+            app: m.app.to_string(),
+            seq: m.seq,
+            from: m.from.0,
+            data: m.data,
+        }
+    }
+}
+
+/// The window's event for what the session says about apps.
+pub fn app_event(event: huddle_client::AppEvent) -> Option<CallEvent> {
+    use huddle_client::AppEvent;
+    Some(match event {
+        AppEvent::Opened { app, state, recent } => CallEvent::AppOpened {
+            app: app.to_string(),
+            state,
+            recent: recent.into_iter().map(AppMessageView::from).collect(),
+        },
+        AppEvent::Message(message) => CallEvent::AppMessage {
+            message: message.into(),
+        },
+        AppEvent::Invitation {
+            app,
+            from,
+            from_name,
+        } => CallEvent::AppInvitation {
+            app: app.to_string(),
+            from: from.0,
+            from_name,
+        },
+        _ => return None,
+    })
 }
 
 /// The state of this app's media link to the server.
@@ -843,6 +908,7 @@ mod tests {
             LeaveView::decl(&cfg),
             NoticeView::decl(&cfg),
             CallEvent::decl(&cfg),
+            AppMessageView::decl(&cfg),
             MediaView::decl(&cfg),
             CameraView::decl(&cfg),
             ScreenView::decl(&cfg),

@@ -2,6 +2,7 @@
 //! that does the work; the capability file lists every command the window may call.
 
 pub mod app;
+pub mod apps;
 pub mod call;
 pub mod devices;
 pub mod host;

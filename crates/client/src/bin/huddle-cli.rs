@@ -409,7 +409,17 @@ fn human(r: &Report) -> String {
 mod typed {
     //! What a line typed into `huddle-cli join` asks for: chat, or a `/command`.
 
-    use huddle_proto::{ParticipantId, WaiterId};
+    use huddle_proto::{AppId, ParticipantId, WaiterId};
+
+    /// What an `/app` line asks of an in-meeting app's channel.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(super) enum AppCommand {
+        Open(AppId),
+        Close(AppId),
+        Send(AppId, serde_json::Value),
+        State(AppId, serde_json::Value),
+        Invite(AppId, Option<ParticipantId>),
+    }
 
     /// Whose metadata a `/meta` or `/unmeta` line changes.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -448,6 +458,7 @@ mod typed {
         Deny(WaiterId),
         Lobby,
         HandsFirst(bool),
+        App(AppCommand),
         End,
         Help,
     }
@@ -456,7 +467,8 @@ mod typed {
         leading /); commands: /share on|off, /hand up|down, /mute ID, /remove ID, \
         /lock on|off, /lock-sharing on|off, /meta room|me|ID KEY=JSON, /unmeta room|me|ID KEY, \
         /deaf on|off, /deafen ID, /undeafen ID, /waiting-room on|off, /lobby, /admit ID, \
-        /admit-all, /deny ID, /hands-first on|off, /end, /help";
+        /admit-all, /deny ID, /hands-first on|off, /app open|close APP, /app send|state APP JSON, \
+        /app invite APP [ID], /end, /help";
 
     /// Parses a typed line; an error says what was wrong in words.
     pub(super) fn parse(line: &str) -> Result<Typed, String> {
@@ -472,6 +484,9 @@ mod typed {
         }
         if let Some(rest) = command.strip_prefix("unmeta ") {
             return parse_unmeta(rest);
+        }
+        if let Some(rest) = command.strip_prefix("app ") {
+            return parse_app(rest).map(Typed::App);
         }
         let mut words = command.split_whitespace();
         let name = words.next().unwrap_or("");
@@ -513,6 +528,7 @@ mod typed {
             "help" => none(Typed::Help),
             "meta" => Err("/meta takes room, me or a member id, then KEY=JSON".to_owned()),
             "unmeta" => Err("/unmeta takes room, me or a member id, then KEY".to_owned()),
+            "app" => Err(APP_USAGE.to_owned()),
             other => Err(format!("unknown command /{other} ({HELP})")),
         }
     }
@@ -549,6 +565,36 @@ mod typed {
             key: key.trim().to_owned(),
             value,
         })
+    }
+
+    const APP_USAGE: &str =
+        "/app takes open|close APP, send|state APP JSON, or invite APP [MEMBER ID]";
+
+    /// `/app open|close APP`, `/app send|state APP JSON`, `/app invite APP [ID]`.
+    fn parse_app(rest: &str) -> Result<AppCommand, String> {
+        let mut words = rest.trim_start().splitn(3, char::is_whitespace);
+        let (Some(verb), Some(app)) = (words.next(), words.next()) else {
+            return Err(APP_USAGE.to_owned());
+        };
+        let app = AppId::parse(app).map_err(|e| format!("/app: {e}"))?;
+        let more = words.next().map(str::trim).filter(|m| !m.is_empty());
+        let json = |more: Option<&str>| {
+            let text =
+                more.ok_or_else(|| format!("/app {verb} needs a JSON value after the app"))?;
+            serde_json::from_str(text).map_err(|e| format!("/app {verb}: not JSON ({e})"))
+        };
+        match (verb, more) {
+            ("open", None) => Ok(AppCommand::Open(app)),
+            ("close", None) => Ok(AppCommand::Close(app)),
+            ("send", more) => json(more).map(|v| AppCommand::Send(app, v)),
+            ("state", more) => json(more).map(|v| AppCommand::State(app, v)),
+            ("invite", None) => Ok(AppCommand::Invite(app, None)),
+            ("invite", Some(id)) => id
+                .parse()
+                .map(|id| AppCommand::Invite(app, Some(ParticipantId(id))))
+                .map_err(|_| format!("/app invite takes a member id, not {id:?}")),
+            _ => Err(APP_USAGE.to_owned()),
+        }
     }
 
     /// `/unmeta WHOSE KEY`.
@@ -641,6 +687,39 @@ mod typed {
                 let err = parse(line).expect_err(line);
                 assert!(err.contains(says), "{line}: {err}");
             }
+        }
+
+        #[test]
+        fn app_lines_name_the_app_and_carry_json() -> Result<(), String> {
+            let board = AppId::parse("whiteboard").map_err(|e| e.to_string())?;
+            assert_eq!(
+                parse("/app open whiteboard")?,
+                Typed::App(AppCommand::Open(board.clone()))
+            );
+            assert_eq!(
+                parse(r#"/app send whiteboard {"t": "clear"}"#)?,
+                Typed::App(AppCommand::Send(
+                    board.clone(),
+                    serde_json::json!({"t": "clear"})
+                ))
+            );
+            assert_eq!(
+                parse("/app invite whiteboard 4")?,
+                Typed::App(AppCommand::Invite(board, Some(ParticipantId(4))))
+            );
+            for bad in [
+                "/app",
+                "/app open",
+                "/app open Bad/Id",
+                "/app send whiteboard",
+                "/app send whiteboard {nope",
+                "/app invite whiteboard bo",
+                "/app dance whiteboard",
+                "/app open whiteboard extra",
+            ] {
+                assert!(parse(bad).is_err(), "{bad}");
+            }
+            Ok(())
         }
 
         #[test]
@@ -886,7 +965,7 @@ mod join {
     };
     use huddle_client::session::MetadataChanged;
     use huddle_client::session::{
-        CallState, CloseReason, ConnectionStatus, JoinOptions, Notice, SessionEvent,
+        AppEvent, CallState, CloseReason, ConnectionStatus, JoinOptions, Notice, SessionEvent,
     };
     use huddle_client::ClientError;
     use huddle_media::camera::{CameraRegistry, CaptureFormat, SyntheticFault};
@@ -894,7 +973,7 @@ mod join {
     use serde_json::json;
     use tokio::io::AsyncBufReadExt as _;
 
-    use super::typed::{self, Typed, Whose};
+    use super::typed::{self, AppCommand, Typed, Whose};
     use super::{ca_trust, JoinArgs, MediaSource};
 
     pub(super) async fn run(args: JoinArgs) -> ExitCode {
@@ -1129,6 +1208,13 @@ mod join {
             Typed::AdmitAll => session.admit_all().await,
             Typed::Deny(waiter) => session.deny(waiter).await,
             Typed::HandsFirst(on) => session.set_hands_first(on).await,
+            Typed::App(command) => match command {
+                AppCommand::Open(app) => session.app_open(app).await,
+                AppCommand::Close(app) => session.app_close(app).await,
+                AppCommand::Send(app, data) => session.app_send(app, data).await,
+                AppCommand::State(app, state) => session.app_set_state(app, state).await,
+                AppCommand::Invite(app, to) => session.app_invite(app, to.map(|id| vec![id])).await,
+            },
             Typed::End => session.end().await,
             Typed::Help | Typed::Lobby => Ok(()),
         }
@@ -1240,6 +1326,7 @@ mod join {
                     SessionEvent::Connection(status) => {
                         json!({ "type": "connection", "status": status })
                     }
+                    SessionEvent::App(event) => json!({ "type": "app", "event": event }),
                     _ => return None,
                 }
                 .to_string(),
@@ -1292,6 +1379,7 @@ mod join {
             SessionEvent::Chat(message) => Some(chat_line(joined, message)),
             SessionEvent::Notice(notice) => Some(format!("* {}", describe_notice(notice))),
             SessionEvent::Metadata(change) => Some(describe_metadata(joined, change)),
+            SessionEvent::App(event) => Some(describe_app(event)),
             SessionEvent::Connection(status) => Some(match status {
                 ConnectionStatus::Connected => "* connected".to_owned(),
                 ConnectionStatus::Reconnecting => "* connection lost, reconnecting...".to_owned(),
@@ -1360,6 +1448,23 @@ mod join {
         }
         // Talking flips many times a second; it is not worth a line.
         parts.join(", ")
+    }
+
+    fn describe_app(event: &AppEvent) -> String {
+        match event {
+            AppEvent::Opened { app, state, recent } => format!(
+                "* app {app}: open ({} recent messages{})",
+                recent.len(),
+                if state.is_some() { ", with state" } else { "" }
+            ),
+            AppEvent::Message(m) => {
+                format!("* app {}: #{} from {}: {}", m.app, m.seq, m.from, m.data)
+            }
+            AppEvent::Invitation { app, from_name, .. } => {
+                format!("* {from_name} invites you to open app {app}")
+            }
+            other => format!("* app: {other:?}"),
+        }
     }
 
     fn describe_notice(notice: &Notice) -> String {

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::conn::{self, Endpoint, Ws};
-use super::{CallState, CloseReason, ConnectionStatus, JoinOptions, SessionEvent};
+use super::{AppEvent, CallState, CloseReason, ConnectionStatus, JoinOptions, SessionEvent};
 use crate::error::ClientError;
 
 /// Where a request's answer goes.
@@ -378,6 +378,30 @@ impl Driver {
                 Flow::Continue
             }
             ServerMessage::Event { event } => {
+                // App traffic changes nothing in the call's state: straight to its consumer.
+                let event = match event {
+                    ServerEvent::AppOpened { app, state, recent } => {
+                        self.emit(SessionEvent::App(AppEvent::Opened { app, state, recent }));
+                        return Flow::Continue;
+                    }
+                    ServerEvent::AppMessage { message } => {
+                        self.emit(SessionEvent::App(AppEvent::Message(message)));
+                        return Flow::Continue;
+                    }
+                    ServerEvent::AppInvitation {
+                        app,
+                        from,
+                        from_name,
+                    } => {
+                        self.emit(SessionEvent::App(AppEvent::Invitation {
+                            app,
+                            from,
+                            from_name,
+                        }));
+                        return Flow::Continue;
+                    }
+                    other => other,
+                };
                 let applied = self.state.apply(&event);
                 match &event {
                     ServerEvent::YouWereRemoved { by } => {

@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use huddle_proto::limits::{DEFAULT_RECONNECT_GRACE, JOIN_TIMEOUT};
 use huddle_proto::{
-    Action, AudiencePage, ChatMessage, EndReason, ErrorCode, Join, MediaEvent, MediaRequest,
-    MemberMetadata, Metadata, MetadataChange, ParticipantId, Reaction, ServerEvent, WaiterId,
-    PROTOCOL_VERSION,
+    Action, AppId, AppMessage, AudiencePage, ChatMessage, EndReason, ErrorCode, Join, MediaEvent,
+    MediaRequest, MemberMetadata, Metadata, MetadataChange, ParticipantId, Reaction, ServerEvent,
+    WaiterId, PROTOCOL_VERSION,
 };
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -206,6 +206,36 @@ pub enum SessionEvent {
     Metadata(MetadataChanged),
     /// The link changed.
     Connection(ConnectionStatus),
+    /// Something for an in-meeting app: its channel opened, a message on it, an invitation.
+    App(AppEvent),
+}
+
+/// What the server tells about in-meeting apps (see docs/apps.md). Never dropped silently
+/// into the state: the app's instance is the only keeper of what its channel carried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AppEvent {
+    /// This member connected to the app's channel (`app_open`).
+    Opened {
+        /// Which app.
+        app: AppId,
+        /// The latest state snapshot, if any.
+        state: Option<serde_json::Value>,
+        /// The channel's recent messages, oldest first.
+        recent: Vec<AppMessage>,
+    },
+    /// A message on the channel of an app this member has open.
+    Message(AppMessage),
+    /// Someone invites this member to open an app.
+    Invitation {
+        /// Which app.
+        app: AppId,
+        /// Who invites.
+        from: ParticipantId,
+        /// Their display name.
+        from_name: String,
+    },
 }
 
 /// The stream of [`SessionEvent`]s. Bounded: when the consumer falls more than the capacity
@@ -662,6 +692,54 @@ impl Session {
     /// As [`Session::request`]; `not_waiting` for someone no longer there.
     pub async fn deny(&self, waiter: WaiterId) -> Result<(), ClientError> {
         self.request(Action::Deny { waiter }).await
+    }
+
+    /// Connect to an app's channel; an [`AppEvent::Opened`] with its state follows.
+    ///
+    /// # Errors
+    /// As [`Session::request`].
+    pub async fn app_open(&self, app: AppId) -> Result<(), ClientError> {
+        self.request(Action::AppOpen { app }).await
+    }
+
+    /// Leave an app's channel.
+    ///
+    /// # Errors
+    /// As [`Session::request`].
+    pub async fn app_close(&self, app: AppId) -> Result<(), ClientError> {
+        self.request(Action::AppClose { app }).await
+    }
+
+    /// Send a message on an app's channel (the app open; not for the audience).
+    ///
+    /// # Errors
+    /// As [`Session::request`]; `app_data_too_large`, `rate_limited` among the refusals.
+    pub async fn app_send(&self, app: AppId, data: serde_json::Value) -> Result<(), ClientError> {
+        self.request(Action::AppMessage { app, data }).await
+    }
+
+    /// Store an app's state snapshot for members who connect later.
+    ///
+    /// # Errors
+    /// As [`Session::app_send`].
+    pub async fn app_set_state(
+        &self,
+        app: AppId,
+        state: serde_json::Value,
+    ) -> Result<(), ClientError> {
+        self.request(Action::AppSetState { app, state }).await
+    }
+
+    /// Invite members (`None`: everyone else) to open an app.
+    ///
+    /// # Errors
+    /// As [`Session::request`].
+    pub async fn app_invite(
+        &self,
+        app: AppId,
+        to: Option<Vec<ParticipantId>>,
+    ) -> Result<(), ClientError> {
+        self.request(Action::AppInvite { app, to }).await
     }
 
     /// Show raised hands first in everyone's grid, or not (host, manager).

@@ -502,6 +502,10 @@ impl CallState {
             ServerEvent::WaiterLeft { waiter, .. } => {
                 self.lobby.retain(|w| w.id != *waiter);
             }
+            // Not the state's business: the session hands these to the apps as they come.
+            ServerEvent::AppOpened { .. }
+            | ServerEvent::AppMessage { .. }
+            | ServerEvent::AppInvitation { .. } => {}
             ServerEvent::SessionEnded { reason } => {
                 let by_name = match reason {
                     EndReason::EndedByHost { by } => Some(self.name_of(*by)),

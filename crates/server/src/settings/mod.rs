@@ -206,6 +206,13 @@ settings! {
     /// Messages a connection may send in a burst above the sustained rate.
     rate_burst: u32 = library().rate_limit.burst,
         flag "--rate-burst" <"N">, env "HUDDLE_RATE_BURST";
+    /// Sustained in-meeting app requests per second per connection, counted apart from the
+    /// other messages.
+    app_rate_per_second: u32 = library().rate_limit.app_per_second,
+        flag "--app-rate-per-second" <"N">, env "HUDDLE_APP_RATE_PER_SECOND";
+    /// App requests a connection may send in a burst above the sustained rate.
+    app_rate_burst: u32 = library().rate_limit.app_burst,
+        flag "--app-rate-burst" <"N">, env "HUDDLE_APP_RATE_BURST";
     /// Messages queued towards one connection before it is dropped as too slow.
     outbox_capacity: usize = library().outbox_capacity,
         flag "--outbox-capacity" <"N">, env "HUDDLE_OUTBOX_CAPACITY";
@@ -506,6 +513,8 @@ impl Settings {
             heartbeat_timeout,
             rate_per_second,
             rate_burst,
+            app_rate_per_second,
+            app_rate_burst,
             outbox_capacity,
             udp_echo_port,
             turn_secret,
@@ -555,6 +564,8 @@ impl Settings {
         config.heartbeat_timeout = heartbeat_timeout;
         config.rate_limit.per_second = rate_per_second;
         config.rate_limit.burst = rate_burst;
+        config.rate_limit.app_per_second = app_rate_per_second;
+        config.rate_limit.app_burst = app_rate_burst;
         config.outbox_capacity = outbox_capacity;
         config.limits = crate::config::ConnectionLimits {
             header_read_timeout,

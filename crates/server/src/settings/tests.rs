@@ -135,6 +135,8 @@ const SAMPLES: &[(&str, &str, &str, &str)] = &[
     ("heartbeat_timeout", "20s", "\"20\"", ""),
     ("rate_per_second", "5", "5", ""),
     ("rate_burst", "6", "6", ""),
+    ("app_rate_per_second", "7", "7", ""),
+    ("app_rate_burst", "8", "8", ""),
     ("outbox_capacity", "64", "64", ""),
     ("udp_echo_port", "0", "0", ""),
     ("turn_secret", "s3cret", "\"s3cret\"", TURN),

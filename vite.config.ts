@@ -16,7 +16,7 @@ export default defineConfig({
   },
   test: {
     root: ".",
-    include: ["ui/src/**/*.test.ts"],
+    include: ["ui/src/**/*.test.ts", "ui/apps-sdk/**/*.test.ts", "ui/apps/**/*.test.ts"],
     environment: "node",
   },
 });

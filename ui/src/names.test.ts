@@ -9,6 +9,7 @@ import Ended from "./Ended.svelte";
 import Named from "./Named.svelte";
 import UserList from "./UserList.svelte";
 import VideoTile from "./VideoTile.svelte";
+import { AppsStore } from "./lib/apps/appsStore.svelte";
 import { applyEvent, initialModel } from "./lib/callModel";
 import type { CallStore } from "./lib/callStore.svelte";
 import { member, noAudience, session } from "./lib/fixtures";
@@ -111,6 +112,7 @@ describe("the call view isolates display names", () => {
       model,
       media: { cameraId: null, microphoneId: null, speakerId: null, mirror: true },
       endedByMe: false,
+      apps: new AppsStore({ snapshot: () => null, say: () => undefined }),
     } as unknown as CallStore;
     const text = isolatedIn(render(Call, { props: { store } }).body);
     expect(text).toContain(`⟦${EVE}⟧ joined`);

@@ -72,23 +72,23 @@ impl ConnectionLimiter {
 
     /// Judges one message arriving at `now`.
     pub fn check(&mut self, now: Instant) -> Verdict {
-        let allowed = self.messages.try_take(now);
-        self.judge(allowed, now)
-    }
-
-    /// Judges one app request arriving at `now`.
-    pub fn check_app(&mut self, now: Instant) -> Verdict {
-        let allowed = self.apps.try_take(now);
-        self.judge(allowed, now)
-    }
-
-    fn judge(&mut self, allowed: bool, now: Instant) -> Verdict {
-        if allowed {
+        if self.messages.try_take(now) {
             Verdict::Allow
         } else if self.refusals.try_take(now) {
             Verdict::Limited
         } else {
             Verdict::Close
+        }
+    }
+
+    /// Judges one app request arriving at `now`: allowed or refused, never a reason to
+    /// close. An app flooding its channel is the app's fault, not its member's, and each
+    /// refusal answers a well-formed request (garbage counts on the messages' budget).
+    pub fn check_app(&mut self, now: Instant) -> Verdict {
+        if self.apps.try_take(now) {
+            Verdict::Allow
+        } else {
+            Verdict::Limited
         }
     }
 }
@@ -124,11 +124,14 @@ mod tests {
     fn app_requests_have_their_own_budget() {
         let start = Instant::now();
         let mut limiter = ConnectionLimiter::new(LIMIT, start);
-        let apps: Vec<Verdict> = (0..70).map(|_| limiter.check_app(start)).collect();
+        let apps: Vec<Verdict> = (0..1000).map(|_| limiter.check_app(start)).collect();
         assert!(apps[..60].iter().all(|v| *v == Verdict::Allow));
+        // Refused however long it goes on, never closed.
         assert!(apps[60..].iter().all(|v| *v == Verdict::Limited));
-        // The app flood did not spend the messages' budget.
-        assert!((0..50).all(|_| limiter.check(start) == Verdict::Allow));
+        // The app flood spent neither the messages' budget nor the refusals'.
+        let rest: Vec<Verdict> = (0..150).map(|_| limiter.check(start)).collect();
+        assert!(rest[..50].iter().all(|v| *v == Verdict::Allow));
+        assert!(rest[50..].iter().all(|v| *v == Verdict::Limited));
     }
 
     #[test]

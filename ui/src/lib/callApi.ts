@@ -2,7 +2,6 @@
 // Rust (generated/call.ts); a refusal comes back as an AppError with the server's reason.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
-  CallEvent,
   DeviceKind,
   MetadataScope,
   JoinRequest,
@@ -12,11 +11,12 @@ import type {
   ScreenView,
   TileSize,
 } from "./generated/call";
+import type { AnyCallEvent } from "./apps/types";
 import type { MeterReading } from "./levels";
 import type { MemberAction } from "./permissions";
 
 export const callApi = {
-  join: (request: JoinRequest, onEvent: Channel<CallEvent>) =>
+  join: (request: JoinRequest, onEvent: Channel<AnyCallEvent>) =>
     invoke<JoinedView>("call_join", { request, onEvent }),
   leave: () => invoke<void>("call_leave"),
   endForAll: () => invoke<void>("call_end_for_all"),

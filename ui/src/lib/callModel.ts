@@ -120,6 +120,11 @@ export function applyEvent(m: CallModel, e: CallEvent, now: number): CallModel {
     case "waiting":
       // Only while joining (the store shows it on the pre-join screen); a member has no lobby.
       return m;
+    case "app_opened":
+    case "app_message":
+    case "app_invitation":
+      // The apps store takes these (appsStore.svelte.ts); the call model has no part in them.
+      return m;
   }
 }
 
@@ -150,8 +155,8 @@ export function cameraNote(camera: CameraView): string | null {
 }
 
 /** A note of this app's own (not from the call), shown like any other. */
-export function say(m: CallModel, text: string, now: number): CallModel {
-  return withToast(m, [text], false, now);
+export function say(m: CallModel, text: string | Part[], now: number): CallModel {
+  return withToast(m, typeof text === "string" ? [text] : text, false, now);
 }
 
 /** Drops toasts and reactions whose time is up. */

@@ -1,10 +1,15 @@
 // The call the window shows: joins through the app, folds the channel's events into the
-// model (callModel.ts) and keeps it reactive for the components.
+// model (callModel.ts) and keeps it reactive for the components. The channel's app events go
+// to the call's apps (apps/appsStore.svelte.ts), which also see every new snapshot.
 import { Channel } from "@tauri-apps/api/core";
+import { api } from "./api";
+import { AppsStore } from "./apps/appsStore.svelte";
+import { isAppEvent, type AnyCallEvent } from "./apps/types";
 import { callApi } from "./callApi";
 import { applyEvent, dismiss, expire, initialModel, say, type CallModel } from "./callModel";
 import { memberVolumes } from "./memberVolumes.svelte";
-import type { CallEvent, EndView, JoinRequest } from "./generated/call";
+import type { Part } from "./named";
+import type { EndView, JoinRequest } from "./generated/call";
 
 export interface LocalMedia {
   cameraId: string | null;
@@ -20,16 +25,22 @@ export class CallStore {
   endedByMe = $state(false);
   /** The session whose lobby the join under way waits in, if it does. */
   waitingIn: string | null = $state(null);
+  /** The in-meeting apps of this call. */
+  readonly apps = new AppsStore({
+    snapshot: () => (this.model && !this.model.ended ? this.model.state : null),
+    say: (parts) => this.say(parts),
+    version: () => api.appInfo().then((info) => info.version),
+  });
 
   async join(request: JoinRequest, media: LocalMedia): Promise<void> {
     // Events may arrive before the join's answer; they are held and applied after it.
-    const early: CallEvent[] = [];
+    const early: AnyCallEvent[] = [];
     let joined = false;
-    const channel = new Channel<CallEvent>();
+    const channel = new Channel<AnyCallEvent>();
     channel.onmessage = (event) => {
       if (event.type === "waiting") this.waitingIn = event.sessionName;
       else if (!joined) early.push(event);
-      else if (this.model) this.model = applyEvent(this.model, event, Date.now());
+      else this.#apply(event);
     };
     let result;
     try {
@@ -37,18 +48,32 @@ export class CallStore {
     } finally {
       this.waitingIn = null;
     }
-    let model = initialModel(result);
-    for (const e of early) model = applyEvent(model, e, Date.now());
+    // Apps and invitations of an earlier call are not this one's.
+    this.apps.reset();
+    this.model = initialModel(result);
+    for (const e of early) this.#apply(e);
     joined = true;
     // Volumes set for the members of an earlier call are not this one's.
     memberVolumes.clear();
     this.media = media;
     this.endedByMe = false;
-    this.model = model;
+    void this.apps.load();
   }
 
-  /** Shows a note of the app's own in the call. */
-  say(text: string): void {
+  /** One event of the call's channel, to the model or to the apps. */
+  #apply(event: AnyCallEvent): void {
+    if (!this.model || this.model.ended) return;
+    if (isAppEvent(event)) {
+      this.apps.handle(event);
+      return;
+    }
+    this.model = applyEvent(this.model, event, Date.now());
+    if (this.model.ended) this.apps.reset();
+    else if (event.type === "state") this.apps.observe(this.model.state);
+  }
+
+  /** Shows a note of the app's own in the call (text with names in it, or plain). */
+  say(text: string | Part[]): void {
     if (this.model) this.model = say(this.model, text, Date.now());
   }
 
@@ -66,7 +91,7 @@ export class CallStore {
 
   /** Shows the closing screen with this reason unless the call already ended otherwise. */
   close(reason: EndView): void {
-    if (this.model && !this.model.ended) this.model = applyEvent(this.model, { type: "closed", reason }, Date.now());
+    if (this.model && !this.model.ended) this.#apply({ type: "closed", reason });
   }
 
   async leave(): Promise<void> {
@@ -98,6 +123,7 @@ export class CallStore {
   }
 
   reset(): void {
+    this.apps.reset();
     this.model = null;
     this.endedByMe = false;
   }

@@ -4,52 +4,24 @@
 // host panel are kept under target/e2e/.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createConnection as createConnectionTo, createServer } from "node:net";
-import { createInterface } from "node:readline";
 import path from "node:path";
 import { openApp, privateHome, repoRoot, sleep, startDriver, waitFor } from "./webdriver.mjs";
+import {
+  cliMember as cliMemberOf,
+  fillAndJoin as fillAndJoinOf,
+  quietMember as quietMemberOf,
+  setField as setFieldOf,
+} from "./members.mjs";
 
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, "target");
 const application = process.env.HUDDLE_APP ?? path.join(repoRoot, "target", "debug", "huddle");
 let cli = process.env.HUDDLE_CLI ?? path.join(targetDir, "debug", "huddle-cli");
 
-/** A headless member: its JSON lines are collected, and lines can be written to it. */
-function member(command, args) {
-  const child = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
-  const lines = [];
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    try {
-      lines.push(JSON.parse(line));
-    } catch {
-      lines.push({ type: "text", text: line });
-    }
-  });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  return {
-    lines,
-    send: (line) => child.stdin.write(`${line}\n`),
-    /** The first line matching `pred`, waiting for it. */
-    waitLine: (what, pred, timeoutMs = 15000) => waitFor(what, () => lines.find(pred), timeoutMs),
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.stdin.end();
-        const done = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
-        if (!done) child.kill("SIGTERM");
-      }
-    },
-  };
-}
-
-// Each headless member publishes a moving synthetic camera and synthetic speech, kept small
-// so that several of them and the app share a small machine.
-const cliMember = (address, session, name, extra = []) =>
-  member(cli, ["join", `ws://${address}/v1/ws`, session, "--name", name, "--json", "--size", "320x180", "--fps", "15", ...extra]);
-
-// A member that only acts (a host that ends or removes): no media.
-const quietMember = (address, session, name) =>
-  cliMember(address, session, name, ["--camera", "none", "--microphone", "none"]);
+const cliMember = (address, session, name, extra = []) => cliMemberOf(cli, address, session, name, extra);
+const quietMember = (address, session, name) => quietMemberOf(cli, address, session, name);
 
 let driver;
 let app;
@@ -89,36 +61,8 @@ const rows = () =>
     id: Number(li.dataset.member), name: li.querySelector(".name").textContent, role: li.dataset.role,
     muted: li.dataset.muted === "true", video: li.dataset.video === "true", hand: li.dataset.hand === "true" }));`);
 
-/**
- * Sets a pre-join field through the DOM with an input event, which the form's bindings listen
- * to (WebDriver's clear only fires change).
- */
-const setField = (field, value) =>
-  app.exec(
-    `const el = document.querySelector("input[name=" + arguments[0] + "]");
-     el.value = arguments[1];
-     el.dispatchEvent(new Event("input", { bubbles: true }));
-     el.dispatchEvent(new Event("change", { bubbles: true }));`,
-    [field, value],
-  );
-
-/** Joins from the pre-join form; `server` empty means the server hosted by the app. */
-async function fillAndJoin(name, session, server = "") {
-  await waitFor("the pre-join form", async () => (await app.findAll("input[name=sessionName]")).length > 0);
-  for (const [field, value] of [
-    ["displayName", name],
-    ["sessionName", session],
-    ["serverUrl", server],
-  ]) {
-    await setField(field, value);
-  }
-  await app.click(await app.find("button[type=submit]"));
-  await waitFor("the call view", async () => {
-    const errors = await app.findAll("p.error");
-    if (errors.length) throw new Error(`the join failed: ${await app.text(errors[0])}`);
-    return (await app.findAll("#call-title")).length > 0;
-  }, 15000);
-}
+const setField = (field, value) => setFieldOf(app, field, value);
+const fillAndJoin = (name, session, server = "") => fillAndJoinOf(app, name, session, server);
 
 async function backToPrejoin() {
   await app.click(await app.find("#back-to-prejoin"));

@@ -168,6 +168,12 @@ export async function openApp(driver, application) {
     title: () => call(driver.base, "GET", `${s}/title`),
     setWindowRect: (rect) => call(driver.base, "POST", `${s}/window/rect`, rect),
     exec: (script, args = []) => call(driver.base, "POST", `${s}/execute/sync`, { script, args }),
+    /** Script that waits: `arguments[arguments.length - 1]` is the callback to answer with. */
+    execAsync: (script, args = []) => call(driver.base, "POST", `${s}/execute/async`, { script, args }),
+    /** Commands after this go to the document inside the frame element `el`. */
+    enterFrame: (el) => call(driver.base, "POST", `${s}/frame`, { id: { [ELEMENT]: el } }),
+    /** Back to the top-level document. */
+    leaveFrames: () => call(driver.base, "POST", `${s}/frame`, { id: null }),
     async screenshot(name) {
       const b64 = await call(driver.base, "GET", `${s}/screenshot`);
       const png = Buffer.from(b64, "base64");

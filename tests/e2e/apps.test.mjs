@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { launchApp, privateHome, sleep, waitFor } from "./webdriver.mjs";
+import { launchApp, privateHome, sleep, waitFor, writeArtifact } from "./webdriver.mjs";
 import { cliBinary, embeddedAddress, fillAndJoin, quietMember } from "./members.mjs";
 
 let session;
@@ -174,7 +174,9 @@ describe("the whiteboard between the window and headless members", () => {
 
   test("an app that tries to leave its sandbox is refused every time, and the call goes on", async () => {
     await openFromPanel("probe", "done");
-    const results = JSON.parse(await inFrame(() => app.exec(`return document.body.dataset.results;`)));
+    const text = await inFrame(() => app.exec(`return document.body.dataset.results;`));
+    writeArtifact("apps-probe.json", text);
+    const results = JSON.parse(text);
     const failed = (name) => assert.equal(results[name]?.ok, false, `${name}: ${JSON.stringify(results[name])}`);
     // No way to the page, the window's commands, the network or new windows.
     for (const name of ["parentDocument", "topLocation", "tauriInternals", "localStorage", "ipcFetch",
@@ -192,6 +194,7 @@ describe("the whiteboard between the window and headless members", () => {
     const flood = JSON.parse(results.flood.value);
     assert.ok(flood.rate_limited > 0, `the flood was limited: ${results.flood.value}`);
     assert.ok((flood.sent ?? 0) >= 1, `some of it went through: ${results.flood.value}`);
+    assert.deepEqual(Object.keys(flood).sort(), ["rate_limited", "sent"], `only sent or limited: ${results.flood.value}`);
     // The raw IPC attempt (if the handler was there) changed nothing: still in the call, and
     // chat goes on after the flood.
     assert.equal((await app.findAll("#call-title")).length, 1, "still in the call");

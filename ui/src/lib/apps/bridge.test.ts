@@ -348,6 +348,17 @@ describe("the bridge's request checks", () => {
     expect((await t.call("sendAppInvitationToAllParticipants")).error?.code).toBe("failed");
   });
 
+  it("keeps the session's rate limit as rate_limited, so the app can back off", async () => {
+    const t = setup();
+    await t.configure();
+    await t.connect();
+    t.refuseWith({ kind: "rate_limited", message: "That was too many requests at once.", detail: null });
+    expect((await t.call("postMessage", { payload: 1 })).error).toEqual({
+      code: "rate_limited",
+      message: "That was too many requests at once.",
+    });
+  });
+
   it("never throws out of handle, whatever comes in or goes wrong", async () => {
     const t = setup();
     const hostile = new Proxy(

@@ -159,6 +159,12 @@ class Refusal extends Error {
 }
 
 /** What the session said when it refused: its person-readable message, if it gave one. */
+/** The code of a host action's failure: the session's rate limit keeps its own, so an app can back off. */
+export function failureCode(err: unknown): BridgeErrorCode {
+  const kind = typeof err === "object" && err !== null && "kind" in err ? (err as { kind: unknown }).kind : null;
+  return kind === "rate_limited" ? "rate_limited" : "failed";
+}
+
 export function failureMessage(err: unknown): string {
   if (typeof err === "object" && err !== null && "message" in err) {
     const message = (err as { message: unknown }).message;
@@ -349,7 +355,7 @@ export class AppBridge {
       if (checked.method === "closeApp" && !this.#disposed) this.#host.close();
     } catch (err) {
       const error: BridgeError =
-        err instanceof Refusal ? { code: err.code, message: err.message } : { code: "failed", message: failureMessage(err) };
+        err instanceof Refusal ? { code: err.code, message: err.message } : { code: failureCode(err), message: failureMessage(err) };
       this.#answer(id, undefined, error);
     }
   }

@@ -215,7 +215,7 @@ pub fn list(assets: &dyn Assets, dir: &Path) -> Vec<AppEntry> {
             installed.push(installed_entry(dir, &name));
         }
     }
-    installed.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    installed.sort_by_key(|a| a.name.to_lowercase());
     apps.extend(installed);
     apps
 }

@@ -247,6 +247,10 @@ fn config(ip: IpAddr, port: u16) -> ServerConfig {
     config.bind = SocketAddr::new(ip, port);
     // `network_address` already decided which addresses may be served without TLS.
     config.allow_plain = true;
+    // One forwarding thread: a meeting hosted from a laptop is small (one worker forwarded
+    // 50,000 packets/s, 4 sessions of 10, in docs/BENCHMARKS.md), and the other cores are the
+    // call view's.
+    config.media.workers = 1;
     config
 }
 

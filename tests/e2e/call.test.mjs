@@ -203,6 +203,31 @@ describe("the app as host, with two headless members", () => {
     }
   });
 
+  test("a hidden window asks for no video, and the video comes back when it is shown", async () => {
+    const others = (await rows()).filter((r) => !r.name.endsWith("(you)"));
+    const frames = () =>
+      app.exec(`return [...arguments[0]].map((id) => Number(document.querySelector('.tile[data-member="' + id + '"]').dataset.frames));`,
+        [others.map((o) => o.id)]);
+    // What a minimised window reports (there is no window manager under Xvfb to minimise it).
+    const setHidden = (hidden) =>
+      app.exec(`Object.defineProperty(document, "hidden", { value: arguments[0], configurable: true });
+        document.dispatchEvent(new Event("visibilitychange"));`, [hidden]);
+    await setHidden(true);
+    try {
+      // The empty subscription reaches the server; frames already on their way are drawn.
+      await sleep(2000);
+      const still = await frames();
+      await sleep(3000);
+      assert.deepEqual(await frames(), still, "no video arrives while the window is hidden");
+    } finally {
+      await setHidden(false);
+    }
+    const hidden = await frames();
+    for (const [i, o] of others.entries()) {
+      await waitFor(`${o.name}'s video back`, async () => (await frames())[i] > hidden[i] + 1, 30000);
+    }
+  });
+
   test("each remote tile shows a good connection on loopback", async () => {
     const others = (await rows()).filter((r) => !r.name.endsWith("(you)"));
     for (const o of others) {

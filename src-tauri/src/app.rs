@@ -92,6 +92,9 @@ pub fn run(log: LogHandle, renderer: crate::renderer::Choice) -> Result<(), AppE
         // above bring them.
         .plugin(tauri_plugin_deep_link::init())
         .setup(move |app| {
+            if let Some(window) = app.get_webview_window("main") {
+                crate::webview::trim(&window);
+            }
             let alerts = notifications(app);
             app.manage(crate::call::Call::new(hub).with_alerts(Arc::clone(&alerts)));
             app.manage(alerts);

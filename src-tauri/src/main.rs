@@ -23,6 +23,7 @@ mod notifications;
 mod renderer;
 mod settings;
 mod video_server;
+mod webview;
 
 use std::process::ExitCode;
 

@@ -72,6 +72,11 @@ pub async fn serve(
             tracing::debug!(%peer, "connection refused: members hold every place");
             continue;
         };
+        // Signaling is small frames that must go at once: with Nagle's algorithm a second
+        // frame close behind a first waited for the peer's delayed ACK (~40 ms; bench_apps).
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
+        }
         let connection = Connection {
             peer,
             ticket: Arc::new(ticket),

@@ -307,9 +307,11 @@ describe("the app as host, with two headless members", () => {
     await app.screenshot("call-view");
     const boRow = (await rows()).find((r) => r.name === "Bo");
     await app.click(await app.find(`li.member[data-member="${boRow.id}"] button.more`));
-    await sleep(200);
+    // The menu opens on the next frame, later on a busy machine.
+    const mute = await waitFor("Bo's menu", async () =>
+      (await app.findAll(`li.member[data-member="${boRow.id}"] [data-action=mute]`))[0], 5000);
     await app.screenshot("host-panel");
-    await app.click(await app.find(`li.member[data-member="${boRow.id}"] [data-action=mute]`));
+    await app.click(mute);
     await waitFor("Bo muted in the list", async () => (await rows()).find((r) => r.name === "Bo")?.muted);
     await bo.waitLine("Bo told he was muted", (l) => l.type === "notice" && l.notice.kind === "you_were_muted");
     await cy.waitLine("Cy sees Bo muted", (l) =>

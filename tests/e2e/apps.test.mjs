@@ -195,9 +195,11 @@ describe("the whiteboard between the window and headless members", () => {
     assert.ok(flood.rate_limited > 0, `the flood was limited: ${results.flood.value}`);
     assert.ok((flood.sent ?? 0) >= 1, `some of it went through: ${results.flood.value}`);
     assert.deepEqual(Object.keys(flood).sort(), ["rate_limited", "sent"], `only sent or limited: ${results.flood.value}`);
-    // The raw IPC attempt (if the handler was there) changed nothing: still in the call, and
-    // chat goes on after the flood.
+    // The raw IPC attempt (if the handler was there) changed nothing: still in the call, its
+    // media up, and chat goes on after the flood.
     assert.equal((await app.findAll("#call-title")).length, 1, "still in the call");
+    await waitFor("the media link still up", async () =>
+      app.exec(`return document.querySelector("main.stage")?.dataset.media === "connected";`), 10000);
     bo.send("after the flood");
     await app.click(await app.find("#toggle-chat"));
     await waitFor("Bo's chat in the window", async () =>

@@ -624,8 +624,12 @@ async fn relay(
                     Verdict::Limited => {
                         // The refused request's id goes back with the error, so its sender
                         // stops waiting for an answer to it.
+                        let id = match &decoded {
+                            Ok(ClientMessage::Request { id, .. }) => Some(*id),
+                            _ => request_id_hint(&text),
+                        };
                         let limited = ServerMessage::error(
-                            request_id_hint(&text),
+                            id,
                             ErrorCode::RateLimited,
                             if app_request {
                                 "slow down: too many app messages"

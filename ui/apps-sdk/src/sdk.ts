@@ -1,7 +1,7 @@
 // The SDK over any transport: request/answer matching, the call timeout and event handlers.
 // index.ts puts it on `window` with the postMessage transport; tests give it a fake one.
 import { HuddleAppsError, fromBridgeError } from "./errors";
-import type { ApiName, BridgeRequest, EventName, EventPayloads, Handler, HuddleApps, Unsubscribe } from "./types";
+import { SDK_EVENTS, type ApiName, type BridgeRequest, type EventName, type EventPayloads, type Handler, type HuddleApps, type Unsubscribe } from "./types";
 
 /** How the SDK reaches the call view. */
 export interface Transport {
@@ -17,14 +17,6 @@ export interface SdkOptions {
 
 export const CALL_TIMEOUT_MS = 10_000;
 
-const EVENTS: readonly EventName[] = [
-  "onParticipantChange",
-  "onActiveSpeakerChange",
-  "onMyMediaChange",
-  "onMessage",
-  "onConnect",
-  "onExpandApp",
-];
 
 interface Pending {
   resolve(result: unknown): void;
@@ -52,7 +44,7 @@ function runHandler(handler: AnyHandler, payload: unknown): void {
 export function createSdk(transport: Transport, options: SdkOptions = {}): HuddleApps {
   const timeoutMs = options.timeoutMs ?? CALL_TIMEOUT_MS;
   const pending = new Map<number, Pending>();
-  const handlers = new Map<EventName, Set<AnyHandler>>(EVENTS.map((e) => [e, new Set()]));
+  const handlers = new Map<EventName, Set<AnyHandler>>(SDK_EVENTS.map((e) => [e, new Set()]));
   let nextId = 1;
 
   function call<R>(method: ApiName, params: object = {}): Promise<R> {

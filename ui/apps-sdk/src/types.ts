@@ -6,30 +6,35 @@ export type ParticipantId = number;
 
 export type Role = "host" | "manager" | "participant" | "audience";
 
-/** The SDK calls. */
-export type ApiName =
-  | "config"
-  | "getSupportedJsApis"
-  | "getMeetingContext"
-  | "getUserContext"
-  | "getMeetingParticipants"
-  | "connect"
-  | "postMessage"
-  | "setSharedState"
-  | "sendAppInvitation"
-  | "sendAppInvitationToAllParticipants"
-  | "showNotification"
-  | "expandApp"
-  | "closeApp";
+/** The SDK calls, in the order the docs list them (the bridge in the call view uses these too). */
+export const SDK_CALLS = [
+  "config",
+  "getSupportedJsApis",
+  "getMeetingContext",
+  "getUserContext",
+  "getMeetingParticipants",
+  "connect",
+  "postMessage",
+  "setSharedState",
+  "sendAppInvitation",
+  "sendAppInvitationToAllParticipants",
+  "showNotification",
+  "expandApp",
+  "closeApp",
+] as const;
 
 /** The SDK events. */
-export type EventName =
-  | "onParticipantChange"
-  | "onActiveSpeakerChange"
-  | "onMyMediaChange"
-  | "onMessage"
-  | "onConnect"
-  | "onExpandApp";
+export const SDK_EVENTS = [
+  "onParticipantChange",
+  "onActiveSpeakerChange",
+  "onMyMediaChange",
+  "onMessage",
+  "onConnect",
+  "onExpandApp",
+] as const;
+
+export type ApiName = (typeof SDK_CALLS)[number];
+export type EventName = (typeof SDK_EVENTS)[number];
 
 /** What a manifest and `config` may list. */
 export type Capability = ApiName | EventName;

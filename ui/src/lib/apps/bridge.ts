@@ -3,37 +3,11 @@
 // only then reaches the session; events go back only for what the app asked for at `config`
 // and its manifest allows. Pure: the panel hands in how to post to the frame and a host for
 // the meeting's data, the session's actions and the time, so it all runs in unit tests.
-import type { ErrorCode } from "../../../apps-sdk/src/types";
+import { SDK_CALLS, SDK_EVENTS, type ErrorCode } from "../../../apps-sdk/src/types";
 import type { RoleView } from "../generated/call";
 import type { AppEntry, AppMessageView } from "./types";
 
-/** The SDK's calls, in the order the docs list them. */
-export const SDK_CALLS = [
-  "config",
-  "getSupportedJsApis",
-  "getMeetingContext",
-  "getUserContext",
-  "getMeetingParticipants",
-  "connect",
-  "postMessage",
-  "setSharedState",
-  "sendAppInvitation",
-  "sendAppInvitationToAllParticipants",
-  "showNotification",
-  "expandApp",
-  "closeApp",
-] as const;
-
-/** The SDK's events. */
-export const SDK_EVENTS = [
-  "onParticipantChange",
-  "onActiveSpeakerChange",
-  "onMyMediaChange",
-  "onMessage",
-  "onConnect",
-  "onExpandApp",
-] as const;
-
+export { SDK_CALLS, SDK_EVENTS };
 export type SdkCall = (typeof SDK_CALLS)[number];
 export type SdkEvent = (typeof SDK_EVENTS)[number];
 

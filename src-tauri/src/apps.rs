@@ -92,24 +92,26 @@ pub trait Assets {
 /// with the main page (for single-page routing); here a missing file is missing.
 pub struct Embedded<R: tauri::Runtime> {
     resolver: tauri::AssetResolver<R>,
-    main_page: Option<Vec<u8>>,
 }
+
+/// The main page's bytes, resolved once: the embedded assets never change while the app runs,
+/// and every file the apps' scheme serves is compared with it.
+static MAIN_PAGE: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
 
 impl<R: tauri::Runtime> Embedded<R> {
     pub fn new(app: &tauri::AppHandle<R>) -> Self {
-        let resolver = app.asset_resolver();
-        let main_page = resolver.get("index.html".to_owned()).map(|a| a.bytes);
         Embedded {
-            resolver,
-            main_page,
+            resolver: app.asset_resolver(),
         }
     }
 }
 
 impl<R: tauri::Runtime> Assets for Embedded<R> {
     fn get(&self, path: &str) -> Option<Vec<u8>> {
+        let main_page =
+            MAIN_PAGE.get_or_init(|| self.resolver.get("index.html".to_owned()).map(|a| a.bytes));
         let asset = self.resolver.get(path.to_owned())?;
-        if self.main_page.as_ref() == Some(&asset.bytes) {
+        if main_page.as_ref() == Some(&asset.bytes) {
             return None;
         }
         Some(asset.bytes)
